@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what jingpin needs on a fresh Debian machine: system packages (when missing) and a
+# virtualenv with the project and its dev tools. Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBS=(libreoffice-writer-nogui python3-uno fonts-noto-cjk poppler-utils chromium softhsm2)
+missing=()
+for p in "${DEBS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "安装系统软件包: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+  .venv/bin/pip install -q --upgrade pip
+fi
+# Reinstall only when pyproject.toml changed since the last install.
+stamp=.venv/.jingpin-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/pip install -q -e '.[dev]'
+  touch "$stamp"
+fi
+# unoserver's server runs under Debian's python (it has `uno`): give that python unoserver in a
+# folder of ours, put on its PYTHONPATH by the converter pool.
+if [ ! -d .venv/uno-site/unoserver ]; then
+  .venv/bin/pip install -q --no-deps --target .venv/uno-site unoserver
+fi

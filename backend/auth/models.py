@@ -1,0 +1,75 @@
+"""Users, their roles, login sessions / bearer tokens, and failed-login records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from backend.core.base import datetime_field, timestamp_field
+
+
+class Role(StrEnum):
+    producer = "producer"
+    unit_reviewer = "unit_reviewer"
+    ministry_officer = "ministry_officer"
+    expert = "expert"
+    finance = "finance"
+    auditor = "auditor"
+    admin = "admin"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.producer: "节目制作机构",
+    Role.unit_reviewer: "推荐单位审核员",
+    Role.ministry_officer: "总局网络视听节目管理司",
+    Role.expert: "评审专家",
+    Role.finance: "财务人员",
+    Role.auditor: "审计人员",
+    Role.admin: "系统管理员",
+}
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=50, unique=True, index=True)
+    display_name: str = Field(max_length=50)
+    password_hash: str = Field(max_length=200)
+    role: Role = Field(max_length=20)
+    organisation_id: int = Field(foreign_key="organisations.id", index=True)
+    is_active: bool = True
+    created_at: datetime = timestamp_field()
+    deleted_at: datetime | None = datetime_field(default=None)
+
+
+class TokenKind(StrEnum):
+    session = "session"  # cookie for pages
+    bearer = "bearer"  # Authorization header for programs
+
+
+class AuthToken(SQLModel, table=True):
+    """Only the sha256 of a token is stored; the token itself lives with the client."""
+
+    __tablename__ = "auth_tokens"
+    id: int | None = Field(default=None, primary_key=True)
+    token_sha256: str = Field(max_length=64, unique=True, index=True)
+    kind: TokenKind = Field(max_length=10)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    csrf_token: str = Field(default="", max_length=64)
+    created_at: datetime = timestamp_field()
+    expires_at: datetime = datetime_field()
+    revoked_at: datetime | None = datetime_field(default=None)
+
+
+class FailedLogin(SQLModel, table=True):
+    __tablename__ = "failed_logins"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=50, index=True)
+    address: str = Field(max_length=64, index=True)
+    at: datetime = timestamp_field(index=True)

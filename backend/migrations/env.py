@@ -1,0 +1,36 @@
+"""Alembic environment: the URL comes from the caller (backend.migrate) or the settings."""
+
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+import backend.models as models
+from backend.config import get_settings
+from backend.db import make_engine
+
+config = context.config
+target_metadata = models.metadata
+
+
+def run_migrations() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    url = config.get_main_option("sqlalchemy.url") or get_settings().db_url
+    engine = make_engine(url) if url else engine_from_config({}, poolclass=pool.NullPool)
+    with engine.connect() as conn:
+        _run(conn)
+
+
+def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run_migrations()

@@ -1,0 +1,21 @@
+"""Every table, imported in one place for Alembic and tests."""
+
+from backend.audit.models import AuditEvent
+from backend.auth.models import AuthToken, FailedLogin, User
+from backend.orgs.models import Organisation, RecommendingUnit
+from backend.works.models import Batch, Work
+from sqlmodel import SQLModel
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "AuditEvent",
+    "AuthToken",
+    "Batch",
+    "FailedLogin",
+    "Organisation",
+    "RecommendingUnit",
+    "User",
+    "Work",
+    "metadata",
+]

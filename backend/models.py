@@ -1,10 +1,11 @@
 """Every table, imported in one place for Alembic and tests."""
 
+from sqlmodel import SQLModel
+
 from backend.audit.models import AuditEvent
 from backend.auth.models import AuthToken, FailedLogin, User
 from backend.orgs.models import Organisation, RecommendingUnit
 from backend.works.models import Batch, Work
-from sqlmodel import SQLModel
 
 metadata = SQLModel.metadata
 

@@ -1,0 +1,87 @@
+"""The FastAPI application: routers, the one error handler, health."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from backend.auth.endpoints import router as auth_router
+from backend.db import get_engine
+from backend.errors import JingpinError, ValidationFailed
+from backend.web import pages
+from backend.works.endpoints import router as works_router
+from backend.works.service import fields_from_pydantic
+
+log = logging.getLogger("jingpin")
+STATIC = Path(__file__).parent / "web" / "static"
+
+HTTP_CODES = {
+    400: ("bad_request", "请求有误"),
+    401: ("not_authenticated", "请先登录"),
+    403: ("forbidden", "无权访问"),
+    404: ("not_found", "未找到该页面或记录"),
+    405: ("method_not_allowed", "不支持该请求方法"),
+    413: ("too_large", "文件过大"),
+    415: ("unsupported_media_type", "不支持的内容类型"),
+}
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith(("/api/", "/tsa")) and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="jingpin 微短剧精品创作传播计划管理系统",
+        version="0.1.0",
+        openapi_url="/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.exception_handler(JingpinError)
+    async def domain_error(request: Request, exc: JingpinError) -> Response:
+        if _wants_html(request):
+            return pages.error_page(request, exc)
+        return JSONResponse(exc.to_json(), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        err = ValidationFailed(fields=fields_from_pydantic(list(exc.errors())))
+        return await domain_error(request, err)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code, message = HTTP_CODES.get(exc.status_code, ("http_error", "请求未能完成"))
+        err = JingpinError(message, code=code)
+        err.status_code = exc.status_code
+        return await domain_error(request, err)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        err = JingpinError("系统内部错误，请稍后再试；如持续出现请联系管理员", code="internal_error")
+        err.status_code = 500
+        return await domain_error(request, err)
+
+    @app.get("/healthz", tags=["system"], summary="健康检查")
+    def healthz() -> dict[str, Any]:
+        with get_engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    app.include_router(auth_router)
+    app.include_router(works_router)
+    app.include_router(pages.router)
+    return app

@@ -1,0 +1,89 @@
+"""FastAPI dependencies: one database session per request (one commit point), the current
+user from a bearer token or the session cookie, CSRF for cookie-authenticated writes, roles."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from backend.auth.models import AuthToken, Role, TokenKind, User
+from backend.auth.service import resolve_token
+from backend.db import get_engine
+from backend.errors import JingpinError, NotAuthenticated, PermissionDenied
+
+SESSION_COOKIE = "jingpin_session"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def get_session() -> Iterator[Session]:
+    """The request's unit of work: commits once when the endpoint returns, else rolls back."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+class CsrfFailed(JingpinError):
+    status_code = 403
+    code = "csrf_failed"
+    message = "页面已过期或来源不明，请刷新页面后重试"
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _form_csrf(request: Request) -> str:
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        value = form.get("csrf_token")
+        return value if isinstance(value, str) else ""
+    return ""
+
+
+async def authenticate_request(request: Request, session: SessionDep) -> tuple[User, AuthToken]:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return resolve_token(session, auth[7:].strip(), TokenKind.bearer)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise NotAuthenticated()
+    user, row = resolve_token(session, cookie, TokenKind.session)
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get("x-csrf-token") or await _form_csrf(request)
+        if not sent or not hmac.compare_digest(sent, row.csrf_token):
+            raise CsrfFailed()
+    request.state.csrf_token = row.csrf_token
+    return user, row
+
+
+async def current_user(
+    auth: Annotated[tuple[User, AuthToken], Depends(authenticate_request)],
+) -> User:
+    return auth[0]
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+CurrentAuth = Annotated[tuple[User, AuthToken], Depends(authenticate_request)]
+
+
+def require_roles(*roles: Role) -> Callable[[User], User]:
+    """A dependency that lets only the given roles through (403 for the others)."""
+
+    def check(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise PermissionDenied()
+        return user
+
+    return check

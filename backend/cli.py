@@ -1,0 +1,124 @@
+"""The `jingpin` command line (typer)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from backend.config import get_settings
+
+app = typer.Typer(help="微短剧精品创作传播计划管理系统 jingpin", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+user_app = typer.Typer(help="用户管理", no_args_is_help=True)
+audit_app = typer.Typer(help="审计日志", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(audit_app, name="audit")
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def init() -> None:
+    """创建或升级数据目录、数据库、密钥（可重复执行）。"""
+    from backend.db import session_scope
+    from backend.migrate import upgrade
+    from backend.seed import load_reference
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.ensure_secrets()
+    upgrade(settings.db_url)
+    with session_scope() as session:
+        load_reference(session)
+    typer.echo(f"已初始化：数据目录 {settings.data_dir.resolve()}，数据库已升级到最新版本。")
+
+
+@app.command()
+def demo() -> None:
+    """加载演示数据（生产环境拒绝执行；可重复执行）。"""
+    from backend.db import session_scope
+    from backend.seed import load_demo
+
+    if get_settings().is_production:
+        fail("生产环境（JINGPIN_ENV=production）不允许加载演示数据。", 2)
+    init()
+    with session_scope() as session:
+        result = load_demo(session)
+    typer.echo(f"演示数据已就绪。演示账号（密码均为 {result['password']}）：")
+    typer.echo("  prod-hz prod-cd unit-zj unit-sc ministry expert1 expert2 finance-a finance-b auditor admin")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="端口")] = 8000,
+) -> None:
+    """启动网页与接口服务。"""
+    import uvicorn
+
+    from backend.app import create_app
+
+    typer.echo(f"jingpin 服务地址：http://{host}:{port}")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    role: Annotated[str, typer.Option(help="producer/unit_reviewer/ministry_officer/expert/finance/auditor/admin")],
+    organisation_id: Annotated[int, typer.Option("--org", help="所属机构编号")],
+    display_name: Annotated[str, typer.Option("--name", help="姓名")] = "",
+    password: Annotated[str | None, typer.Option(help="密码（不填则交互输入）")] = None,
+) -> None:
+    """创建用户。"""
+    from backend.auth.models import Role
+    from backend.auth.service import create_user
+    from backend.db import session_scope
+    from backend.errors import JingpinError
+    from backend.orgs.models import Organisation
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        fail(f"未知角色：{role}")
+        return
+    if password is None:
+        password = typer.prompt("密码", hide_input=True, confirmation_prompt=True)
+    try:
+        with session_scope() as session:
+            org = session.get(Organisation, organisation_id)
+            if org is None:
+                fail(f"机构 {organisation_id} 不存在")
+                return
+            user = create_user(session, username=username, display_name=display_name or username,
+                               password=password, role=role_value, organisation=org, actor="cli")
+            typer.echo(f"已创建用户 {user.username}（{role_value.label}）")
+    except JingpinError as exc:
+        fail(f"{exc.message}：{'；'.join(exc.fields.values())}" if exc.fields else exc.message)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """重新计算审计日志哈希链；断裂时以非零状态退出并指出第一条异常事件。"""
+    from backend.audit.service import verify_chain
+    from backend.db import session_scope
+
+    with session_scope() as session:
+        status = verify_chain(session)
+    if status.ok:
+        typer.echo(status.message)
+        return
+    fail(status.message, 1)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app(prog_name="jingpin")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""Organisations and recommending units."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+from stdnum.cn import uscc as stdnum_uscc
+from stdnum.exceptions import ValidationError as StdnumError
+
+from backend.errors import NotFound, ValidationFailed
+from backend.orgs.models import RecommendingUnit
+
+
+def normalise_uscc(value: str) -> str:
+    """统一社会信用代码: 18 characters with a valid check digit (GB 32100-2015)."""
+    try:
+        return str(stdnum_uscc.validate(value))
+    except StdnumError as exc:
+        raise ValidationFailed(
+            "统一社会信用代码无效", fields={"uscc": "统一社会信用代码无效（18 位，校验位须正确）"}
+        ) from exc
+
+
+def unit_by_code(session: Session, code: str) -> RecommendingUnit:
+    unit = session.exec(select(RecommendingUnit).where(RecommendingUnit.code == code)).first()
+    if unit is None:
+        raise NotFound("未找到该推荐单位", code="unit_not_found")
+    return unit

@@ -1,0 +1,66 @@
+"""What each role can do, for its home page. Later domains add their own entries here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlmodel import Session
+
+from backend.auth.models import Role, User
+from backend.works import service as works
+
+
+@dataclass
+class Link:
+    label: str
+    href: str
+    note: str = ""
+
+
+@dataclass
+class Section:
+    title: str
+    links: list[Link] = field(default_factory=list)
+    count: int | None = None
+
+
+def home_sections(session: Session, user: User) -> list[Section]:
+    visible = len(works.list_works(session, user))
+    by_role: dict[Role, list[Section]] = {
+        Role.producer: [
+            Section("我的作品", [
+                Link("作品列表", "/works", "查看本机构填报的全部作品及其状态"),
+                Link("填报新作品", "/works/new", "按《扶持项目申请书》（附件1）填写作品信息"),
+            ], visible),
+            Section("申报材料", [Link("下载申请书与版权承诺书", "/works", "在作品详情页下载预填的附件1、附件2")]),
+        ],
+        Role.unit_reviewer: [
+            Section("初评与推荐", [
+                Link("本单位收到的申报", "/works", "对辖区机构提交的作品进行初评，择优推荐（每批原则上不超过5部）"),
+            ], visible),
+            Section("双周报送", [Link("重点项目推进表", "/works", "自6月起按月中、月末报送附件3")]),
+        ],
+        Role.ministry_officer: [
+            Section("评审与入选", [
+                Link("各单位推荐作品", "/works", "组织复评、终评，确定入选作品并公示"),
+            ], visible),
+            Section("三方协议", [Link("协议签署", "/works", "与制作机构、推荐单位签订三方协议")]),
+        ],
+        Role.expert: [Section("评审任务", [Link("分配给我的作品", "/works", "仅显示分配给您的作品")])],
+        Role.finance: [
+            Section("资金拨付", [Link("拨付台账", "/works", "按协议节点申请、复核、拨付扶持资金")], visible)
+        ],
+        Role.auditor: [
+            Section("审计", [
+                Link("作品与材料", "/works", "只读查阅全部作品与材料"),
+                Link("签名验证", "/works", "上传任意PDF，核验电子签名"),
+            ], visible)
+        ],
+        Role.admin: [
+            Section("系统管理", [
+                Link("作品总览", "/works", "查看全部作品"),
+                Link("接口文档", "/api/docs", "OpenAPI 接口说明"),
+            ], visible)
+        ],
+    }
+    return by_role.get(user.role, [])

@@ -18,8 +18,11 @@ def run_migrations() -> None:
         return
     url = config.get_main_option("sqlalchemy.url") or get_settings().db_url
     engine = make_engine(url) if url else engine_from_config({}, poolclass=pool.NullPool)
-    with engine.connect() as conn:
-        _run(conn)
+    try:
+        with engine.connect() as conn:
+            _run(conn)
+    finally:
+        engine.dispose()  # leave no idle connection behind (PostgreSQL templates need none)
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]

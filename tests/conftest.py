@@ -1,0 +1,163 @@
+"""Test fixtures: every test that takes `db_url` runs on SQLite and, when PostgreSQL answers
+(JINGPIN_TEST_POSTGRES_URL or 127.0.0.1:5432), on PostgreSQL too.
+
+A template data dir (migrated schema, reference data, demo data) is built once per backend per
+run through the real `init`/`demo` code paths; each test gets a fresh copy (SQLite: the file;
+PostgreSQL: CREATE DATABASE … TEMPLATE)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEMO_PASSWORD = "jingpin-demo"
+
+
+def postgres_admin_url() -> str | None:
+    url = os.environ.get("JINGPIN_TEST_POSTGRES_URL")
+    if url:
+        return url
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
+            return DEFAULT_PG
+    except OSError:
+        return None
+
+
+PG_ADMIN = postgres_admin_url()
+if os.environ.get("JINGPIN_REQUIRE_POSTGRES") == "1" and PG_ADMIN is None:
+    raise RuntimeError("JINGPIN_REQUIRE_POSTGRES=1 but PostgreSQL does not answer")
+
+BACKENDS = ["sqlite"] + (["postgres"] if PG_ADMIN else [])
+
+
+def _pg_exec(sql: str) -> None:
+    assert PG_ADMIN
+    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(sql))
+    engine.dispose()
+
+
+def _pg_url(dbname: str) -> str:
+    assert PG_ADMIN
+    return make_url(PG_ADMIN).set(database=dbname).render_as_string(hide_password=False)
+
+
+def configure(monkeypatch: pytest.MonkeyPatch, data_dir: Path, db_url: str) -> None:
+    """Point the app's settings and engine at this test's data dir and database."""
+    from backend.config import get_settings
+    from backend.db import get_engine
+
+    monkeypatch.setenv("JINGPIN_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("JINGPIN_DATABASE_URL", db_url)
+    monkeypatch.setenv("JINGPIN_ENV", "dev")
+    get_settings.cache_clear()
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_engine.cache_clear()
+
+
+class Template:
+    def __init__(self, backend: str, data_dir: Path, db_url: str) -> None:
+        self.backend, self.data_dir, self.db_url = backend, data_dir, db_url
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
+    backend = request.param
+    data_dir = tmp_path_factory.mktemp(f"template-{backend}")
+    if backend == "sqlite":
+        db_url = f"sqlite:///{data_dir / 'jingpin.sqlite3'}"
+        dbname = None
+    else:
+        dbname = f"jingpin_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        _pg_exec(f'CREATE DATABASE "{dbname}"')
+        db_url = _pg_url(dbname)
+    mp = pytest.MonkeyPatch()
+    configure(mp, data_dir, db_url)
+    from typer.testing import CliRunner
+
+    from backend.cli import app as cli
+    from backend.db import get_engine
+
+    result = CliRunner().invoke(cli, ["demo"])
+    assert result.exit_code == 0, result.output
+    get_engine().dispose()
+    mp.undo()
+    yield Template(backend, data_dir, db_url)
+    if dbname:
+        _pg_exec(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+@pytest.fixture
+def env(template: Template, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """A fresh copy of the demo data dir and database for one test."""
+    data_dir = tmp_path / "var"
+    shutil.copytree(template.data_dir, data_dir)
+    dbname = None
+    if template.backend == "sqlite":
+        db_url = f"sqlite:///{data_dir / 'jingpin.sqlite3'}"
+    else:
+        dbname = f"jingpin_t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        _pg_exec(f'CREATE DATABASE "{dbname}" TEMPLATE "{make_url(template.db_url).database}"')
+        db_url = _pg_url(dbname)
+    configure(monkeypatch, data_dir, db_url)
+    yield {"backend": template.backend, "data_dir": data_dir, "db_url": db_url}
+    from backend.db import get_engine
+
+    get_engine().dispose()
+    get_engine.cache_clear()
+    if dbname:
+        _pg_exec(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+@pytest.fixture
+def session(env: dict[str, Any]) -> Iterator[Session]:
+    from backend.db import get_engine
+
+    with Session(get_engine(), expire_on_commit=False) as s:
+        yield s
+
+
+@pytest.fixture
+def client(env: dict[str, Any]) -> Iterator[Any]:
+    from fastapi.testclient import TestClient
+
+    from backend.app import create_app
+
+    with TestClient(create_app()) as c:
+        yield c
+
+
+@pytest.fixture
+def token_for(client: Any) -> Any:
+    """token_for("prod-hz") → Authorization headers for that demo user."""
+    cache: dict[str, dict[str, str]] = {}
+
+    def get(username: str) -> dict[str, str]:
+        if username not in cache:
+            r = client.post("/api/v1/auth/token", data={"username": username, "password": DEMO_PASSWORD})
+            assert r.status_code == 200, r.text
+            cache[username] = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        return cache[username]
+
+    return get
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Tests marked `postgres` run only on the PostgreSQL leg.
+    for item in items:
+        if item.get_closest_marker("postgres") and "[sqlite" in item.nodeid:
+            item.add_marker(pytest.mark.skip(reason="PostgreSQL-only behaviour"))

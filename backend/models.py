@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from backend.audit.models import AuditEvent
 from backend.auth.models import AuthToken, FailedLogin, User
+from backend.documents.models import Document
 from backend.orgs.models import Organisation, RecommendingUnit
 from backend.works.models import Batch, Work
 
@@ -13,6 +14,7 @@ __all__ = [
     "AuditEvent",
     "AuthToken",
     "Batch",
+    "Document",
     "FailedLogin",
     "Organisation",
     "RecommendingUnit",

@@ -61,10 +61,12 @@ class SignatureBox(NamedTuple):
 
 # Measured on agreement.docx rendered and converted by LibreOffice (A4, 595.3 × 841.9 pt);
 # see templates/README.md. Field names are the PDF signature field names, in signing order.
+# Each box is the empty right-hand cell (10.5 cm × 3.5 cm) of the signature table on the last
+# page; the left-hand cell holds the label 甲方（签章）/ 乙方（签章）/ 丙方（签章）.
 SIGNATURE_BOXES: dict[str, SignatureBox] = {
-    "party_yi": SignatureBox(-1, 0.0, 0.0, 0.0, 0.0),
-    "party_bing": SignatureBox(-1, 0.0, 0.0, 0.0, 0.0),
-    "party_jia": SignatureBox(-1, 0.0, 0.0, 0.0, 0.0),
+    "party_yi": SignatureBox(-1, 226.8, 533.6, 524.5, 632.9),  # 乙方 producer, signs first
+    "party_bing": SignatureBox(-1, 226.8, 434.4, 524.5, 533.6),  # 丙方 recommending unit
+    "party_jia": SignatureBox(-1, 226.8, 632.9, 524.5, 732.1),  # 甲方 ministry, signs last
 }
 
 

@@ -122,7 +122,7 @@ def _setup_styles(doc: DocumentObject, *, title_size: float) -> None:
     for tag, val in (("w:sz", "24"), ("w:szCs", "24")):
         _child(rpr_default, tag).set(qn("w:val"), val)
     lang = _child(rpr_default, "w:lang")
-    lang.set(qn("w:val"), "zh-CN")
+    lang.set(qn("w:val"), "en-US")  # Latin runs: Western line breaking (no splits inside words)
     lang.set(qn("w:eastAsia"), "zh-CN")
     lang.set(qn("w:bidi"), "ar-SA")
     ppr_default = styles_el.find(qn("w:docDefaults")).find(qn("w:pPrDefault")).find(qn("w:pPr"))
@@ -212,6 +212,9 @@ def new_document(*, title: str, subject: str, landscape: bool = False, title_siz
     _setup_styles(doc, title_size=title_size)
     _setup_page(doc, landscape=landscape)
     _core_properties(doc, title=title, subject=subject)
+    theme_lang = doc.settings.element.find(qn("w:themeFontLang"))
+    if theme_lang is not None:
+        theme_lang.set(qn("w:eastAsia"), "zh-CN")
     # python-docx's default package carries a thumbnail of an empty page: drop it.
     rels = doc.part.package.rels
     for r_id, rel in list(rels.items()):
@@ -583,7 +586,7 @@ def build_agreement() -> Path:
         "按照下列付款节点分期拨付至乙方指定账户：",
         indent=True,
     )
-    widths = [Cm(1.4), Cm(4.2), Cm(3.4), Cm(4.0), Cm(3.0)]
+    widths = [Cm(1.4), Cm(3.2), Cm(3.2), Cm(4.0), Cm(4.2)]
     table = doc.add_table(rows=5, cols=5)
     _fix_table(table, widths)
     for c, text in enumerate(["序号", "付款节点", "金额（元）", "拨付条件", "计划时间"]):

@@ -53,15 +53,18 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
 
-        # pysqlite's own transaction handling defers BEGIN; take the write lock at BEGIN instead
-        # so writers serialise (the audit chain and the money invariants rely on it).
+        # pysqlite's own transaction handling defers BEGIN; we issue BEGIN ourselves so that a
+        # writing unit of work can take the write lock up front (BEGIN IMMEDIATE): writers then
+        # serialise instead of failing on lock upgrade (the audit chain and money rely on it).
+        # Readers stay DEFERRED: in WAL mode they never block a writer.
         @event.listens_for(engine, "connect")
         def _no_autobegin(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn: Any) -> None:
+            mode = "IMMEDIATE" if conn.get_execution_options().get("writer") else "DEFERRED"
+            conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -72,10 +75,15 @@ def get_engine() -> Engine:
     return make_engine(get_settings().db_url)
 
 
+def writer(engine: Engine | None = None) -> Engine:
+    """The engine for a unit of work that writes (SQLite: BEGIN IMMEDIATE)."""
+    return (engine or get_engine()).execution_options(writer=True)
+
+
 @contextmanager
 def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error (CLI and jobs)."""
-    with Session(engine or get_engine(), expire_on_commit=False) as session:
+    """One writing unit of work: commit on success, roll back on any error (CLI and jobs)."""
+    with Session(writer(engine), expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

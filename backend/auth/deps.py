@@ -12,16 +12,18 @@ from sqlmodel import Session
 
 from backend.auth.models import AuthToken, Role, TokenKind, User
 from backend.auth.service import resolve_token
-from backend.db import get_engine
+from backend.db import get_engine, writer
 from backend.errors import JingpinError, NotAuthenticated, PermissionDenied
 
 SESSION_COOKIE = "jingpin_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def get_session() -> Iterator[Session]:
-    """The request's unit of work: commits once when the endpoint returns, else rolls back."""
-    with Session(get_engine(), expire_on_commit=False) as session:
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's unit of work: commits once when the endpoint returns, else rolls back.
+    Reads (GET/HEAD) never take the SQLite write lock; writes take it at BEGIN."""
+    engine = get_engine() if request.method in SAFE_METHODS else writer()
+    with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

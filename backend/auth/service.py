@@ -13,7 +13,7 @@ from backend.audit.service import record
 from backend.auth.models import AuthToken, FailedLogin, Role, TokenKind, User
 from backend.auth.passwords import hash_password, verify_password
 from backend.config import get_settings
-from backend.db import get_engine, utcnow
+from backend.db import utcnow
 from backend.errors import NotAuthenticated, PermissionDenied, TooManyAttempts, ValidationFailed
 from backend.orgs.models import Organisation
 
@@ -39,11 +39,11 @@ def _check_throttle(session: Session, username: str, address: str) -> None:
         )
 
 
-def _remember_failure(username: str, address: str) -> None:
-    # Its own transaction: the request's is rolled back by the error that follows.
-    with Session(get_engine()) as other:
-        other.add(FailedLogin(username=username[:50], address=address[:64]))
-        other.commit()
+def _remember_failure(session: Session, username: str, address: str) -> None:
+    # Committed now, on purpose: the error that follows rolls the request back, and the failed
+    # attempt must still count. Nothing else is pending in these read-only flows.
+    session.add(FailedLogin(username=username[:50], address=address[:64]))
+    session.commit()
 
 
 def authenticate(session: Session, username: str, password: str, address: str) -> User:
@@ -51,7 +51,7 @@ def authenticate(session: Session, username: str, password: str, address: str) -
     user = session.exec(select(User).where(User.username == username)).first()
     usable = user is not None and user.is_active and user.deleted_at is None
     if not verify_password(user.password_hash if usable and user else None, password):
-        _remember_failure(username, address)
+        _remember_failure(session, username, address)
         raise NotAuthenticated("用户名或密码错误", code="invalid_credentials")
     assert user is not None
     return user
@@ -61,7 +61,7 @@ def confirm_password(session: Session, user: User, password: str, address: str) 
     """A fresh password entry before an irreversible act (signing); failures count as logins."""
     _check_throttle(session, user.username, address)
     if not verify_password(user.password_hash, password):
-        _remember_failure(user.username, address)
+        _remember_failure(session, user.username, address)
         raise PermissionDenied("密码错误，未执行操作", code="wrong_password")
 
 

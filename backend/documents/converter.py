@@ -579,7 +579,11 @@ class ConverterPool:
         watchdog.start()
         try:
             client = _Client(self.host, str(inst.port))
-            result = client.convert(indata=data, convert_to="pdf", filter_options=options)
+            # update_index=False: our documents have no ToC/indexes, and the refresh re-lays out
+            # the whole document twice.
+            result = client.convert(
+                indata=data, convert_to="pdf", filter_options=options, update_index=False
+            )
         except (OSError, http.client.HTTPException, xmlrpc.client.ProtocolError) as exc:
             watchdog.cancel()
             if inst.hung:

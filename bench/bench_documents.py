@@ -1,0 +1,215 @@
+"""Documents benchmark: warm pool vs one-shot soffice, sustained PDFs/s, cached repeat download.
+
+Run: `.venv/bin/python -m bench.bench_documents [--conversions 50]`. Prints figures; the goals
+(warm ≥ 8x faster than one-shot, ≥ 10 PDFs/s with the default pool, cached repeat < 20 ms)
+are checked and reported, not asserted, so a slow machine still gets its numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+from sqlmodel import Session
+
+from backend.db import make_engine
+from backend.documents.converter import ConverterPool
+from backend.documents.service import context_digest, pdf_for_docx, store_rendered
+from backend.documents.store import FileBlobStore
+from backend.migrate import upgrade
+
+AGREEMENT = Path(__file__).resolve().parents[1] / "templates" / "agreement.docx"
+
+SAMPLE = {
+    "agreement_number": "JP-2026-1-0007",
+    "version": 1,
+    "issue_date": "2026年8月18日",
+    "producer_org_name": "杭州光影微剧文化传媒有限公司",
+    "producer_uscc": "91330106MA2KXXXX7Q",
+    "producer_address": "浙江省杭州市西湖区文三路 398 号",
+    "producer_legal_rep": "陈晓峰",
+    "producer_contact": "林 晓（0571-88886666）",
+    "unit_name": "浙江省广播电视局",
+    "unit_address": "浙江省杭州市莫干山路 111 号",
+    "unit_contact": "王 敏（0571-87654321）",
+    "work_title": "西湖边的小面馆",
+    "batch_label": "2026年第一批",
+    "direction_label": "聚焦人间烟火、反映美好新生活的精品",
+    "genre": "都市 / 家庭",
+    "episodes": 30,
+    "minutes_per_episode": "3",
+    "filing_number": "（浙）网剧备字〔2026〕第 0123 号",
+    "planned_completion": "2026年12月31日",
+    "has_grant": True,
+    "grant_figures": "¥1,200,000.00",
+    "grant_capitals": "壹佰贰拾万元整",
+    "central_support_details": "无",
+    "milestones": [
+        {
+            "index": i + 1,
+            "name": name,
+            "amount_figures": amount,
+            "amount_capitals": capitals,
+            "amount_fen": fen,
+            "condition": condition,
+            "planned_date": planned,
+        }
+        for i, (name, amount, capitals, fen, condition, planned) in enumerate(
+            [
+                ("首期", "¥360,000.00", "叁拾陆万元整", 36000000, "协议三方签署完成", "2026年9月"),
+                ("中期", "¥480,000.00", "肆拾捌万元整", 48000000, "中期检查通过", "2026年11月"),
+                ("尾款", "¥360,000.00", "叁拾陆万元整", 36000000, "审核验收通过", "2027年1月"),
+            ]
+        )
+    ],
+}
+
+
+def sample_docx() -> tuple[bytes, str]:
+    """The real agreement template rendered with sample values (python-docx if it is absent)."""
+    if AGREEMENT.exists():
+        from docxtpl import DocxTemplate
+
+        template = DocxTemplate(str(AGREEMENT))
+        template.render(SAMPLE)
+        out = io.BytesIO()
+        template.save(out)
+        return out.getvalue(), "templates/agreement.docx rendered with docxtpl"
+    import docx
+
+    document = docx.Document()
+    for page in range(3):
+        document.add_heading(f"三方协议 第{page + 1}页", 1)
+        for _ in range(8):
+            document.add_paragraph(
+                "甲方、乙方、丙方依据实施方案，就扶持资金的拨付达成如下协议。" * 3
+            )
+        document.add_page_break()
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue(), "python-docx (3 pages)"
+
+
+def pages(pdf: bytes) -> int:
+    import pypdf
+
+    return len(pypdf.PdfReader(io.BytesIO(pdf)).pages)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--conversions", type=int, default=50)
+    parser.add_argument("--oneshot-runs", type=int, default=3)
+    args = parser.parse_args()
+    data, origin = sample_docx()
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"machine: nproc={os.cpu_count()} cpu={cpu!r} date={date.today().isoformat()} "
+        f"load average before: {load}"
+    )
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        pool = ConverterPool(data_dir=root / "pool")  # default: one instance per core
+        t0 = time.perf_counter()
+        pool.start()
+        print(f"pool start ({pool.size} instances): {time.perf_counter() - t0:.2f} s")
+        try:
+            first = pool.convert(data)
+            print(f"document: {origin}, {len(data)} bytes DOCX → {pages(first)} pages PDF")
+            for _ in range(3):
+                pool.convert(data)  # warm every instance
+            warm = []
+            for _ in range(10):
+                t = time.perf_counter()
+                pool.convert(data)
+                warm.append(time.perf_counter() - t)
+            warm_s = statistics.median(warm)
+
+            oneshot_pool = ConverterPool(
+                data_dir=root / "oneshot", instances=1, python="/nonexistent"
+            )
+            oneshot_pool.start()  # cannot start: one-shot soffice, as the fallback runs it
+            oneshot = []
+            for _ in range(args.oneshot_runs):
+                t = time.perf_counter()
+                oneshot_pool.convert(data)
+                oneshot.append(time.perf_counter() - t)
+            oneshot_pool.stop()
+            oneshot_s = statistics.median(oneshot)
+            ratio = oneshot_s / warm_s
+            print(
+                f"warm pool: {warm_s * 1000:.0f} ms/doc (median of 10); one-shot soffice: "
+                f"{oneshot_s * 1000:.0f} ms/doc (median of {args.oneshot_runs}); "
+                f"warm is {ratio:.1f}x faster (goal ≥ 8x: {'met' if ratio >= 8 else 'NOT met'})"
+            )
+
+            n = args.conversions
+            with ThreadPoolExecutor(max_workers=pool.size * 2) as ex:
+                t = time.perf_counter()
+                results = list(ex.map(lambda _: pool.convert(data), range(n)))
+                elapsed = time.perf_counter() - t
+            assert all(r.startswith(b"%PDF") for r in results)
+            rate = n / elapsed
+            print(
+                f"sustained: {n} PDFs in {elapsed:.2f} s = {rate:.1f} PDFs/s with {pool.size} "
+                f"instances, {pool.size * 2} concurrent callers (goal ≥ 10/s: "
+                f"{'met' if rate >= 10 else 'NOT met'})"
+            )
+
+            url = f"sqlite:///{root / 'bench.sqlite3'}"
+            upgrade(url)
+            store = FileBlobStore(root / "blobs")
+            with Session(make_engine(url), expire_on_commit=False) as session:
+                source = store_rendered(
+                    session,
+                    kind="agreement",
+                    subject_type="agreement",
+                    subject_id="7",
+                    template_name="agreement.docx",
+                    template_sha256=None,
+                    context_digest=context_digest(SAMPLE),
+                    fmt="docx",
+                    data=data,
+                    store=store,
+                )
+                t = time.perf_counter()
+                pdf_doc = pdf_for_docx(session, source, pool=pool, store=store)
+                session.commit()
+                first_ms = (time.perf_counter() - t) * 1000
+                repeat = []
+                for _ in range(20):
+                    t = time.perf_counter()
+                    doc = pdf_for_docx(session, source, pool=pool, store=store)
+                    body = store.get(doc.sha256)
+                    session.commit()
+                    repeat.append((time.perf_counter() - t) * 1000)
+                assert doc.id == pdf_doc.id and body.startswith(b"%PDF")
+            repeat_ms = statistics.median(repeat)
+            print(
+                f"download PDF: first {first_ms:.0f} ms (convert + store + record); repeat from "
+                f"cache {repeat_ms:.1f} ms median of 20 (goal < 20 ms: "
+                f"{'met' if repeat_ms < 20 else 'NOT met'})"
+            )
+        finally:
+            pool.stop()
+
+
+if __name__ == "__main__":
+    main()

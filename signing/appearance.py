@@ -24,7 +24,7 @@ from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.stamp import TextStampStyle
 
 from .errors import SigningError
-from .fonts import chinese_font_path
+from .fonts import font_for_text
 
 __all__ = ["SignatureAppearance", "SHANGHAI", "stamp_style", "appearance_text", "PngImage"]
 
@@ -65,8 +65,11 @@ def _font_factory(font_file: str, font_size: int) -> GlyphAccumulatorFactory:
     return GlyphAccumulatorFactory(font_file=font_file, font_size=font_size)
 
 
-def stamp_style(appearance: SignatureAppearance, font_cache_dir: str | Path) -> TextStampStyle:
-    font = str(chinese_font_path(font_cache_dir))
+def stamp_style(
+    appearance: SignatureAppearance, font_cache_dir: str | Path, text: str = ""
+) -> TextStampStyle:
+    """pyHanko stamp style; ``text`` is the rendered text, used to pick a font that covers it."""
+    font = str(font_for_text(font_cache_dir, STAMP_TEXT + text))
     background = PngImage(appearance.seal_png) if appearance.seal_png else None
     return TextStampStyle(
         stamp_text=STAMP_TEXT,

@@ -208,10 +208,12 @@ async def async_sign_pdf(pdf_bytes: bytes, request: SigningRequest) -> bytes:
     if request.appearance is not None:
         if request.font_cache_dir is None:
             raise PdfSigningError("a visible appearance needs font_cache_dir")
-        style = stamp_style(request.appearance, request.font_cache_dir)
         cert = request.signer.signing_cert
         serial = cert.serial_number if cert is not None else 0
         text_params = appearance_text(request.appearance, serial, dt.datetime.now(dt.UTC))
+        style = stamp_style(
+            request.appearance, request.font_cache_dir, "".join(text_params.values())
+        )
     pdf_signer = PdfSigner(
         meta,
         signer=request.signer,

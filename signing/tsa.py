@@ -184,7 +184,8 @@ class TimestampAuthority:
             "gen_time": gen_time,
             "accuracy": {"seconds": self._accuracy},
             "ordering": False,
-            "tsa": asn1_x509.GeneralName.load(self._tsa_name_der),
+            # "tsa" (optional) omitted: its explicitly tagged Name makes asn1crypto re-encode
+            # the token pathologically slowly when pyHanko embeds it.
         }
         nonce = request["nonce"].native
         if nonce is not None:

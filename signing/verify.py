@@ -1,0 +1,547 @@
+"""Verifier for any PDF (验签): per-signature findings and an ETSI EN 319 102-1 indication.
+
+``verify_pdf`` never raises for a bad document: unreadable, hostile or oversized input becomes a
+FORMAT_FAILURE report with a message. Verification runs offline: trust anchors and CRLs are given
+by the caller (plus revocation data embedded in the document's DSS); nothing is fetched.
+
+Indication mapping (per signature, first match wins):
+
+=============================================  ===============  ==============================
+finding                                        indication       sub-indication
+=============================================  ===============  ==============================
+CMS unparsable / ByteRange broken / not a sig  TOTAL_FAILED     FORMAT_FAILURE
+signed bytes changed                           TOTAL_FAILED     HASH_FAILURE
+signature value wrong                          TOTAL_FAILED     SIG_CRYPTO_FAILURE
+later change not allowed (content, annots,     TOTAL_FAILED     SIG_CONSTRAINTS_FAILURE
+  shadow attack, DocMDP violation, junk bytes)
+signer certificate revoked                     TOTAL_FAILED     REVOKED
+timestamp token broken                         TOTAL_FAILED     SIG_CRYPTO_FAILURE
+no path to a trusted root                      INDETERMINATE    NO_CERTIFICATE_CHAIN_FOUND
+expired / other chain problem                  INDETERMINATE    pyHanko's AdES sub-indication
+everything fine                                TOTAL_PASSED     null
+=============================================  ===============  ==============================
+
+Note: certificates are validated at the current time (no long-term PoE-based validation yet),
+so a signature whose certificate has since expired is INDETERMINATE/OUT_OF_BOUNDS_NO_POE even if
+it carries a timestamp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from io import BytesIO
+from typing import Any
+
+from asn1crypto import crl as asn1_crl
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
+from pyhanko.sign.diff_analysis.policy_api import DiffResult, SuspiciousModification
+from pyhanko.sign.validation import async_validate_pdf_signature
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature, async_validate_pdf_timestamp
+from pyhanko.sign.validation.status import (
+    DocumentTimestampStatus,
+    PdfSignatureStatus,
+    SignatureCoverageLevel,
+)
+from pyhanko_certvalidator import ValidationContext
+
+from .hashes import sha256_hex, sm3_hex
+from .pades import to_asn1_cert
+
+__all__ = [
+    "TOTAL_PASSED",
+    "TOTAL_FAILED",
+    "INDETERMINATE",
+    "SignerSummary",
+    "SignatureReport",
+    "VerificationReport",
+    "VerificationLimits",
+    "verify_pdf",
+    "async_verify_pdf",
+    "exit_code",
+    "describe_zh",
+]
+
+TOTAL_PASSED = "TOTAL_PASSED"
+TOTAL_FAILED = "TOTAL_FAILED"
+INDETERMINATE = "INDETERMINATE"
+_RANK = {TOTAL_PASSED: 0, INDETERMINATE: 1, TOTAL_FAILED: 2}
+
+
+@dataclass(frozen=True)
+class VerificationLimits:
+    """Bounds that keep hostile input from exhausting the verifier."""
+
+    max_bytes: int = 64 * 1024 * 1024
+    max_objects: int = 500_000
+    max_revisions: int = 200
+    max_signatures: int = 50
+    timeout_seconds: float = 60.0
+
+
+@dataclass
+class SignerSummary:
+    organisation: str | None
+    common_name: str | None
+    serial: str | None
+    issuer: str | None
+
+
+@dataclass
+class SignatureReport:
+    field: str
+    signer: SignerSummary | None
+    signed_at: str | None
+    timestamp: str | None
+    indication: str
+    sub_indication: str | None
+    intact: bool
+    trusted: bool
+    coverage: str | None
+    modified_after: str | None
+    revocation: str
+    docmdp_ok: bool | None
+    revision: int | None
+    kind: str = "signature"  # or "document_timestamp"
+    modification_level: str | None = None
+    certifying: bool = False
+    messages: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class VerificationReport:
+    indication: str
+    sub_indication: str | None
+    file_sha256: str
+    file_sm3: str
+    signatures: list[SignatureReport]
+    readable: bool = True
+    message: str | None = None
+
+    @property
+    def has_signatures(self) -> bool:
+        return bool(self.signatures)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "indication": self.indication,
+            "sub_indication": self.sub_indication,
+            "file_sha256": self.file_sha256,
+            "file_sm3": self.file_sm3,
+            "readable": self.readable,
+            "message": self.message,
+            "signatures": [s.to_dict() for s in self.signatures],
+        }
+
+
+def exit_code(report: VerificationReport) -> int:
+    """CLI contract: 0 all TOTAL_PASSED, 1 TOTAL_FAILED, 2 INDETERMINATE, 3 unreadable/unsigned."""
+    if not report.readable or not report.signatures:
+        return 3
+    return {TOTAL_PASSED: 0, TOTAL_FAILED: 1}.get(report.indication, 2)
+
+
+# ----------------------------------------------------------------------------- entry points
+def verify_pdf(
+    data: bytes,
+    *,
+    trust_roots: Iterable[x509.Certificate | bytes] = (),
+    crls: Iterable[bytes] = (),
+    revocation_mode: str = "hard-fail",
+    limits: VerificationLimits | None = None,
+) -> VerificationReport:
+    """Verify every signature of ``data`` (sync; safe inside a running event loop)."""
+    limits = limits or VerificationLimits()
+    data = bytes(data)
+    box: dict[str, VerificationReport] = {}
+    roots, crl_list = list(trust_roots), list(crls)
+
+    def worker() -> None:
+        box["report"] = asyncio.run(_verify(data, roots, crl_list, revocation_mode, limits))
+
+    thread = threading.Thread(target=worker, name="verify-pdf", daemon=True)
+    thread.start()
+    thread.join(limits.timeout_seconds)
+    if "report" in box:
+        return box["report"]
+    return _unreadable(data, f"verification did not finish within {limits.timeout_seconds:g} s")
+
+
+async def async_verify_pdf(
+    data: bytes,
+    *,
+    trust_roots: Iterable[x509.Certificate | bytes] = (),
+    crls: Iterable[bytes] = (),
+    revocation_mode: str = "hard-fail",
+    limits: VerificationLimits | None = None,
+) -> VerificationReport:
+    """Async :func:`verify_pdf`: the work runs in a worker thread, bounded by the timeout."""
+    return await asyncio.to_thread(
+        verify_pdf,
+        data,
+        trust_roots=list(trust_roots),
+        crls=list(crls),
+        revocation_mode=revocation_mode,
+        limits=limits,
+    )
+
+
+# ------------------------------------------------------------------------------ internals
+def _unreadable(data: bytes, message: str) -> VerificationReport:
+    return VerificationReport(
+        indication=TOTAL_FAILED,
+        sub_indication="FORMAT_FAILURE",
+        file_sha256=sha256_hex(data),
+        file_sm3=sm3_hex(data),
+        signatures=[],
+        readable=False,
+        message=message,
+    )
+
+
+def _as_asn1(cert: x509.Certificate | bytes) -> asn1_x509.Certificate:
+    if isinstance(cert, x509.Certificate):
+        return to_asn1_cert(cert)
+    if cert.lstrip().startswith(b"-----BEGIN"):
+        return to_asn1_cert(x509.load_pem_x509_certificate(cert))
+    return asn1_x509.Certificate.load(cert)
+
+
+def _dss_material(reader: PdfFileReader) -> tuple[list[asn1_crl.CertificateList], list[Any], list[Any]]:
+    try:
+        from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+        dss = DocumentSecurityStore.read_dss(reader)
+    except Exception:
+        return [], [], []
+    crls, ocsps = [], []
+    for ref in dss.crls:
+        try:
+            crls.append(asn1_crl.CertificateList.load(ref.get_object().data))
+        except Exception:  # noqa: S112 - a broken DSS entry is just not used
+            continue
+    for ref in dss.ocsps:
+        try:
+            ocsps.append(ref.get_object().data)
+        except Exception:  # noqa: S112
+            continue
+    certs = []
+    for ref in dss.certs.values():
+        try:
+            obj = ref.get_object() if hasattr(ref, "get_object") else ref
+            certs.append(obj if isinstance(obj, asn1_x509.Certificate) else asn1_x509.Certificate.load(obj.data))
+        except Exception:  # noqa: S112
+            continue
+    return crls, ocsps, certs
+
+
+async def _verify(
+    data: bytes,
+    trust_roots: Sequence[x509.Certificate | bytes],
+    crls: Sequence[bytes],
+    revocation_mode: str,
+    limits: VerificationLimits,
+) -> VerificationReport:
+    if not data:
+        return _unreadable(data, "empty file")
+    if len(data) > limits.max_bytes:
+        return _unreadable(data, f"file larger than {limits.max_bytes} bytes")
+    if b"%PDF-" not in data[:1024]:
+        return _unreadable(data, "not a PDF (no %PDF- header)")
+    try:
+        reader = PdfFileReader(BytesIO(data), strict=False)
+        if reader.encrypted:
+            return _unreadable(data, "encrypted PDF: signatures cannot be checked without decryption")
+        revisions = reader.xrefs.total_revisions
+        if revisions > limits.max_revisions:
+            return _unreadable(data, f"more than {limits.max_revisions} revisions")
+        objects = sum(len(list(reader.xrefs.explicit_refs_in_revision(r))) for r in range(revisions))
+        if objects > limits.max_objects:
+            return _unreadable(data, f"more than {limits.max_objects} objects")
+        embedded = list(reader.embedded_signatures)
+    except RecursionError:
+        return _unreadable(data, "PDF structure nested too deeply")
+    except Exception as exc:
+        return _unreadable(data, f"not a readable PDF: {type(exc).__name__}: {exc}"[:500])
+    if len(embedded) > limits.max_signatures:
+        return _unreadable(data, f"more than {limits.max_signatures} signatures")
+    base = VerificationReport(
+        indication=INDETERMINATE,
+        sub_indication="SIGNED_DATA_NOT_FOUND",
+        file_sha256=sha256_hex(data),
+        file_sm3=sm3_hex(data),
+        signatures=[],
+        message="the PDF has no signatures" if not embedded else None,
+    )
+    if not embedded:
+        return base
+    try:
+        dss_crls, dss_ocsps, dss_certs = _dss_material(reader)
+        roots = [_as_asn1(c) for c in trust_roots]
+        crl_objs = [asn1_crl.CertificateList.load(c) for c in crls] + dss_crls
+    except Exception as exc:
+        return _unreadable(data, f"bad trust material or DSS: {exc}"[:500])
+
+    def context() -> ValidationContext:
+        return ValidationContext(
+            trust_roots=roots,
+            other_certs=dss_certs,
+            crls=crl_objs,
+            ocsps=dss_ocsps,
+            allow_fetching=False,
+            revocation_mode=revocation_mode,
+        )
+
+    signature_field_names = {s.field_name for s in embedded}
+    reports = []
+    for index, sig in enumerate(embedded):
+        is_last = index == len(embedded) - 1
+        try:
+            report = await _check_one(sig, context(), signature_field_names, data, is_last)
+        except RecursionError:
+            report = _broken(sig, "signature structure nested too deeply")
+        except Exception as exc:
+            report = _broken(sig, f"{type(exc).__name__}: {exc}"[:500])
+        reports.append(report)
+    worst = max(reports, key=lambda r: _RANK[r.indication])
+    base.signatures = reports
+    base.indication = worst.indication
+    base.sub_indication = worst.sub_indication
+    return base
+
+
+def _broken(sig: EmbeddedPdfSignature, message: str) -> SignatureReport:
+    field_name = "?"
+    revision = None
+    try:
+        field_name = str(sig.field_name)
+        revision = sig.signed_revision
+    except Exception:  # noqa: S110 - best effort only
+        pass
+    return SignatureReport(
+        field=field_name,
+        signer=None,
+        signed_at=None,
+        timestamp=None,
+        indication=TOTAL_FAILED,
+        sub_indication="FORMAT_FAILURE",
+        intact=False,
+        trusted=False,
+        coverage=None,
+        modified_after=None,
+        revocation="unknown",
+        docmdp_ok=None,
+        revision=revision,
+        messages=[message],
+    )
+
+
+def _name_of(cert: asn1_x509.Certificate) -> SignerSummary:
+    subject = cert.subject.native
+    return SignerSummary(
+        organisation=_first(subject.get("organization_name")),
+        common_name=_first(subject.get("common_name")),
+        serial=format(cert.serial_number, "X"),
+        issuer=cert.issuer.human_friendly,
+    )
+
+
+def _first(value: Any) -> str | None:
+    if isinstance(value, list):
+        return str(value[0]) if value else None
+    return str(value) if value is not None else None
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _describe_changes(
+    diff: DiffResult | SuspiciousModification | None, signature_fields: set[str]
+) -> tuple[str | None, str | None, bool]:
+    """(description, modification level, acceptable?) for what happened after a signature."""
+    if diff is None:
+        return None, ModificationLevel.NONE.name, True
+    if isinstance(diff, SuspiciousModification):
+        return f"disallowed change after signing: {diff}", ModificationLevel.OTHER.name, False
+    level = diff.modification_level
+    fields = sorted(diff.changed_form_fields)
+    if level == ModificationLevel.NONE:
+        return None, level.name, True
+    if level == ModificationLevel.LTA_UPDATES:
+        return "validation data / document timestamp added", level.name, True
+    if level == ModificationLevel.FORM_FILLING:
+        others = [f for f in fields if f not in signature_fields]
+        if others:
+            return (
+                f"form fields other than signature fields filled: {', '.join(others)}",
+                level.name,
+                False,
+            )
+        return f"later signatures filled fields: {', '.join(fields)}", level.name, True
+    if level == ModificationLevel.ANNOTATIONS:
+        return "annotations added or changed after signing", level.name, False
+    return "content changed after signing", level.name, False
+
+
+def _junk_after_last_revision(
+    sig: EmbeddedPdfSignature, data: bytes, coverage: SignatureCoverageLevel | None
+) -> str | None:
+    """Bytes the reader does not account for: after the final %%EOF, or after the last signed
+    revision when no later revision was recognised."""
+    stripped = data.rstrip(b" \r\n\t\x00")
+    if not stripped.endswith(b"%%EOF"):
+        return "bytes after the last %%EOF are not a valid incremental update"
+    total = sig.reader.xrefs.total_revisions
+    if coverage == SignatureCoverageLevel.ENTIRE_REVISION and sig.signed_revision == total - 1:
+        byte_range = [int(x) for x in sig.byte_range]
+        tail = data[byte_range[2] + byte_range[3] :]
+        if tail.strip(b" \r\n\t\x00"):
+            return f"{len(tail)} bytes after the last signed revision are not a valid incremental update"
+    return None
+
+
+async def _check_one(
+    sig: EmbeddedPdfSignature,
+    vc: ValidationContext,
+    signature_fields: set[str],
+    data: bytes,
+    is_last: bool,
+) -> SignatureReport:
+    is_timestamp = sig.sig_object_type == "/DocTimeStamp"
+    status: PdfSignatureStatus | DocumentTimestampStatus
+    if is_timestamp:
+        status = await async_validate_pdf_timestamp(sig, validation_context=vc)
+    else:
+        status = await async_validate_pdf_signature(
+            sig, signer_validation_context=vc, diff_policy=DEFAULT_DIFF_POLICY
+        )
+    messages: list[str] = []
+    description, level, acceptable = _describe_changes(status.diff_result, signature_fields)
+    coverage = status.coverage
+    if is_last:
+        junk = _junk_after_last_revision(sig, data, coverage)
+        if junk:
+            acceptable = False
+            description = junk
+    timestamp_iso: str | None = None
+    signed_at: str | None = None
+    ts_ok: bool | None = None
+    if isinstance(status, DocumentTimestampStatus):
+        timestamp_iso = _iso(status.timestamp)
+        signed_at = timestamp_iso
+    else:
+        signed_at = _iso(status.signer_reported_dt)
+        tsv = status.timestamp_validity
+        if tsv is not None:
+            timestamp_iso = _iso(tsv.timestamp)
+            ts_ok = tsv.intact and tsv.valid
+            if not tsv.trusted:
+                messages.append("signature timestamp not trusted")
+    revoked = status.revoked
+    revocation = "revoked" if revoked else ("good" if status.trusted else "unknown")
+    if status.revocation_details is not None:
+        rd = status.revocation_details
+        messages.append(f"revoked at {rd.revocation_date.isoformat()} ({rd.revocation_reason.native})")
+
+    indication, sub = TOTAL_PASSED, None
+    if coverage is None or coverage < SignatureCoverageLevel.ENTIRE_REVISION:
+        indication, sub = TOTAL_FAILED, "FORMAT_FAILURE"
+        messages.append("the ByteRange does not cover the signed revision")
+    elif not status.intact:
+        indication, sub = TOTAL_FAILED, "HASH_FAILURE"
+    elif not status.valid:
+        indication, sub = TOTAL_FAILED, "SIG_CRYPTO_FAILURE"
+    elif not acceptable or status.docmdp_ok is False:
+        indication, sub = TOTAL_FAILED, "SIG_CONSTRAINTS_FAILURE"
+        if status.docmdp_ok is False:
+            messages.append("changes not permitted by the certification (DocMDP)")
+    elif revoked:
+        indication, sub = TOTAL_FAILED, "REVOKED"
+    elif ts_ok is False:
+        indication, sub = TOTAL_FAILED, "SIG_CRYPTO_FAILURE"
+        messages.append("the signature timestamp token is broken")
+    elif not status.trusted:
+        problem = status.trust_problem_indic
+        name = problem.name if problem is not None else "CERTIFICATE_CHAIN_GENERAL_FAILURE"
+        indication = TOTAL_FAILED if name == "REVOKED" else INDETERMINATE
+        sub = name
+    field_name = str(sig.field_name)
+    certifying = False
+    try:
+        certifying = sig.docmdp_level is not None
+    except Exception:  # noqa: S110
+        pass
+    return SignatureReport(
+        field=field_name,
+        signer=_name_of(status.signing_cert),
+        signed_at=signed_at,
+        timestamp=timestamp_iso,
+        indication=indication,
+        sub_indication=sub,
+        intact=bool(status.intact),
+        trusted=bool(status.trusted),
+        coverage=coverage.name if coverage is not None else None,
+        modified_after=description,
+        revocation=revocation,
+        docmdp_ok=status.docmdp_ok,
+        revision=sig.signed_revision,
+        kind="document_timestamp" if is_timestamp else "signature",
+        modification_level=level,
+        certifying=certifying,
+        messages=messages,
+    )
+
+
+# ------------------------------------------------------------------------- human summary
+_ZH_INDICATION = {TOTAL_PASSED: "验证通过", TOTAL_FAILED: "验证失败", INDETERMINATE: "无法确定"}
+_ZH_SUB = {
+    "HASH_FAILURE": "签名后文档内容被篡改",
+    "SIG_CRYPTO_FAILURE": "签名值或时间戳无效",
+    "FORMAT_FAILURE": "文件或签名格式错误",
+    "SIG_CONSTRAINTS_FAILURE": "签名后文档被作了不允许的修改",
+    "REVOKED": "签名证书已被吊销",
+    "NO_CERTIFICATE_CHAIN_FOUND": "签名证书不是由受信任的根证书签发",
+    "OUT_OF_BOUNDS_NO_POE": "签名证书已过期或尚未生效",
+    "EXPIRED": "签名证书已过期",
+    "NOT_YET_VALID": "签名证书尚未生效",
+    "SIGNED_DATA_NOT_FOUND": "文档中没有签名",
+    "REVOCATION_OUT_OF_BOUNDS_NO_POE": "无法取得有效的吊销信息",
+    "TRY_LATER": "暂时无法取得吊销信息",
+}
+
+
+def describe_zh(report: VerificationReport) -> list[str]:
+    """Chinese one-line-per-finding summary for people (auditors, signers)."""
+    lines = []
+    if not report.readable:
+        lines.append(f"无法读取该文件：{report.message or '格式错误'}")
+        return lines
+    if not report.signatures:
+        lines.append("该文档中没有数字签名。")
+        return lines
+    overall = _ZH_INDICATION.get(report.indication, report.indication)
+    reason = _ZH_SUB.get(report.sub_indication or "", report.sub_indication or "")
+    lines.append(f"总体结论：{overall}" + (f"（{reason}）" if reason else ""))
+    for i, sig in enumerate(report.signatures, start=1):
+        who = sig.signer.organisation or sig.signer.common_name if sig.signer else "未知签署方"
+        kind = "文档时间戳" if sig.kind == "document_timestamp" else "签名"
+        verdict = _ZH_INDICATION.get(sig.indication, sig.indication)
+        line = f"{kind}{i}（字段 {sig.field}，{who}）：{verdict}"
+        if sig.sub_indication:
+            line += f"，{_ZH_SUB.get(sig.sub_indication, sig.sub_indication)}"
+        if sig.timestamp:
+            line += f"；时间戳 {sig.timestamp}"
+        if sig.modified_after and sig.indication != TOTAL_PASSED:
+            line += f"；签名后的修改：{sig.modified_after}"
+        lines.append(line)
+    return lines

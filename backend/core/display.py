@@ -1,50 +1,33 @@
-"""Formatting at the edges of the app: Beijing time and yuan typed by people."""
+"""Web-page edges over backend.core.money/dates: filters and parsing of what people type."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
+from backend.core.dates import to_shanghai
+from backend.core.money import format_fen, format_fen_plain
+from backend.core.money import parse_yuan as _parse_yuan
 from backend.errors import ValidationFailed
-
-BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """Aware UTC → Beijing time for display."""
-    if value is None:
-        return ""
-    return value.astimezone(BEIJING).strftime(fmt)
+    return "" if value is None else to_shanghai(value).strftime(fmt)
 
 
 def yuan(fen: int | None) -> str:
-    """12345600 → ¥123,456.00 (money is stored in 分)."""
-    if fen is None:
-        return ""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}¥{whole:,}.{cents:02d}"
+    return "" if fen is None else format_fen(fen)
 
 
 def plain_yuan(fen: int) -> str:
-    whole, cents = divmod(fen, 100)
-    return f"{whole}.{cents:02d}"
+    return format_fen_plain(fen)
 
 
 def parse_yuan(text: str, *, field: str) -> int:
-    """A yuan amount typed by a person (at most 2 decimals, not negative) → 分."""
+    """A yuan amount typed into a form → 分, or a field error in Chinese."""
     if text == "":
         return 0
     try:
-        value = Decimal(text)
-    except InvalidOperation as exc:
-        raise ValidationFailed(fields={field: "金额须为数字，单位：元"}) from exc
-    if not value.is_finite() or value < 0:
-        raise ValidationFailed(fields={field: "金额不能为负数"})
-    fen = value * 100
-    if fen != fen.to_integral_value():
-        raise ValidationFailed(fields={field: "金额最多保留两位小数（到分）"})
-    if fen > 10_000_000_000:
-        raise ValidationFailed(fields={field: "金额超出允许范围"})
-    return int(fen)
+        return _parse_yuan(text)
+    except ValueError as exc:
+        raise ValidationFailed(fields={field: str(exc)}) from exc

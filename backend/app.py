@@ -17,6 +17,9 @@ from backend.auth.endpoints import router as auth_router
 from backend.db import get_engine
 from backend.errors import JingpinError, ValidationFailed
 from backend.web import pages
+from backend.workflow import pages as workflow_pages
+from backend.workflow.endpoints import public_router as workflow_public_router
+from backend.workflow.endpoints import router as workflow_router
 from backend.works.endpoints import router as works_router
 from backend.works.service import fields_from_pydantic
 
@@ -83,5 +86,8 @@ def create_app() -> FastAPI:
 
     app.include_router(auth_router)
     app.include_router(works_router)
+    app.include_router(workflow_router)
+    app.include_router(workflow_public_router)
+    app.include_router(workflow_pages.router)
     app.include_router(pages.router)
     return app

@@ -7,6 +7,21 @@ from backend.auth.models import AuthToken, FailedLogin, User
 from backend.documents.models import Document
 from backend.orgs.models import Organisation, RecommendingUnit
 from backend.works.models import Batch, Work
+from backend.workflow.models import (
+    ApplicationDocument,
+    ExpertAssignment,
+    ExpertScore,
+    Notification,
+    Objection,
+    OutboxMessage,
+    PublicNotice,
+    QuotaException,
+    Recommendation,
+    SelectionDecision,
+    UnitQuota,
+    UnitReview,
+    WorkVersion,
+)
 
 metadata = SQLModel.metadata
 
@@ -21,4 +36,17 @@ __all__ = [
     "User",
     "Work",
     "metadata",
+    "ApplicationDocument",
+    "ExpertAssignment",
+    "ExpertScore",
+    "Notification",
+    "Objection",
+    "OutboxMessage",
+    "PublicNotice",
+    "QuotaException",
+    "Recommendation",
+    "SelectionDecision",
+    "UnitQuota",
+    "UnitReview",
+    "WorkVersion",
 ]

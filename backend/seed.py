@@ -117,4 +117,7 @@ def load_demo(session: Session) -> dict[str, Any]:
         fields["direction"] = Direction(fields["direction"])
         create_work(session, author, WorkCreate(batch_id=batches[w["batch"]].id, **fields))
     session.flush()
+    from backend.workflow.demo import load_workflow_demo
+
+    load_workflow_demo(session, demo["password"])
     return {"users": created_users, "password": demo["password"]}

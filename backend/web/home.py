@@ -63,4 +63,6 @@ def home_sections(session: Session, user: User) -> list[Section]:
             ], visible)
         ],
     }
-    return by_role.get(user.role, [])
+    from backend.workflow.home import workflow_sections
+
+    return by_role.get(user.role, []) + workflow_sections(session, user)

@@ -35,6 +35,12 @@ def scope_clause(session: Session, user: User) -> ColumnElement[bool] | None:
         return (col(Work.unit_id) == org.unit_id) & (col(Work.status) != WorkStatus.draft)
     if user.role in OVERSEERS:
         return col(Work.status) != WorkStatus.draft
+    if user.role is Role.expert:
+        # 评审专家: only the works assigned to them (in any review round).
+        from backend.workflow.models import ExpertAssignment
+
+        assigned = select(ExpertAssignment.work_id).where(ExpertAssignment.expert_id == user.id)
+        return col(Work.id).in_(assigned)
     return None
 
 

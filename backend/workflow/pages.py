@@ -1,0 +1,396 @@
+"""Pages of the application workflow, one per role's desk (Chinese, server-rendered)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
+
+from backend.auth.deps import SessionDep
+from backend.auth.models import Role, User
+from backend.config import get_settings
+from backend.errors import JingpinError, ValidationFailed
+from backend.orgs.models import RecommendingUnit
+from backend.web.pages import PageUser, render
+from backend.workflow import notifications as notes
+from backend.workflow import review, service
+from backend.workflow.endpoints import slot_from_url
+from backend.workflow.models import (
+    DocumentSlot,
+    ExpertScore,
+    ReviewRound,
+    UnitDecision,
+    UnitReview,
+    WorkVersion,
+)
+from backend.workflow.schemas import BatchIn, BatchPatch
+from backend.works.models import Batch, Work, WorkStatus
+from backend.works.service import EDITABLE, get_work, to_read
+
+router = APIRouter(include_in_schema=False)
+
+
+def _see_other(url: str, msg: str = "") -> Response:
+    sep = "&" if "?" in url else "?"
+    return RedirectResponse(f"{url}{sep}msg={quote(msg)}" if msg else url, status_code=303)
+
+
+def _batches(session: Session) -> list[Batch]:
+    return service.list_batches(session)
+
+
+def _pick_batch(session: Session, batch_id: int | None) -> Batch | None:
+    batches = _batches(session)
+    if batch_id is not None:
+        return service.get_batch(session, batch_id)
+    return batches[0] if batches else None
+
+
+# --- the application of one work (申报) -------------------------------------------------------
+
+
+def _application_context(session: Session, user: User, work: Work) -> dict[str, Any]:
+    docs = service.current_documents(session, work)
+    reviews = list(session.exec(select(UnitReview).where(UnitReview.work_id == work.id)
+                                .order_by(col(UnitReview.id))))
+    reviewers = {u.id: u.display_name for u in session.exec(select(User).where(
+        col(User.id).in_([r.reviewer_id for r in reviews])))}
+    versions = list(session.exec(select(WorkVersion).where(WorkVersion.work_id == work.id)
+                                 .order_by(col(WorkVersion.version))))
+    batch = session.get(Batch, work.batch_id) if work.batch_id else None
+    last = service.latest_unit_review(session, work)
+    is_unit = user.role is Role.unit_reviewer
+    return {
+        "work": to_read(session, work), "raw": work, "docs": docs, "slots": list(DocumentSlot),
+        "editable": user.role is Role.producer and work.status in EDITABLE,
+        "problems": service.eligibility_problems(session, work) if work.status in EDITABLE else {},
+        "reviews": reviews, "reviewers": reviewers, "versions": versions, "batch": batch,
+        "deadline": service.beijing(batch.registration_deadline) if batch else "",
+        "submission_deadline": service.beijing(batch.submission_deadline) if batch else "",
+        "can_review": is_unit and work.status is WorkStatus.submitted and last is None,
+        "can_recommend": is_unit and work.status is WorkStatus.submitted and last is not None
+        and last.decision == UnitDecision.passed,
+        "quota": service.quota_status(session, work.unit_id, batch) if batch and is_unit else None,
+        "decisions": [UnitDecision.passed, UnitDecision.reject, UnitDecision.return_],
+        "funding": review.funding_status(session, work),
+        "max_mb": get_settings().upload_max_bytes // (1024 * 1024),
+        "errors": {},
+    }
+
+
+@router.get("/works/{work_id}/application", response_class=HTMLResponse)
+def application_page(request: Request, work_id: int, session: SessionDep, user: PageUser) -> Response:
+    work = get_work(session, user, work_id)
+    return render(request, "workflow/application.html", **_application_context(session, user, work))
+
+
+@router.post("/works/{work_id}/application/documents/{kind}", response_class=HTMLResponse)
+async def upload_page(request: Request, work_id: int, kind: str, session: SessionDep,
+                      user: PageUser) -> Response:
+    slot = slot_from_url(kind)
+    form = await request.form()
+    upload = form.get("file")
+    data = await upload.read() if upload is not None and hasattr(upload, "read") else b""
+    if not data:
+        raise ValidationFailed("请选择要上传的 PDF 文件", fields={"file": "请选择要上传的 PDF 文件"})
+    name = getattr(upload, "filename", "") or ""
+    try:
+        service.upload_document(session, user, work_id, slot, data, name)
+    except ValidationFailed as exc:
+        session.rollback()
+        work = get_work(session, user, work_id)
+        ctx = _application_context(session, user, work)
+        ctx["errors"] = {f"upload-{slot.url_name}": "；".join(exc.fields.values()) or exc.message}
+        return render(request, "workflow/application.html", status_code=422, **ctx)
+    return _see_other(f"/works/{work_id}/application", f"已上传{slot.label}")
+
+
+@router.post("/works/{work_id}/application/submit", response_class=HTMLResponse)
+def submit_page(request: Request, work_id: int, session: SessionDep, user: PageUser) -> Response:
+    try:
+        service.submit(session, user, work_id)
+    except ValidationFailed as exc:
+        session.rollback()
+        work = get_work(session, user, work_id)
+        ctx = _application_context(session, user, work)
+        ctx["problems"], ctx["submit_error"] = exc.fields, exc.message
+        return render(request, "workflow/application.html", status_code=422, **ctx)
+    return _see_other(f"/works/{work_id}/application", "已提交推荐单位，申报内容已冻结")
+
+
+@router.post("/works/{work_id}/application/unit-review", response_class=HTMLResponse)
+def unit_review_page(
+    work_id: int, session: SessionDep, user: PageUser,
+    decision: Annotated[str, Form()] = "", opinion: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    try:
+        choice = UnitDecision(decision)
+    except ValueError:
+        raise ValidationFailed("请选择初评结论", fields={"decision": "请选择初评结论"}) from None
+    service.review_submission(session, user, work_id, choice, opinion)
+    return _see_other(f"/works/{work_id}/application", f"已记录初评结论：{choice.label}")
+
+
+@router.post("/works/{work_id}/application/recommend", response_class=HTMLResponse)
+def recommend_page(work_id: int, session: SessionDep, user: PageUser,
+                   opinion: Annotated[str, Form(max_length=5000)] = "") -> Response:
+    service.recommend(session, user, work_id, opinion)
+    return _see_other(f"/works/{work_id}/application", "已推荐至总局")
+
+
+@router.get("/works/{work_id}/application/versions/{version}", response_class=HTMLResponse)
+def version_page(request: Request, work_id: int, version: int, session: SessionDep,
+                 user: PageUser) -> Response:
+    rows = [v for v in service.versions(session, user, work_id) if v.version == version]
+    if not rows:
+        raise JingpinError("未找到该版本", code="not_found")
+    return render(request, "workflow/version.html", work_id=work_id, version=rows[0],
+                  snapshot=json.loads(rows[0].snapshot))
+
+
+@router.get("/applications", response_class=HTMLResponse)
+def applications_page(request: Request, session: SessionDep, user: PageUser) -> Response:
+    from backend.works.service import list_works
+
+    rows = []
+    for w in list_works(session, user):
+        batch = session.get(Batch, w.batch_id) if w.batch_id else None
+        rows.append((to_read(session, w), batch, len(service.current_documents(session, w))))
+    return render(request, "workflow/applications.html", rows=rows)
+
+
+# --- unit desk (初评与推荐) --------------------------------------------------------------------
+
+
+@router.get("/reviews/unit", response_class=HTMLResponse)
+def unit_desk(request: Request, session: SessionDep, user: PageUser, batch_id: int | None = None) -> Response:
+    service.require_role(user, Role.unit_reviewer, message="只有推荐单位审核员可以查看初评队列")
+    batch = _pick_batch(session, batch_id)
+    unit = service.unit_of(session, user)
+    works = service.unit_queue(session, user, batch.id if batch else None)
+    rows = [(to_read(session, w), service.latest_unit_review(session, w)) for w in works]
+    return render(request, "workflow/unit.html", unit=unit, batch=batch, batches=_batches(session),
+                  rows=rows, quota=service.quota_status(session, unit.id or 0, batch) if batch else None,
+                  deadline=service.beijing(batch.submission_deadline) if batch else "")
+
+
+# --- ministry desk (复评、终评、公示) -----------------------------------------------------------
+
+
+@router.get("/reviews/ministry", response_class=HTMLResponse)
+def ministry_desk(request: Request, session: SessionDep, user: PageUser,
+                  batch_id: int | None = None) -> Response:
+    batch = _pick_batch(session, batch_id)
+    standings = review.standings(session, user, batch.id or 0) if batch else []
+    notice = review.notice_for(session, batch.id or 0) if batch else None
+    experts = list(session.exec(select(User).where(User.role == Role.expert).order_by(col(User.id))))
+    titles = {s.work.id: s.work.title for s in standings}
+    return render(request, "workflow/ministry.html", batch=batch, batches=_batches(session),
+                  standings=standings, experts=experts, notice=notice,
+                  notice_end=service.beijing(notice.ends_at) if notice else "",
+                  objections=review.objections(session, batch.id or 0) if batch else [],
+                  titles=titles, rounds=ReviewRound, criteria=review.CRITERIA,
+                  units={u.id: u.name for u in session.exec(select(RecommendingUnit))})
+
+
+def _ministry_back(work_id: int, session: Session, msg: str) -> Response:
+    work = session.get(Work, work_id)
+    suffix = f"?batch_id={work.batch_id}" if work and work.batch_id else ""
+    return _see_other(f"/reviews/ministry{suffix}", msg)
+
+
+@router.post("/reviews/ministry/{work_id}/assign", response_class=HTMLResponse)
+async def assign_page(request: Request, work_id: int, session: SessionDep, user: PageUser) -> Response:
+    form = await request.form()
+    round_ = ReviewRound(str(form.get("round", "second")))
+    ids = [int(v) for v in form.getlist("expert_ids") if str(v).isdigit()]
+    review.assign_experts(session, user, work_id, round_, ids)
+    return _ministry_back(work_id, session, f"已分配{round_.label}专家")
+
+
+@router.post("/reviews/ministry/{work_id}/conclude", response_class=HTMLResponse)
+def conclude_page(work_id: int, session: SessionDep, user: PageUser,
+                  advance: Annotated[str, Form()] = "", reason: Annotated[str, Form(max_length=5000)] = "") -> Response:
+    review.conclude_second_round(session, user, work_id, advance == "yes", reason)
+    return _ministry_back(work_id, session, "已记录复评结论")
+
+
+@router.post("/reviews/ministry/{work_id}/decide", response_class=HTMLResponse)
+def decide_page(work_id: int, session: SessionDep, user: PageUser,
+                selected: Annotated[str, Form()] = "", reason: Annotated[str, Form(max_length=5000)] = "") -> Response:
+    review.decide(session, user, work_id, selected == "yes", reason)
+    return _ministry_back(work_id, session, "已记录终评决定")
+
+
+@router.post("/reviews/ministry/batches/{batch_id}/publish", response_class=HTMLResponse)
+def publish_page(batch_id: int, session: SessionDep, user: PageUser) -> Response:
+    review.publish_notice(session, user, batch_id)
+    return _see_other(f"/reviews/ministry?batch_id={batch_id}", "入选名单已公示")
+
+
+@router.post("/reviews/ministry/batches/{batch_id}/objections", response_class=HTMLResponse)
+def objection_page(batch_id: int, session: SessionDep, user: PageUser,
+                   work_id: Annotated[int, Form()], submitter: Annotated[str, Form(max_length=100)] = "",
+                   content: Annotated[str, Form(max_length=5000)] = "") -> Response:
+    review.record_objection(session, user, batch_id, work_id, submitter, content)
+    return _see_other(f"/reviews/ministry?batch_id={batch_id}", "已登记异议")
+
+
+@router.post("/reviews/ministry/objections/{objection_id}/resolve", response_class=HTMLResponse)
+def resolve_page(objection_id: int, session: SessionDep, user: PageUser,
+                 upheld: Annotated[str, Form()] = "", resolution: Annotated[str, Form(max_length=5000)] = "",
+                 batch_id: Annotated[int, Form()] = 0) -> Response:
+    review.resolve_objection(session, user, objection_id, upheld == "yes", resolution)
+    return _see_other(f"/reviews/ministry?batch_id={batch_id}", "已处理异议")
+
+
+@router.post("/reviews/ministry/batches/{batch_id}/confirm", response_class=HTMLResponse)
+def confirm_page(batch_id: int, session: SessionDep, user: PageUser) -> Response:
+    review.confirm_selection(session, user, batch_id)
+    return _see_other(f"/reviews/ministry?batch_id={batch_id}", "入选名单已确认")
+
+
+# --- expert desk (专家评审) --------------------------------------------------------------------
+
+
+@router.get("/reviews/expert", response_class=HTMLResponse)
+def expert_desk(request: Request, session: SessionDep, user: PageUser) -> Response:
+    tasks = review.expert_tasks(session, user)
+    return render(request, "workflow/expert.html", tasks=tasks, criteria=review.CRITERIA,
+                  parsed={id(t): json.loads(t.score.scores) for t in tasks if t.score}, errors={})
+
+
+@router.post("/reviews/expert/{work_id}/score", response_class=HTMLResponse)
+async def score_page(request: Request, work_id: int, session: SessionDep, user: PageUser) -> Response:
+    form = await request.form()
+    round_ = ReviewRound(str(form.get("round", "second")))
+    scores = {c.key: str(form.get(c.key, "")).strip() for c in review.CRITERIA}
+    try:
+        review.score_work(session, user, work_id, round_, scores, str(form.get("opinion", "")))
+    except ValidationFailed as exc:
+        session.rollback()
+        tasks = review.expert_tasks(session, user)
+        return render(request, "workflow/expert.html", status_code=422, tasks=tasks,
+                      criteria=review.CRITERIA, errors={(work_id, round_.value): exc},
+                      parsed={id(t): json.loads(t.score.scores) for t in tasks if t.score})
+    return _see_other("/reviews/expert", "评分已提交")
+
+
+# --- batches (admin) --------------------------------------------------------------------------
+
+
+@router.get("/batches", response_class=HTMLResponse)
+def batches_page(request: Request, session: SessionDep, user: PageUser) -> Response:
+    rows = [(b, service.quota_exceptions(session, b.id or 0)) for b in _batches(session)]
+    units = list(session.exec(select(RecommendingUnit).order_by(col(RecommendingUnit.id))))
+    return render(request, "workflow/batches.html", rows=rows, units=units, errors={}, values={},
+                  beijing=service.beijing, unit_names={u.id: u.name for u in units})
+
+
+def _batch_form(form: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("year", "number", "quota", "notice_days"):
+        if str(form.get(key, "")).strip():
+            out[key] = str(form[key]).strip()
+    for key in ("registration_deadline", "submission_deadline"):
+        if str(form.get(key, "")).strip():
+            out[key] = str(form[key]).strip()
+    return out
+
+
+@router.post("/batches", response_class=HTMLResponse)
+async def batch_create_page(request: Request, session: SessionDep, user: PageUser) -> Response:
+    service.require_role(user, Role.admin, message="只有系统管理员可以设置批次")
+    form = dict(await request.form())
+    try:
+        service.create_batch(session, user, BatchIn.model_validate(_batch_form(form)).model_dump())
+    except (ValidationError, ValidationFailed) as exc:
+        session.rollback()
+        from backend.works.service import fields_from_pydantic
+
+        errors = fields_from_pydantic(list(exc.errors())) if isinstance(exc, ValidationError) else exc.fields
+        rows = [(b, service.quota_exceptions(session, b.id or 0)) for b in _batches(session)]
+        units = list(session.exec(select(RecommendingUnit).order_by(col(RecommendingUnit.id))))
+        return render(request, "workflow/batches.html", status_code=422, rows=rows, units=units,
+                      errors=errors, values=form, beijing=service.beijing,
+                      unit_names={u.id: u.name for u in units})
+    return _see_other("/batches", "已新建批次")
+
+
+@router.get("/batches/{batch_id}/edit", response_class=HTMLResponse)
+def batch_edit_page(request: Request, batch_id: int, session: SessionDep, user: PageUser) -> Response:
+    service.require_role(user, Role.admin, message="只有系统管理员可以设置批次")
+    batch = service.get_batch(session, batch_id)
+    return render(request, "workflow/batch_edit.html", batch=batch, errors={},
+                  values={"year": batch.year, "number": batch.number, "quota": batch.quota,
+                          "notice_days": batch.notice_days,
+                          "registration_deadline": service.to_local_input(batch.registration_deadline),
+                          "submission_deadline": service.to_local_input(batch.submission_deadline)})
+
+
+@router.post("/batches/{batch_id}/edit", response_class=HTMLResponse)
+async def batch_update_page(request: Request, batch_id: int, session: SessionDep, user: PageUser) -> Response:
+    service.require_role(user, Role.admin, message="只有系统管理员可以设置批次")
+    form = dict(await request.form())
+    try:
+        patch = BatchPatch.model_validate(_batch_form(form)).model_dump(exclude_unset=True)
+        service.update_batch(session, user, batch_id, patch)
+    except (ValidationError, ValidationFailed) as exc:
+        session.rollback()
+        from backend.works.service import fields_from_pydantic
+
+        errors = fields_from_pydantic(list(exc.errors())) if isinstance(exc, ValidationError) else exc.fields
+        return render(request, "workflow/batch_edit.html", status_code=422,
+                      batch=service.get_batch(session, batch_id), errors=errors, values=form)
+    return _see_other("/batches", "批次已保存")
+
+
+@router.post("/batches/quota-exceptions", response_class=HTMLResponse)
+def quota_exception_page(session: SessionDep, user: PageUser, batch_id: Annotated[int, Form()],
+                         unit_code: Annotated[str, Form()] = "",
+                         reason: Annotated[str, Form(max_length=500)] = "") -> Response:
+    service.grant_quota_exception(session, user, batch_id, unit_code, reason)
+    return _see_other("/batches", "已批准名额例外 +1")
+
+
+# --- public notice (公示, no login) -----------------------------------------------------------
+
+
+@router.get("/public/notices", response_class=HTMLResponse)
+def public_index(request: Request, session: SessionDep) -> Response:
+    from backend.workflow.models import PublicNotice
+
+    notices = list(session.exec(select(PublicNotice).order_by(col(PublicNotice.id).desc())))
+    batches = {b.id: b for b in _batches(session)}
+    return render(request, "workflow/public_index.html", user=None, csrf_token="",
+                  notices=[(n, batches[n.batch_id], service.beijing(n.ends_at)) for n in notices])
+
+
+@router.get("/public/notices/{batch_id}", response_class=HTMLResponse)
+def public_notice(request: Request, batch_id: int, session: SessionDep) -> Response:
+    batch, notice, rows = review.public_list(session, batch_id)
+    return render(request, "workflow/public_notice.html", user=None, csrf_token="", batch=batch,
+                  notice=notice, rows=rows, starts=service.beijing(notice.starts_at),
+                  ends=service.beijing(notice.ends_at), running=review.notice_running(notice))
+
+
+# --- notifications (站内通知) ------------------------------------------------------------------
+
+
+@router.get("/notifications", response_class=HTMLResponse)
+def notifications_page(request: Request, session: SessionDep, user: PageUser) -> Response:
+    return render(request, "workflow/notifications.html", items=notes.list_notifications(session, user))
+
+
+@router.post("/notifications/{notification_id}/read", response_class=HTMLResponse)
+def notification_read_page(notification_id: int, session: SessionDep, user: PageUser) -> Response:
+    note = notes.mark_read(session, user, notification_id)
+    return _see_other(note.link or "/notifications")
+
+
+__all__ = ["router", "ExpertScore"]

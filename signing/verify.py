@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field
 from io import BytesIO
 from typing import Any
 
+from asn1crypto import cms
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -267,12 +268,12 @@ async def _verify(
         objects = sum(len(list(reader.xrefs.explicit_refs_in_revision(r))) for r in range(revisions))
         if objects > limits.max_objects:
             return _unreadable(data, f"more than {limits.max_objects} objects")
-        embedded = list(reader.embedded_signatures)
+        embedded, broken = _collect_signatures(reader)
     except RecursionError:
         return _unreadable(data, "PDF structure nested too deeply")
     except Exception as exc:
         return _unreadable(data, f"not a readable PDF: {type(exc).__name__}: {exc}"[:500])
-    if len(embedded) > limits.max_signatures:
+    if len(embedded) + len(broken) > limits.max_signatures:
         return _unreadable(data, f"more than {limits.max_signatures} signatures")
     base = VerificationReport(
         indication=INDETERMINATE,
@@ -280,9 +281,9 @@ async def _verify(
         file_sha256=sha256_hex(data),
         file_sm3=sm3_hex(data),
         signatures=[],
-        message="the PDF has no signatures" if not embedded else None,
+        message="the PDF has no signatures" if not (embedded or broken) else None,
     )
-    if not embedded:
+    if not embedded and not broken:
         return base
     try:
         dss_crls, dss_ocsps, dss_certs = _dss_material(reader)
@@ -312,11 +313,62 @@ async def _verify(
         except Exception as exc:
             report = _broken(sig, f"{type(exc).__name__}: {exc}"[:500])
         reports.append(report)
+    reports.extend(broken)
+    reports.sort(key=lambda r: r.revision if r.revision is not None else 1 << 30)
     worst = max(reports, key=lambda r: _RANK[r.indication])
     base.signatures = reports
     base.indication = worst.indication
     base.sub_indication = worst.sub_indication
     return base
+
+
+def _collect_signatures(
+    reader: PdfFileReader,
+) -> tuple[list[EmbeddedPdfSignature], list[SignatureReport]]:
+    """Filled signature fields in signing order; ones pyHanko cannot load become FORMAT_FAILURE
+    reports (pyHanko itself would silently skip e.g. an unknown /SubFilter)."""
+    from pyhanko.sign.fields import enumerate_sig_fields
+
+    good: list[EmbeddedPdfSignature] = []
+    broken: list[SignatureReport] = []
+    for name, sig_obj, sig_field in enumerate_sig_fields(reader, filled_status=True):
+        try:
+            subfilter = sig_obj.get_object().get("/SubFilter")
+            if str(subfilter) not in {"/adbe.pkcs7.detached", "/ETSI.CAdES.detached", "/ETSI.RFC3161", "/adbe.pkcs7.sha1"}:
+                raise ValueError(f"unsupported /SubFilter {subfilter}")
+            good.append(EmbeddedPdfSignature(reader, sig_field, name))
+        except RecursionError:
+            broken.append(_broken_field(str(name), "signature dictionary nested too deeply"))
+        except Exception as exc:
+            revision = None
+            try:
+                ref = sig_field.get_object().raw_get("/V")
+                revision = reader.xrefs.get_last_change(ref.reference)
+            except Exception:  # noqa: S110 - ordering hint only
+                pass
+            message = f"signature cannot be read: {type(exc).__name__}: {exc}"[:500]
+            broken.append(_broken_field(str(name), message, revision))
+    good.sort(key=lambda emb: emb.signed_revision)
+    return good, broken
+
+
+def _broken_field(name: str, message: str, revision: int | None = None) -> SignatureReport:
+    return SignatureReport(
+        field=name,
+        signer=None,
+        signed_at=None,
+        timestamp=None,
+        indication=TOTAL_FAILED,
+        sub_indication="FORMAT_FAILURE",
+        intact=False,
+        trusted=False,
+        coverage=None,
+        modified_after=None,
+        revocation="unknown",
+        docmdp_ok=None,
+        revision=revision,
+        messages=[message],
+    )
 
 
 def _broken(sig: EmbeddedPdfSignature, message: str) -> SignatureReport:
@@ -418,6 +470,13 @@ async def _check_one(
     is_last: bool,
 ) -> SignatureReport:
     is_timestamp = sig.sig_object_type == "/DocTimeStamp"
+    try:
+        content_info = cms.ContentInfo.load(bytes(sig.pkcs7_content))
+        if content_info["content_type"].native != "signed_data":
+            raise ValueError("not a CMS SignedData")
+        content_info["content"]["signer_infos"][0]["signature"].native  # noqa: B018 - full parse
+    except Exception as exc:
+        return _broken(sig, f"/Contents is not a CMS SignedData: {type(exc).__name__}")
     status: PdfSignatureStatus | DocumentTimestampStatus
     if is_timestamp:
         status = await async_validate_pdf_timestamp(sig, validation_context=vc)

@@ -1,0 +1,224 @@
+"""Tampered and hostile documents get the right ETSI indication (and never crash the verifier)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import struct
+import zlib
+from io import BytesIO
+
+import pytest
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.generic import pdf_name
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+from signing.pades import PadesLevel
+from signing.pki import CertificateAuthority
+from signing.verify import INDETERMINATE, TOTAL_FAILED, TOTAL_PASSED, exit_code, verify_pdf
+from tests.signing.pdfgen import make_pdf
+
+
+def _incremental(data: bytes, change) -> bytes:
+    writer = IncrementalPdfFileWriter(BytesIO(data))
+    change(writer)
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _first_page(writer):
+    return writer.root["/Pages"]["/Kids"][0]
+
+
+def test_byte_flipped_inside_signed_range_is_hash_failure(verify, three_signed):
+    pos = three_signed.index(b"Three-party")
+    tampered = three_signed[:pos] + b"X" + three_signed[pos + 1 :]
+    report = verify(tampered)
+    assert report.indication == TOTAL_FAILED and report.sub_indication == "HASH_FAILURE"
+    assert exit_code(report) == 1
+
+
+def test_incremental_update_changing_page_content_fails_and_says_so(verify, three_signed):
+    def change(w):
+        page = _first_page(w)
+        stream = generic.StreamObject(stream_data=b"BT /F1 14 Tf 72 760 Td (Amount: 9,999,999) Tj ET")
+        page["/Contents"] = w.add_object(stream)
+        w.update_container(page)
+
+    report = verify(_incremental(three_signed, change))
+    assert report.indication == TOTAL_FAILED
+    last = report.signatures[-1]
+    assert last.sub_indication == "SIG_CONSTRAINTS_FAILURE"
+    assert last.modified_after and "change" in last.modified_after
+
+
+def test_annotation_overlaid_after_signing_fails(verify, three_signed):
+    def change(w):
+        page = _first_page(w)
+        annot = generic.DictionaryObject({
+            pdf_name("/Type"): pdf_name("/Annot"),
+            pdf_name("/Subtype"): pdf_name("/Square"),
+            pdf_name("/Rect"): generic.ArrayObject([generic.NumberObject(x) for x in (60, 740, 400, 790)]),
+            pdf_name("/IC"): generic.ArrayObject([generic.FloatObject(1)] * 3),
+        })
+        annots = page.get("/Annots", generic.ArrayObject())
+        annots = generic.ArrayObject(list(annots) + [w.add_object(annot)])
+        page["/Annots"] = annots
+        w.update_container(page)
+
+    report = verify(_incremental(three_signed, change))
+    assert report.indication == TOTAL_FAILED
+    assert report.signatures[-1].modified_after is not None
+
+
+def test_shadow_hide_and_replace_of_an_object_fails(verify, three_signed):
+    """Overwrite the existing page content stream object in place (same object number)."""
+
+    def change(w):
+        page = _first_page(w)
+        ref = page.raw_get("/Contents")
+        replacement = generic.StreamObject(stream_data=b"BT /F1 14 Tf 72 760 Td (Replaced text) Tj ET")
+        w.mark_update(ref)
+        w.objects[(ref.generation, ref.idnum)] = replacement
+
+    report = verify(_incremental(three_signed, change))
+    assert report.indication == TOTAL_FAILED
+    assert all(s.indication == TOTAL_FAILED for s in report.signatures)
+
+
+def test_shadow_replacing_a_signature_appearance_fails(verify, three_signed):
+    def change(w):
+        from pyhanko.sign.fields import enumerate_sig_fields
+
+        for name, _, field_ref in enumerate_sig_fields(w.prev):
+            if name == "party_yi":
+                widget = field_ref.get_object()
+                ap = generic.StreamObject(
+                    {pdf_name("/BBox"): generic.ArrayObject([generic.NumberObject(v) for v in (0, 0, 210, 80)]),
+                     pdf_name("/Subtype"): pdf_name("/Form"), pdf_name("/Type"): pdf_name("/XObject")},
+                    stream_data=b"",
+                )
+                widget["/AP"] = generic.DictionaryObject({pdf_name("/N"): w.add_object(ap)})
+                w.update_container(widget)
+
+    report = verify(_incremental(three_signed, change))
+    assert report.indication == TOTAL_FAILED
+
+
+def test_revoked_signer_is_revoked(ca, prepared_pdf, sign_as, verify):
+    cert = ca.issue(organisation="被吊销机构")
+    signed = sign_as(prepared_pdf, "party_yi", cert, visible=False)
+    ca.revoke(cert.serial, "key_compromise")
+    report = verify(signed)
+    assert report.indication == TOTAL_FAILED and report.sub_indication == "REVOKED"
+    assert report.signatures[0].revocation == "revoked"
+
+
+def test_expired_certificate_is_indeterminate(ca, prepared_pdf, sign_as, verify):
+    now = dt.datetime.now(dt.UTC)
+    cert = ca.issue(organisation="过期机构", not_before=now - dt.timedelta(days=10), not_after=now - dt.timedelta(days=1))
+    signed = sign_as(prepared_pdf, "party_yi", cert, level=PadesLevel.B_B, visible=False)
+    report = verify(signed)
+    assert report.indication == INDETERMINATE
+    assert report.sub_indication in {"OUT_OF_BOUNDS_NO_POE", "EXPIRED", "OUT_OF_BOUNDS_NOT_REVOKED"}
+    assert exit_code(report) == 2
+
+
+def test_unknown_root_is_no_certificate_chain_found(tmp_path, three_signed):
+    stranger = CertificateAuthority.init(tmp_path / "other", kek=b"x" * 32, root_passphrase=b"pw")
+    report = verify_pdf(three_signed, trust_roots=[stranger.root_certificate])
+    assert report.indication == INDETERMINATE
+    assert report.sub_indication == "NO_CERTIFICATE_CHAIN_FOUND"
+    assert not any(s.trusted for s in report.signatures)
+
+
+def test_truncated_file_does_not_pass(verify, three_signed):
+    report = verify(three_signed[: len(three_signed) - 300])
+    assert report.indication != TOTAL_PASSED
+    assert exit_code(report) in (1, 3)
+
+
+def test_png_renamed_pdf_is_not_readable():
+    png = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + b"\x00" * 17
+    report = verify_pdf(png, trust_roots=[])
+    assert not report.readable and report.sub_indication == "FORMAT_FAILURE"
+    assert exit_code(report) == 3
+
+
+def test_empty_file_is_not_readable():
+    report = verify_pdf(b"", trust_roots=[])
+    assert not report.readable and exit_code(report) == 3
+
+
+def test_unsigned_pdf_is_distinguishable_from_unreadable():
+    report = verify_pdf(make_pdf(), trust_roots=[])
+    assert report.readable and not report.signatures and exit_code(report) == 3
+    assert report.sub_indication == "SIGNED_DATA_NOT_FOUND"
+
+
+def test_encrypted_pdf_is_reported_as_encrypted():
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for page in PdfReader(BytesIO(make_pdf())).pages:
+        writer.add_page(page)
+    writer.encrypt(user_password="secret", owner_password="owner")
+    buf = BytesIO()
+    writer.write(buf)
+    report = verify_pdf(buf.getvalue(), trust_roots=[])
+    assert not report.readable and "encrypted" in (report.message or "")
+    assert exit_code(report) == 3
+
+
+def test_contents_that_is_not_cms_is_format_failure(verify, three_signed):
+    match = re.search(rb"/Contents <([0-9a-fA-F]+)>", three_signed)
+    assert match is not None
+    start, end = match.span(1)
+    junk = (b"41" * ((end - start) // 2))
+    tampered = three_signed[:start] + junk + three_signed[end:]
+    report = verify(tampered)
+    assert report.indication == TOTAL_FAILED
+    assert report.signatures[0].sub_indication == "FORMAT_FAILURE"
+
+
+def test_byte_range_not_covering_the_file_fails(verify, three_signed):
+    matches = list(re.finditer(rb"/ByteRange \[(\d+) (\d+) (\d+) (\d+)\s*\]", three_signed))
+    last = matches[-1]
+    a, b, c, d = (int(x) for x in last.groups())
+    replacement = b"/ByteRange [%d %d %d %d" % (a, b, c, d - 100)
+    replacement = replacement.ljust(len(last.group(0)) - 1) + b"]"
+    tampered = three_signed[: last.start()] + replacement + three_signed[last.end() :]
+    assert len(tampered) == len(three_signed)
+    report = verify(tampered)
+    assert report.indication == TOTAL_FAILED
+    assert report.signatures[-1].indication == TOTAL_FAILED
+
+
+def test_junk_appended_after_last_revision_fails(verify, three_signed):
+    report = verify(three_signed + b"\n% appended junk that is not an incremental update\n1 0 obj\n")
+    assert report.indication == TOTAL_FAILED
+    assert "not a valid incremental update" in report.signatures[-1].modified_after
+
+
+def test_deeply_nested_hostile_pdf_is_format_failure_not_a_crash():
+    body = b"[" * 100_000 + b"]" * 100_000
+    hostile = b"%PDF-1.7\n1 0 obj\n" + body + b"\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+    report = verify_pdf(hostile, trust_roots=[])
+    assert not report.readable or not report.signatures
+    assert exit_code(report) == 3
+
+
+def test_compression_bomb_does_not_crash():
+    bomb = zlib.compress(b"\x00" * 50_000_000, 9)
+    pdf = make_pdf().replace(b"/Type /Catalog", b"/Type /Catalog /Bomb 99 0 R")
+    pdf = pdf.replace(b"%%EOF", b"", 1) + b"99 0 obj\n<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(bomb) + bomb + b"\nendstream\nendobj\n%%EOF\n"
+    report = verify_pdf(pdf, trust_roots=[])
+    assert exit_code(report) == 3
+
+
+def test_oversized_file_is_refused_quickly():
+    from signing.verify import VerificationLimits
+
+    report = verify_pdf(b"%PDF-1.7\n" + b" " * 2000, trust_roots=[], limits=VerificationLimits(max_bytes=1000))
+    assert not report.readable and "larger" in report.message

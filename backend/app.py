@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +18,11 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.auth.endpoints import router as auth_router
+from backend.config import get_settings
 from backend.db import get_engine
+from backend.documents import pages as document_pages
+from backend.documents.converter import get_pool
+from backend.documents.endpoints import router as documents_router
 from backend.errors import JingpinError, ValidationFailed
 from backend.web import pages
 from backend.workflow import pages as workflow_pages
@@ -43,8 +51,26 @@ def _wants_html(request: Request) -> bool:
     )
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Warm the LibreOffice pool at startup (in the background, so the app answers at once; the
+    first conversion waits for it) unless JINGPIN_CONVERTER_WARM_START=false; stop it at
+    shutdown. A pool that is already running belongs to someone else (the tests' shared pool)
+    and is left alone."""
+    pool = get_pool()
+    borrowed = pool.stats().mode != "stopped"
+    if get_settings().converter_warm_start and not borrowed:
+        threading.Thread(target=pool.start, name="converter-warm-start", daemon=True).start()
+    try:
+        yield
+    finally:
+        if not borrowed:
+            await asyncio.to_thread(pool.stop)
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
+        lifespan=lifespan,
         title="jingpin 微短剧精品创作传播计划管理系统",
         version="0.1.0",
         openapi_url="/openapi.json",
@@ -86,6 +112,8 @@ def create_app() -> FastAPI:
 
     app.include_router(auth_router)
     app.include_router(works_router)
+    app.include_router(documents_router)
+    app.include_router(document_pages.router)
     app.include_router(workflow_router)
     app.include_router(workflow_public_router)
     app.include_router(workflow_pages.router)

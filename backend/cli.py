@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from backend.config import get_settings
+from backend.documents.cli import app as render_app
 
 app = typer.Typer(help="微短剧精品创作传播计划管理系统 jingpin", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -15,6 +16,7 @@ user_app = typer.Typer(help="用户管理", no_args_is_help=True)
 audit_app = typer.Typer(help="审计日志", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
+app.add_typer(render_app, name="render")
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     converter_timeout_seconds: float = 30.0
     converter_max_queue: int = 32
     converter_restart_after: int = 200
+    # Start the LibreOffice pool when the app starts (false: on the first conversion; tests).
+    converter_warm_start: bool = True
 
     @property
     def db_url(self) -> str:

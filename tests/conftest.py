@@ -63,6 +63,8 @@ def configure(monkeypatch: pytest.MonkeyPatch, data_dir: Path, db_url: str) -> N
     monkeypatch.setenv("JINGPIN_DATA_DIR", str(data_dir))
     monkeypatch.setenv("JINGPIN_DATABASE_URL", db_url)
     monkeypatch.setenv("JINGPIN_ENV", "dev")
+    # Apps under test start no LibreOffice; documents tests share one pool (tests/documents).
+    monkeypatch.setenv("JINGPIN_CONVERTER_WARM_START", "false")
     get_settings.cache_clear()
     if get_engine.cache_info().currsize:
         get_engine().dispose()

@@ -1,14 +1,117 @@
-"""Document routes under /api/v1 (tags: documents).
+"""Document downloads under /api/v1 (tags: documents).
 
-The work, progress-table and agreement download routes (`/works/{id}/documents/...`,
-`/units/{code}/progress-tables/...`) are wired by the auth/works side with its access
-dependencies; they serve bytes through `backend.documents.service` (DOCX recorded by
-`store_rendered`, PDF through `pdf_for_docx`, cached per DOCX sha256). This module holds the
-router they attach to, so the app mounts one documents router.
+- ``GET /api/v1/works/{id}/documents/{application|copyright-pledge}.{docx|pdf}``: the prefilled
+  附件1 申请书 / 附件2 版权承诺书, for anyone who can see the work (404 otherwise).
+- ``GET /api/v1/units/{code}/progress-tables/{YYYY-MM-H1|H2}.{docx|xlsx|pdf}``: 附件3 推进表,
+  for the unit's own reviewers, the ministry, auditors and admin (another unit → 404, other
+  roles → 403).
+
+Each response carries the bytes, the media type, a Chinese file name (RFC 5987 ``filename*``)
+and ``X-Document-SHA256``. The endpoints are async: database steps run in the threadpool and the
+conversion in the pool's own executor (see ``backend.documents.downloads`` for the three steps).
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from backend.auth.deps import CurrentUser, SessionDep
+from backend.auth.models import User
+from backend.documents import downloads
+from backend.documents.converter import ConversionTimeout, ConverterPool, get_pool
+from backend.documents.downloads import Issued, Prepared
+from backend.errors import NotFound, ServiceBusy
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
+
+PoolDep = Annotated[ConverterPool, Depends(get_pool)]
+DOCUMENT_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {
+        "content": {
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {},
+            "application/pdf": {},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+        },
+        "description": "文书文件；X-Document-SHA256 为文件的 sha256",
+    },
+    404: {"description": "无权查看或不存在"},
+    422: {"description": "信息不完整（fields 列出全部缺项）或参数格式错误"},
+    503: {"description": "转换服务繁忙或正在恢复（Retry-After）"},
+}
+
+
+def file_response(issued: Issued) -> Response:
+    return Response(
+        content=issued.data,
+        media_type=issued.media_type,
+        headers={
+            "Content-Disposition": issued.content_disposition(),
+            "X-Document-SHA256": issued.sha256,
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+async def issue(prepared: Prepared, pool: ConverterPool, user: User) -> Response:
+    """Steps 2 and 3: convert off the event loop when needed, then record and answer."""
+    pdf = None
+    if prepared.needs_conversion:
+        try:
+            pdf = await pool.convert_async(prepared.source, source_format="docx")
+        except (ServiceBusy, ConversionTimeout) as exc:
+            raise downloads.conversion_unavailable(exc) from exc
+    issued = await run_in_threadpool(downloads.record_issued, prepared, pdf, actor=user)
+    return file_response(issued)
+
+
+@router.get(
+    "/works/{work_id}/documents/{doc_type}.{fmt}",
+    summary="下载预填的申请书（附件1）或版权承诺书（附件2）",
+    response_class=Response,
+    responses=DOCUMENT_RESPONSES,
+)
+async def work_document(
+    work_id: int,
+    doc_type: Annotated[
+        str, Path(description="application（申请书）或 copyright-pledge（承诺书）")
+    ],
+    fmt: Annotated[str, Path(description="docx 或 pdf")],
+    session: SessionDep,
+    user: CurrentUser,
+    pool: PoolDep,
+) -> Response:
+    def prepare() -> Prepared:
+        work = downloads.authorised_work(session, user, work_id)
+        if doc_type not in downloads.WORK_DOCUMENTS:
+            raise NotFound("没有这种文书", code="document_type_not_found")
+        wanted = downloads.parse_format(fmt, downloads.WORK_FORMATS)
+        return downloads.prepare_work_document(session, work=work, doc_type=doc_type, fmt=wanted)
+
+    return await issue(await run_in_threadpool(prepare), pool, user)
+
+
+@router.get(
+    "/units/{code}/progress-tables/{period}.{fmt}",
+    summary="下载重点项目推进表（附件3），期间如 2026-06-H1（上半月）/ 2026-06-H2（下半月）",
+    response_class=Response,
+    responses=DOCUMENT_RESPONSES | {403: {"description": "角色无权下载推进表"}},
+)
+async def progress_table(
+    code: str,
+    period: str,
+    fmt: Annotated[str, Path(description="docx、xlsx 或 pdf")],
+    session: SessionDep,
+    user: CurrentUser,
+    pool: PoolDep,
+) -> Response:
+    def prepare() -> Prepared:
+        unit = downloads.authorised_unit(session, user, code)
+        half = downloads.parse_half_month(period)
+        wanted = downloads.parse_format(fmt, downloads.PROGRESS_FORMATS)
+        return downloads.prepare_progress_table(session, unit=unit, period=half, fmt=wanted)
+
+    return await issue(await run_in_threadpool(prepare), pool, user)

@@ -38,7 +38,7 @@ def home_sections(session: Session, user: User) -> list[Section]:
             Section("初评与推荐", [
                 Link("本单位收到的申报", "/works", "对辖区机构提交的作品进行初评，择优推荐（每批原则上不超过5部）"),
             ], visible),
-            Section("双周报送", [Link("重点项目推进表", "/works", "自6月起按月中、月末报送附件3")]),
+            Section("双周报送", [Link("重点项目推进表", "/progress-tables", "自6月起按月中、月末报送附件3")]),
         ],
         Role.ministry_officer: [
             Section("评审与入选", [

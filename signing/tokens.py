@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from pyhanko.config.pkcs11 import TokenCriteria
 from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
 
 from .errors import SigningError
@@ -37,7 +38,9 @@ def token_public_key(lib_path: str, token_label: str, pin: str, key_label: str) 
     from pkcs11 import KeyType, ObjectClass
     from pkcs11.util.ec import encode_ec_public_key
 
-    with contextlib.closing(open_pkcs11_session(lib_path, token_label=token_label, user_pin=pin)) as session:
+    with contextlib.closing(open_pkcs11_session(
+        lib_path, token_criteria=TokenCriteria(label=token_label), user_pin=pin
+    )) as session:
         key = session.get_key(object_class=ObjectClass.PUBLIC_KEY, key_type=KeyType.EC, label=key_label)
         return serialization.load_der_public_key(encode_ec_public_key(key))
 
@@ -54,7 +57,9 @@ def token_signer(
 ) -> Iterator[PKCS11Signer]:
     """Open a session on the token and yield a signer for ``key_label`` with ``certificate``."""
     try:
-        session = open_pkcs11_session(lib_path, token_label=token_label, user_pin=pin)
+        session = open_pkcs11_session(
+        lib_path, token_criteria=TokenCriteria(label=token_label), user_pin=pin
+    )
     except Exception as exc:
         raise SigningError(f"cannot open PKCS#11 token {token_label!r}: {exc}") from exc
     try:
@@ -63,6 +68,9 @@ def token_signer(
             key_label=key_label,
             signing_cert=to_asn1_cert(certificate),
             ca_chain=[to_asn1_cert(c) for c in chain],
+            # hash in software, sign the digest with CKM_ECDSA / CKM_RSA_PKCS: supported by
+            # every token (SoftHSM2 lacks the combined ECDSA-SHA256 mechanism)
+            use_raw_mechanism=True,
         )
     finally:
         session.close()

@@ -19,7 +19,7 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.content import PdfContent, ResourceType
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
 from pyhanko.pdf_utils.generic import pdf_name
-from pyhanko.pdf_utils.layout import BoxConstraints, SimpleBoxLayoutRule, AxisAlignment, Margins
+from pyhanko.pdf_utils.layout import AxisAlignment, BoxConstraints, Margins, SimpleBoxLayoutRule
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.stamp import TextStampStyle
 
@@ -31,10 +31,7 @@ __all__ = ["SignatureAppearance", "SHANGHAI", "stamp_style", "appearance_text", 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 STAMP_TEXT = (
-    "签章单位：%(organisation)s\n"
-    "签署人：%(signer)s\n"
-    "签署时间：%(time)s\n"
-    "证书序列号：%(serial)s"
+    "签章单位：%(organisation)s\n签署人：%(signer)s\n签署时间：%(time)s\n证书序列号：%(serial)s"
 )
 
 
@@ -195,7 +192,9 @@ class PngImage(PdfContent):
         super().__init__(box=BoxConstraints(self.png.width, self.png.height))
         self._name = "/ImgSeal" + hashlib.sha256(png).hexdigest()[:8]
 
-    def _stream(self, data: bytes, colour_space: str, smask: generic.IndirectObject | None) -> generic.IndirectObject:
+    def _stream(
+        self, data: bytes, colour_space: str, smask: generic.IndirectObject | None
+    ) -> generic.IndirectObject:
         assert self.writer is not None
         entries = {
             pdf_name("/Type"): pdf_name("/XObject"),

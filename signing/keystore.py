@@ -117,7 +117,9 @@ class EncryptedKeyStore:
         try:
             return AESGCM(self._wrap_key).decrypt(blob[:12], blob[12:], record["key_id"].encode())
         except InvalidTag as exc:
-            raise KeystoreError(f"wrapped DEK of {record['key_id']!r} fails authentication") from exc
+            raise KeystoreError(
+                f"wrapped DEK of {record['key_id']!r} fails authentication"
+            ) from exc
 
     def load_pkcs8(self, key_id: str) -> bytes:
         record = self._read(key_id)
@@ -147,7 +149,9 @@ class EncryptedKeyStore:
         deks = [self._unwrap_dek(record) for _, record in records]
         for (key_id, record), dek in zip(records, deks, strict=True):
             nonce = os.urandom(12)
-            record["wrapped_dek"] = _b64(nonce + AESGCM(new_wrap).encrypt(nonce, dek, key_id.encode()))
+            record["wrapped_dek"] = _b64(
+                nonce + AESGCM(new_wrap).encrypt(nonce, dek, key_id.encode())
+            )
             record["kek_id"] = new_id
             atomic_write(self.path(key_id), json.dumps(record, indent=1).encode())
         self._wrap_key, self._kek_id = new_wrap, new_id

@@ -257,7 +257,9 @@ class CertificateAuthority:
                     "policy_arc": POLICY_ARC,
                     "key_algorithm": key_algorithm,
                 }
-                atomic_write(config_path, json.dumps(config, indent=1, ensure_ascii=False).encode(), 0o644)
+                atomic_write(
+                    config_path, json.dumps(config, indent=1, ensure_ascii=False).encode(), 0o644
+                )
             config = json.loads(config_path.read_text())
             org = config["organisation"]
             root_pem, root_key_pem = root_dir / "root.pem", root_dir / "root.key.pem"
@@ -276,7 +278,9 @@ class CertificateAuthority:
                     ),
                 )
                 atomic_write(root_pem, cert.public_bytes(serialization.Encoding.PEM), 0o644)
-            needs_root = not (root_dir / "issuing.pem").exists() or not (root_dir / "tsa.pem").exists()
+            needs_root = (
+                not (root_dir / "issuing.pem").exists() or not (root_dir / "tsa.pem").exists()
+            )
             if needs_root:
                 try:
                     root_key_obj = serialization.load_pem_private_key(
@@ -298,7 +302,9 @@ class CertificateAuthority:
                     ).sign(root_key_obj, _hash_for(root_key_obj))
                     keys.store(_ISSUING_KEY_ID, issuing_key)
                     atomic_write(
-                        root_dir / "issuing.pem", cert.public_bytes(serialization.Encoding.PEM), 0o644
+                        root_dir / "issuing.pem",
+                        cert.public_bytes(serialization.Encoding.PEM),
+                        0o644,
                     )
                 if not (root_dir / "tsa.pem").exists():
                     tsa_key = ec.generate_private_key(ec.SECP256R1())
@@ -307,7 +313,11 @@ class CertificateAuthority:
                     atomic_write(
                         root_dir / "tsa.pem", cert.public_bytes(serialization.Encoding.PEM), 0o644
                     )
-            for name, default in (("index.json", "{}"), ("revoked.json", "{}"), ("crl_number", "0")):
+            for name, default in (
+                ("index.json", "{}"),
+                ("revoked.json", "{}"),
+                ("crl_number", "0"),
+            ):
                 if not (root_dir / name).exists():
                     atomic_write(root_dir / name, default.encode(), 0o644)
         return cls(root_dir, kek)
@@ -341,7 +351,9 @@ class CertificateAuthority:
             self.directory / name, json.dumps(data, indent=1, ensure_ascii=False).encode(), 0o644
         )
 
-    def _record(self, serial_hex: str, meta: dict[str, Any], revoked: dict[str, Any]) -> IssuedCertificate:
+    def _record(
+        self, serial_hex: str, meta: dict[str, Any], revoked: dict[str, Any]
+    ) -> IssuedCertificate:
         rev = revoked.get(serial_hex)
         return IssuedCertificate(
             serial=int(serial_hex, 16),
@@ -394,7 +406,9 @@ class CertificateAuthority:
             common_name = f"{organisation} 电子印章" if kind == "seal" else organisation
         private_key: PrivateKeyTypes | None = None
         if public_key is None:
-            private_key = generate_private_key(key_algorithm or self.config.get("key_algorithm", "ec-p256"))
+            private_key = generate_private_key(
+                key_algorithm or self.config.get("key_algorithm", "ec-p256")
+            )
             public_key = private_key.public_key()  # type: ignore[assignment]
         assert public_key is not None
         now = _now()
@@ -434,7 +448,11 @@ class CertificateAuthority:
         if url:
             builder = builder.add_extension(
                 x509.CRLDistributionPoints(
-                    [x509.DistributionPoint([x509.UniformResourceIdentifier(url)], None, None, None)]
+                    [
+                        x509.DistributionPoint(
+                            [x509.UniformResourceIdentifier(url)], None, None, None
+                        )
+                    ]
                 ),
                 critical=False,
             )
@@ -462,7 +480,9 @@ class CertificateAuthority:
             self._write_json("index.json", index)
         return self.get(serial_hex)
 
-    def renew(self, serial: int | str, *, validity_days: int = 365 * 2, new_key: bool = True) -> IssuedCertificate:
+    def renew(
+        self, serial: int | str, *, validity_days: int = 365 * 2, new_key: bool = True
+    ) -> IssuedCertificate:
         """Issue a new certificate for the same subject (new key pair unless ``new_key=False``).
 
         The old certificate stays valid until it expires or is revoked (reason ``superseded``).
@@ -476,7 +496,9 @@ class CertificateAuthority:
                 raise CertificateAuthorityError("renewal with the same stored key is not supported")
         crl_url = None
         with contextlib.suppress(x509.ExtensionNotFound):
-            dps = old.certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+            dps = old.certificate.extensions.get_extension_for_class(
+                x509.CRLDistributionPoints
+            ).value
             names = dps[0].full_name or []
             crl_url = str(names[0].value) if names else None
         return self.issue(
@@ -516,9 +538,10 @@ class CertificateAuthority:
         return self.root_certificate.public_bytes(serialization.Encoding.PEM)
 
     def chain_pem(self) -> bytes:
-        return self.issuing_certificate.public_bytes(
-            serialization.Encoding.PEM
-        ) + self.export_root_pem()
+        return (
+            self.issuing_certificate.public_bytes(serialization.Encoding.PEM)
+            + self.export_root_pem()
+        )
 
     # -------------------------------------------------------------- revocation
     def crl_der(self) -> bytes:
@@ -558,7 +581,9 @@ class CertificateAuthority:
                 )
             builder = builder.add_revoked_certificate(entry.build())
         issuer_key = self._issuer_key()
-        der = builder.sign(issuer_key, _hash_for(issuer_key)).public_bytes(serialization.Encoding.DER)
+        der = builder.sign(issuer_key, _hash_for(issuer_key)).public_bytes(
+            serialization.Encoding.DER
+        )
         self._crl_cache = (len(revoked), now, der)
         return der
 
@@ -612,7 +637,9 @@ def _tsa_certificate(
             critical=False,
         )
         .add_extension(
-            x509.CertificatePolicies([x509.PolicyInformation(x509.ObjectIdentifier(POLICY_TSA), None)]),
+            x509.CertificatePolicies(
+                [x509.PolicyInformation(x509.ObjectIdentifier(POLICY_TSA), None)]
+            ),
             critical=False,
         )
         .sign(root_key, _hash_for(root_key))

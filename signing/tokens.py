@@ -38,10 +38,12 @@ def token_public_key(lib_path: str, token_label: str, pin: str, key_label: str) 
     from pkcs11 import KeyType, ObjectClass
     from pkcs11.util.ec import encode_ec_public_key
 
-    with contextlib.closing(open_pkcs11_session(
-        lib_path, token_criteria=TokenCriteria(label=token_label), user_pin=pin
-    )) as session:
-        key = session.get_key(object_class=ObjectClass.PUBLIC_KEY, key_type=KeyType.EC, label=key_label)
+    with contextlib.closing(
+        open_pkcs11_session(lib_path, token_criteria=TokenCriteria(label=token_label), user_pin=pin)
+    ) as session:
+        key = session.get_key(
+            object_class=ObjectClass.PUBLIC_KEY, key_type=KeyType.EC, label=key_label
+        )
         return serialization.load_der_public_key(encode_ec_public_key(key))
 
 
@@ -58,8 +60,8 @@ def token_signer(
     """Open a session on the token and yield a signer for ``key_label`` with ``certificate``."""
     try:
         session = open_pkcs11_session(
-        lib_path, token_criteria=TokenCriteria(label=token_label), user_pin=pin
-    )
+            lib_path, token_criteria=TokenCriteria(label=token_label), user_pin=pin
+        )
     except Exception as exc:
         raise SigningError(f"cannot open PKCS#11 token {token_label!r}: {exc}") from exc
     try:

@@ -12,7 +12,8 @@ import hashlib
 import secrets
 from collections.abc import Callable
 
-from asn1crypto import algos, cms, core, tsp, x509 as asn1_x509
+from asn1crypto import algos, cms, core, tsp
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -114,9 +115,7 @@ class TimestampAuthority:
                 {"issuer": self._cert_asn1.issuer, "serial_number": self._cert_asn1.serial_number}
             ),
         )
-        self._tsa_name = asn1_x509.GeneralName(
-            name="directory_name", value=self._cert_asn1.subject
-        )
+        self._tsa_name = asn1_x509.GeneralName(name="directory_name", value=self._cert_asn1.subject)
         # Pre-encoded pieces: asn1crypto re-encodes freshly built structures on every dump, which
         # costs milliseconds for certificates; reloading from DER keeps their encoding cached.
         self._certset_der = cms.CertificateSet([self._cert_asn1, *self._chain_asn1]).dump()
@@ -195,7 +194,9 @@ class TimestampAuthority:
         signed_attrs = cms.CMSAttributes(
             [
                 cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]}),
-                cms.CMSAttribute({"type": "signing_time", "values": [cms.Time(name="utc_time", value=gen_time)]}),
+                cms.CMSAttribute(
+                    {"type": "signing_time", "values": [cms.Time(name="utc_time", value=gen_time)]}
+                ),
                 cms.CMSAttribute(
                     {"type": "message_digest", "values": [hashlib.sha256(content).digest()]}
                 ),

@@ -29,6 +29,7 @@ it carries a timestamp.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import threading
 from collections.abc import Iterable, Sequence
@@ -217,7 +218,9 @@ def _as_asn1(cert: x509.Certificate | bytes) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert)
 
 
-def _dss_material(reader: PdfFileReader) -> tuple[list[asn1_crl.CertificateList], list[Any], list[Any]]:
+def _dss_material(
+    reader: PdfFileReader,
+) -> tuple[list[asn1_crl.CertificateList], list[Any], list[Any]]:
     try:
         from pyhanko.sign.validation.dss import DocumentSecurityStore
 
@@ -239,7 +242,11 @@ def _dss_material(reader: PdfFileReader) -> tuple[list[asn1_crl.CertificateList]
     for ref in dss.certs.values():
         try:
             obj = ref.get_object() if hasattr(ref, "get_object") else ref
-            certs.append(obj if isinstance(obj, asn1_x509.Certificate) else asn1_x509.Certificate.load(obj.data))
+            certs.append(
+                obj
+                if isinstance(obj, asn1_x509.Certificate)
+                else asn1_x509.Certificate.load(obj.data)
+            )
         except Exception:  # noqa: S112
             continue
     return crls, ocsps, certs
@@ -261,11 +268,15 @@ async def _verify(
     try:
         reader = PdfFileReader(BytesIO(data), strict=False)
         if reader.encrypted:
-            return _unreadable(data, "encrypted PDF: signatures cannot be checked without decryption")
+            return _unreadable(
+                data, "encrypted PDF: signatures cannot be checked without decryption"
+            )
         revisions = reader.xrefs.total_revisions
         if revisions > limits.max_revisions:
             return _unreadable(data, f"more than {limits.max_revisions} revisions")
-        objects = sum(len(list(reader.xrefs.explicit_refs_in_revision(r))) for r in range(revisions))
+        objects = sum(
+            len(list(reader.xrefs.explicit_refs_in_revision(r))) for r in range(revisions)
+        )
         if objects > limits.max_objects:
             return _unreadable(data, f"more than {limits.max_objects} objects")
         embedded, broken = _collect_signatures(reader)
@@ -334,7 +345,12 @@ def _collect_signatures(
     for name, sig_obj, sig_field in enumerate_sig_fields(reader, filled_status=True):
         try:
             subfilter = sig_obj.get_object().get("/SubFilter")
-            if str(subfilter) not in {"/adbe.pkcs7.detached", "/ETSI.CAdES.detached", "/ETSI.RFC3161", "/adbe.pkcs7.sha1"}:
+            if str(subfilter) not in {
+                "/adbe.pkcs7.detached",
+                "/ETSI.CAdES.detached",
+                "/ETSI.RFC3161",
+                "/adbe.pkcs7.sha1",
+            }:
                 raise ValueError(f"unsupported /SubFilter {subfilter}")
             good.append(EmbeddedPdfSignature(reader, sig_field, name))
         except RecursionError:
@@ -510,7 +526,9 @@ async def _check_one(
     revocation = "revoked" if revoked else ("good" if status.trusted else "unknown")
     if status.revocation_details is not None:
         rd = status.revocation_details
-        messages.append(f"revoked at {rd.revocation_date.isoformat()} ({rd.revocation_reason.native})")
+        messages.append(
+            f"revoked at {rd.revocation_date.isoformat()} ({rd.revocation_reason.native})"
+        )
 
     indication, sub = TOTAL_PASSED, None
     if coverage is None or coverage < SignatureCoverageLevel.ENTIRE_REVISION:
@@ -536,10 +554,8 @@ async def _check_one(
         sub = name
     field_name = str(sig.field_name)
     certifying = False
-    try:
+    with contextlib.suppress(Exception):
         certifying = sig.docmdp_level is not None
-    except Exception:  # noqa: S110
-        pass
     return SignatureReport(
         field=field_name,
         signer=_name_of(status.signing_cert),

@@ -8,7 +8,6 @@ import struct
 import zlib
 from io import BytesIO
 
-import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -42,7 +41,9 @@ def test_byte_flipped_inside_signed_range_is_hash_failure(verify, three_signed):
 def test_incremental_update_changing_page_content_fails_and_says_so(verify, three_signed):
     def change(w):
         page = _first_page(w)
-        stream = generic.StreamObject(stream_data=b"BT /F1 14 Tf 72 760 Td (Amount: 9,999,999) Tj ET")
+        stream = generic.StreamObject(
+            stream_data=b"BT /F1 14 Tf 72 760 Td (Amount: 9,999,999) Tj ET"
+        )
         page["/Contents"] = w.add_object(stream)
         w.update_container(page)
 
@@ -56,12 +57,16 @@ def test_incremental_update_changing_page_content_fails_and_says_so(verify, thre
 def test_annotation_overlaid_after_signing_fails(verify, three_signed):
     def change(w):
         page = _first_page(w)
-        annot = generic.DictionaryObject({
-            pdf_name("/Type"): pdf_name("/Annot"),
-            pdf_name("/Subtype"): pdf_name("/Square"),
-            pdf_name("/Rect"): generic.ArrayObject([generic.NumberObject(x) for x in (60, 740, 400, 790)]),
-            pdf_name("/IC"): generic.ArrayObject([generic.FloatObject(1)] * 3),
-        })
+        annot = generic.DictionaryObject(
+            {
+                pdf_name("/Type"): pdf_name("/Annot"),
+                pdf_name("/Subtype"): pdf_name("/Square"),
+                pdf_name("/Rect"): generic.ArrayObject(
+                    [generic.NumberObject(x) for x in (60, 740, 400, 790)]
+                ),
+                pdf_name("/IC"): generic.ArrayObject([generic.FloatObject(1)] * 3),
+            }
+        )
         annots = page.get("/Annots", generic.ArrayObject())
         annots = generic.ArrayObject(list(annots) + [w.add_object(annot)])
         page["/Annots"] = annots
@@ -78,7 +83,9 @@ def test_shadow_hide_and_replace_of_an_object_fails(verify, three_signed):
     def change(w):
         page = _first_page(w)
         ref = page.raw_get("/Contents")
-        replacement = generic.StreamObject(stream_data=b"BT /F1 14 Tf 72 760 Td (Replaced text) Tj ET")
+        replacement = generic.StreamObject(
+            stream_data=b"BT /F1 14 Tf 72 760 Td (Replaced text) Tj ET"
+        )
         w.mark_update(ref)
         w.objects[(ref.generation, ref.idnum)] = replacement
 
@@ -95,8 +102,13 @@ def test_shadow_replacing_a_signature_appearance_fails(verify, three_signed):
             if name == "party_yi":
                 widget = field_ref.get_object()
                 ap = generic.StreamObject(
-                    {pdf_name("/BBox"): generic.ArrayObject([generic.NumberObject(v) for v in (0, 0, 210, 80)]),
-                     pdf_name("/Subtype"): pdf_name("/Form"), pdf_name("/Type"): pdf_name("/XObject")},
+                    {
+                        pdf_name("/BBox"): generic.ArrayObject(
+                            [generic.NumberObject(v) for v in (0, 0, 210, 80)]
+                        ),
+                        pdf_name("/Subtype"): pdf_name("/Form"),
+                        pdf_name("/Type"): pdf_name("/XObject"),
+                    },
                     stream_data=b"",
                 )
                 widget["/AP"] = generic.DictionaryObject({pdf_name("/N"): w.add_object(ap)})
@@ -117,7 +129,11 @@ def test_revoked_signer_is_revoked(ca, prepared_pdf, sign_as, verify):
 
 def test_expired_certificate_is_indeterminate(ca, prepared_pdf, sign_as, verify):
     now = dt.datetime.now(dt.UTC)
-    cert = ca.issue(organisation="过期机构", not_before=now - dt.timedelta(days=10), not_after=now - dt.timedelta(days=1))
+    cert = ca.issue(
+        organisation="过期机构",
+        not_before=now - dt.timedelta(days=10),
+        not_after=now - dt.timedelta(days=1),
+    )
     signed = sign_as(prepared_pdf, "party_yi", cert, level=PadesLevel.B_B, visible=False)
     report = verify(signed)
     assert report.indication == INDETERMINATE
@@ -175,7 +191,7 @@ def test_contents_that_is_not_cms_is_format_failure(verify, three_signed):
     match = re.search(rb"/Contents <([0-9a-fA-F]+)>", three_signed)
     assert match is not None
     start, end = match.span(1)
-    junk = (b"41" * ((end - start) // 2))
+    junk = b"41" * ((end - start) // 2)
     tampered = three_signed[:start] + junk + three_signed[end:]
     report = verify(tampered)
     assert report.indication == TOTAL_FAILED
@@ -196,7 +212,9 @@ def test_byte_range_not_covering_the_file_fails(verify, three_signed):
 
 
 def test_junk_appended_after_last_revision_fails(verify, three_signed):
-    report = verify(three_signed + b"\n% appended junk that is not an incremental update\n1 0 obj\n")
+    report = verify(
+        three_signed + b"\n% appended junk that is not an incremental update\n1 0 obj\n"
+    )
     assert report.indication == TOTAL_FAILED
     assert "not a valid incremental update" in report.signatures[-1].modified_after
 
@@ -212,7 +230,12 @@ def test_deeply_nested_hostile_pdf_is_format_failure_not_a_crash():
 def test_compression_bomb_does_not_crash():
     bomb = zlib.compress(b"\x00" * 50_000_000, 9)
     pdf = make_pdf().replace(b"/Type /Catalog", b"/Type /Catalog /Bomb 99 0 R")
-    pdf = pdf.replace(b"%%EOF", b"", 1) + b"99 0 obj\n<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(bomb) + bomb + b"\nendstream\nendobj\n%%EOF\n"
+    pdf = (
+        pdf.replace(b"%%EOF", b"", 1)
+        + b"99 0 obj\n<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(bomb)
+        + bomb
+        + b"\nendstream\nendobj\n%%EOF\n"
+    )
     report = verify_pdf(pdf, trust_roots=[])
     assert exit_code(report) == 3
 
@@ -220,5 +243,7 @@ def test_compression_bomb_does_not_crash():
 def test_oversized_file_is_refused_quickly():
     from signing.verify import VerificationLimits
 
-    report = verify_pdf(b"%PDF-1.7\n" + b" " * 2000, trust_roots=[], limits=VerificationLimits(max_bytes=1000))
+    report = verify_pdf(
+        b"%PDF-1.7\n" + b" " * 2000, trust_roots=[], limits=VerificationLimits(max_bytes=1000)
+    )
     assert not report.readable and "larger" in report.message

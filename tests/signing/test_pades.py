@@ -19,7 +19,9 @@ from signing.verify import TOTAL_PASSED, describe_zh, exit_code
 from tests.signing.conftest import PARTIES
 
 
-def test_pyhanko_sees_three_intact_trusted_signatures_with_only_form_filling_after(ca, three_signed):
+def test_pyhanko_sees_three_intact_trusted_signatures_with_only_form_filling_after(
+    ca, three_signed
+):
     reader = PdfFileReader(BytesIO(three_signed))
     sigs = reader.embedded_signatures
     assert [s.field_name for s in sigs] == [p[0] for p in PARTIES]
@@ -60,8 +62,21 @@ def test_our_verifier_passes_the_three_party_document(verify, three_signed):
     d = report.to_dict()
     for key in ("indication", "sub_indication", "file_sha256", "file_sm3", "signatures"):
         assert key in d
-    for key in ("field", "signer", "signed_at", "timestamp", "indication", "sub_indication", "intact",
-                "trusted", "coverage", "modified_after", "revocation", "docmdp_ok", "revision"):
+    for key in (
+        "field",
+        "signer",
+        "signed_at",
+        "timestamp",
+        "indication",
+        "sub_indication",
+        "intact",
+        "trusted",
+        "coverage",
+        "modified_after",
+        "revocation",
+        "docmdp_ok",
+        "revision",
+    ):
         assert key in d["signatures"][0]
     assert describe_zh(report)[0].startswith("总体结论：验证通过")
 
@@ -81,7 +96,11 @@ def test_each_pades_level_verifies(level, prepared_pdf, seals, sign_as, verify):
 
 def test_async_signing_works_inside_a_running_event_loop(ca, prepared_pdf, seals, timestamper):
     async def main() -> bytes:
-        request = SigningRequest(field="party_yi", signer=ca_signer(ca, seals["party_yi"].serial), timestamper=timestamper)
+        request = SigningRequest(
+            field="party_yi",
+            signer=ca_signer(ca, seals["party_yi"].serial),
+            timestamper=timestamper,
+        )
         return await async_sign_pdf(prepared_pdf, request)
 
     assert asyncio.run(main()).startswith(b"%PDF")
@@ -114,18 +133,25 @@ def test_b_t_without_timestamper_is_refused(ca, prepared_pdf, seals):
     from signing.pades import sign_pdf
 
     with pytest.raises(PdfSigningError):
-        sign_pdf(prepared_pdf, SigningRequest(field="party_yi", signer=ca_signer(ca, seals["party_yi"].serial)))
+        sign_pdf(
+            prepared_pdf,
+            SigningRequest(field="party_yi", signer=ca_signer(ca, seals["party_yi"].serial)),
+        )
 
 
 def test_prepare_puts_all_fields_in_one_revision_before_signing(prepared_pdf):
     reader = PdfFileReader(BytesIO(prepared_pdf))
     from pyhanko.sign.fields import enumerate_sig_fields
 
-    assert sorted(name for name, _, _ in enumerate_sig_fields(reader)) == sorted(p[0] for p in PARTIES)
+    assert sorted(name for name, _, _ in enumerate_sig_fields(reader)) == sorted(
+        p[0] for p in PARTIES
+    )
     assert reader.xrefs.total_revisions == 2
 
 
-def test_seal_png_is_embedded_in_the_appearance(ca, prepared_pdf, seals, timestamper, font_cache, verify):
+def test_seal_png_is_embedded_in_the_appearance(
+    ca, prepared_pdf, seals, timestamper, font_cache, verify
+):
     import struct
     import zlib
 
@@ -133,14 +159,24 @@ def test_seal_png_is_embedded_in_the_appearance(ca, prepared_pdf, seals, timesta
     from signing.pades import sign_pdf
 
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
 
     w = h = 16
     rows = b"".join(b"\x00" + bytes([200, 0, 0, 255] * w) for _ in range(h))
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
     request = SigningRequest(
-        field="party_yi", signer=ca_signer(ca, seals["party_yi"].serial), timestamper=timestamper,
-        appearance=SignatureAppearance("杭州某某影视有限公司", "张三", seal_png=png), font_cache_dir=font_cache,
+        field="party_yi",
+        signer=ca_signer(ca, seals["party_yi"].serial),
+        timestamper=timestamper,
+        appearance=SignatureAppearance("杭州某某影视有限公司", "张三", seal_png=png),
+        font_cache_dir=font_cache,
     )
     signed = sign_pdf(prepared_pdf, request)
     assert b"/SMask" in signed and b"/ImgSeal" in signed

@@ -23,16 +23,31 @@ def softhsm_token(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     base = tmp_path_factory.mktemp("softhsm")
     (base / "tokens").mkdir()
     conf = base / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {base / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    conf.write_text(
+        f"directories.tokendir = {base / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n"
+    )
     os.environ["SOFTHSM2_CONF"] = str(conf)  # read by the library when it is loaded
     subprocess.run(
-        ["softhsm2-util", "--init-token", "--free", "--label", "jingpin-test", "--pin", "1234", "--so-pin", "5678"],
-        check=True, capture_output=True,
+        [
+            "softhsm2-util",
+            "--init-token",
+            "--free",
+            "--label",
+            "jingpin-test",
+            "--pin",
+            "1234",
+            "--so-pin",
+            "5678",
+        ],
+        check=True,
+        capture_output=True,
     )
     return {"label": "jingpin-test", "pin": "1234"}
 
 
-def test_signature_made_inside_softhsm_token_verifies(ca, prepared_pdf, timestamper, verify, softhsm_token):
+def test_signature_made_inside_softhsm_token_verifies(
+    ca, prepared_pdf, timestamper, verify, softhsm_token
+):
     import pkcs11
 
     lib = pkcs11.lib(SOFTHSM_LIB)
@@ -51,7 +66,9 @@ def test_signature_made_inside_softhsm_token_verifies(ca, prepared_pdf, timestam
     ) as signer:
         signed = sign_pdf(
             prepared_pdf,
-            SigningRequest(field="party_yi", signer=signer, level=PadesLevel.B_T, timestamper=timestamper),
+            SigningRequest(
+                field="party_yi", signer=signer, level=PadesLevel.B_T, timestamper=timestamper
+            ),
         )
     report = verify(signed)
     assert report.indication == TOTAL_PASSED, report.to_dict()

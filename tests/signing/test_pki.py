@@ -65,7 +65,10 @@ def test_revocation_appears_in_signed_crl_with_reason(ca):
     assert crl.is_signature_valid(ca.issuing_certificate.public_key())
     entry = crl.get_revoked_certificate_by_serial_number(victim.serial)
     assert entry is not None
-    assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason == x509.ReasonFlags.key_compromise
+    assert (
+        entry.extensions.get_extension_for_class(x509.CRLReason).value.reason
+        == x509.ReasonFlags.key_compromise
+    )
     assert ca.get(victim.serial).revoked
 
 
@@ -115,7 +118,9 @@ def test_kek_rotation_rewraps_keys_which_still_sign(tmp_path, prepared_pdf, time
     reopened = CertificateAuthority.open(tmp_path / "ca", kek=new_kek)
     signed = sign_pdf(
         prepared_pdf,
-        SigningRequest(field="party_yi", signer=ca_signer(reopened, seal.serial), level=PadesLevel.B_B),
+        SigningRequest(
+            field="party_yi", signer=ca_signer(reopened, seal.serial), level=PadesLevel.B_B
+        ),
     )
     assert len(signed) > len(prepared_pdf)
     assert reopened.crl_der()  # issuing CA key also still usable
@@ -123,7 +128,11 @@ def test_kek_rotation_rewraps_keys_which_still_sign(tmp_path, prepared_pdf, time
 
 def test_expired_certificate_can_be_issued_for_testing_validity(ca):
     now = dt.datetime.now(dt.UTC)
-    cert = ca.issue(organisation="过期测试", not_before=now - dt.timedelta(days=3), not_after=now - dt.timedelta(days=1))
+    cert = ca.issue(
+        organisation="过期测试",
+        not_before=now - dt.timedelta(days=3),
+        not_after=now - dt.timedelta(days=1),
+    )
     assert cert.certificate.not_valid_after_utc < now
 
 

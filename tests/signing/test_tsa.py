@@ -9,10 +9,20 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from signing.tsa import parse_response
 
 
-def _request(digest: bytes, *, algo: str = "sha256", nonce: int | None = 1234567, cert_req: bool = True, policy: str | None = None) -> bytes:
+def _request(
+    digest: bytes,
+    *,
+    algo: str = "sha256",
+    nonce: int | None = 1234567,
+    cert_req: bool = True,
+    policy: str | None = None,
+) -> bytes:
     fields = {
         "version": 1,
-        "message_imprint": {"hash_algorithm": algos.DigestAlgorithm({"algorithm": algo}), "hashed_message": digest},
+        "message_imprint": {
+            "hash_algorithm": algos.DigestAlgorithm({"algorithm": algo}),
+            "hashed_message": digest,
+        },
         "cert_req": cert_req,
     }
     if nonce is not None:
@@ -67,7 +77,9 @@ def test_tsa_rejects_unknown_digest_algorithm(tsa):
 
 
 def test_tsa_rejects_foreign_policy(tsa):
-    status = parse_response(tsa.respond(_request(hashlib.sha256(b"x").digest(), policy="1.2.3.4")))["status"]
+    status = parse_response(tsa.respond(_request(hashlib.sha256(b"x").digest(), policy="1.2.3.4")))[
+        "status"
+    ]
     assert "unaccepted_policy" in status["fail_info"].native
 
 

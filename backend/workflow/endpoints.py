@@ -179,8 +179,9 @@ def unit_review(work_id: int, body: UnitReviewIn, session: SessionDep, user: Cur
 
 
 @router.post("/works/{work_id}/recommend", response_model=WorkRead, summary="推荐至总局（受名额限制）")
-def recommend(work_id: int, body: RecommendIn, session: SessionDep, user: CurrentUser) -> WorkRead:
-    return to_read(session, service.recommend(session, user, work_id, body.opinion))
+def recommend(work_id: int, session: SessionDep, user: CurrentUser,
+              body: RecommendIn | None = None) -> WorkRead:
+    return to_read(session, service.recommend(session, user, work_id, body.opinion if body else ""))
 
 
 # --- ministry and experts ---------------------------------------------------------------------

@@ -17,11 +17,30 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import CheckConstraint, String, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from backend.core.base import datetime_field, timestamp_field
+
+
+class EnumText(TypeDecorator[Any]):
+    """A StrEnum stored as plain VARCHAR (no native enum type), read back as the enum."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_cls: type[StrEnum], length: int) -> None:
+        super().__init__(length)
+        self.enum_cls = enum_cls
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else self.enum_cls(value).value
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        return None if value is None else self.enum_cls(value)
 
 
 class DocumentSlot(StrEnum):
@@ -96,8 +115,8 @@ class ApplicationDocument(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     work_id: int = Field(foreign_key="works.id", index=True)
     version: int
-    slot: DocumentSlot = Field(sa_type=String(20))
-    provided_by: ProvidedBy = Field(sa_type=String(20))
+    slot: DocumentSlot = Field(sa_type=EnumText(DocumentSlot, 20))
+    provided_by: ProvidedBy = Field(sa_type=EnumText(ProvidedBy, 20))
     sha256: str = Field(max_length=64, index=True)
     size: int = Field(ge=0)
     pages: int = Field(default=0, ge=0)
@@ -114,7 +133,7 @@ class UnitReview(SQLModel, table=True):
     work_id: int = Field(foreign_key="works.id", index=True)
     version: int
     unit_id: int = Field(foreign_key="recommending_units.id", index=True)
-    decision: UnitDecision = Field(sa_type=String(10))
+    decision: UnitDecision = Field(sa_type=EnumText(UnitDecision, 10))
     opinion: str = Field(sa_type=Text)
     reviewer_id: int = Field(foreign_key="users.id")
     created_at: datetime = timestamp_field()
@@ -164,7 +183,7 @@ class ExpertAssignment(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("work_id", "round", "expert_id"),)
     id: int | None = Field(default=None, primary_key=True)
     work_id: int = Field(foreign_key="works.id", index=True)
-    round: ReviewRound = Field(sa_type=String(10))
+    round: ReviewRound = Field(sa_type=EnumText(ReviewRound, 10))
     expert_id: int = Field(foreign_key="users.id", index=True)
     assigned_by: int = Field(foreign_key="users.id")
     created_at: datetime = timestamp_field()
@@ -175,7 +194,7 @@ class ExpertScore(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("work_id", "round", "expert_id"),)
     id: int | None = Field(default=None, primary_key=True)
     work_id: int = Field(foreign_key="works.id", index=True)
-    round: ReviewRound = Field(sa_type=String(10))
+    round: ReviewRound = Field(sa_type=EnumText(ReviewRound, 10))
     expert_id: int = Field(foreign_key="users.id", index=True)
     scores: str = Field(sa_type=Text)  # canonical JSON {criterion key: points}
     total: int = Field(ge=0, le=100)
@@ -187,7 +206,7 @@ class SelectionDecision(SQLModel, table=True):
     __tablename__ = "selection_decisions"
     id: int | None = Field(default=None, primary_key=True)
     work_id: int = Field(foreign_key="works.id", index=True)
-    round: ReviewRound = Field(sa_type=String(10))
+    round: ReviewRound = Field(sa_type=EnumText(ReviewRound, 10))
     selected: bool  # for the second round: advanced to the final round
     reason: str = Field(sa_type=Text)
     # Funding rule: selected works that already had central-finance support get no grant.
@@ -216,7 +235,7 @@ class Objection(SQLModel, table=True):
     work_id: int = Field(foreign_key="works.id", index=True)
     submitter: str = Field(max_length=100)
     content: str = Field(sa_type=Text)
-    outcome: ObjectionOutcome = Field(default=ObjectionOutcome.open, sa_type=String(10))
+    outcome: ObjectionOutcome = Field(default=ObjectionOutcome.open, sa_type=EnumText(ObjectionOutcome, 10))
     resolution: str = Field(default="", sa_type=Text)
     recorded_by: int = Field(foreign_key="users.id")
     created_at: datetime = timestamp_field()

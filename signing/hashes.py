@@ -27,6 +27,6 @@ def sm3_hex(data: bytes) -> str:
     result = _sm3_cryptography(data)
     if result is not None:
         return result
-    from gmssl import sm3  # type: ignore[import-untyped]
+    from gmssl import sm3
 
     return str(sm3.sm3_hash(list(data)))

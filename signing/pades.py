@@ -18,7 +18,8 @@ import datetime as dt
 import enum
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from io import BytesIO
 from pathlib import Path
 from typing import Any, TypeVar
@@ -165,7 +166,7 @@ class SigningRequest:
     crls: Sequence[bytes] = ()
     reason: str | None = None
     location: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = dataclass_field(default_factory=dict)
 
 
 def _has_signatures(reader: PdfFileReader) -> bool:
@@ -255,7 +256,7 @@ def run_sync(make: Callable[[], Awaitable[T]]) -> T:
     thread.join()
     if "error" in box:
         raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
+    return box["value"]
 
 
 async def _await(awaitable: Awaitable[T]) -> T:

@@ -100,7 +100,7 @@ def generate_private_key(algorithm: KeyAlgorithm = "ec-p256") -> CertificateIssu
     raise CertificateAuthorityError(f"unsupported key algorithm {algorithm!r}")
 
 
-def _hash_for(key: CertificateIssuerPrivateKeyTypes) -> hashes.HashAlgorithm:
+def _hash_for(key: CertificateIssuerPrivateKeyTypes) -> hashes.SHA256:
     return hashes.SHA256()
 
 
@@ -313,13 +313,13 @@ class CertificateAuthority:
                     atomic_write(
                         root_dir / "tsa.pem", cert.public_bytes(serialization.Encoding.PEM), 0o644
                     )
-            for name, default in (
+            for state_file, default in (
                 ("index.json", "{}"),
                 ("revoked.json", "{}"),
                 ("crl_number", "0"),
             ):
-                if not (root_dir / name).exists():
-                    atomic_write(root_dir / name, default.encode(), 0o644)
+                if not (root_dir / state_file).exists():
+                    atomic_write(root_dir / state_file, default.encode(), 0o644)
         return cls(root_dir, kek)
 
     @classmethod
@@ -409,7 +409,7 @@ class CertificateAuthority:
             private_key = generate_private_key(
                 key_algorithm or self.config.get("key_algorithm", "ec-p256")
             )
-            public_key = private_key.public_key()  # type: ignore[assignment]
+            public_key = private_key.public_key()
         assert public_key is not None
         now = _now()
         start = not_before or now - dt.timedelta(minutes=5)
@@ -505,7 +505,7 @@ class CertificateAuthority:
             organisation=old.organisation,
             common_name=old.common_name,
             kind=old.kind,
-            public_key=public_key,  # type: ignore[arg-type]
+            public_key=public_key,
             crl_url=crl_url,
             validity_days=validity_days,
             renewed_from=old.serial,
@@ -633,7 +633,7 @@ def _tsa_certificate(
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),  # type: ignore[arg-type]
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
             critical=False,
         )
         .add_extension(

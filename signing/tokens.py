@@ -44,7 +44,7 @@ def token_public_key(lib_path: str, token_label: str, pin: str, key_label: str) 
         key = session.get_key(
             object_class=ObjectClass.PUBLIC_KEY, key_type=KeyType.EC, label=key_label
         )
-        return serialization.load_der_public_key(encode_ec_public_key(key))
+        return serialization.load_der_public_key(encode_ec_public_key(key))  # type: ignore[arg-type]
 
 
 @contextlib.contextmanager

@@ -33,7 +33,8 @@ import contextlib
 import datetime as dt
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from dataclasses import field as dataclass_field
 from io import BytesIO
 from typing import Any
 
@@ -113,7 +114,7 @@ class SignatureReport:
     kind: str = "signature"  # or "document_timestamp"
     modification_level: str | None = None
     certifying: bool = False
-    messages: list[str] = field(default_factory=list)
+    messages: list[str] = dataclass_field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -549,7 +550,7 @@ async def _check_one(
         messages.append("the signature timestamp token is broken")
     elif not status.trusted:
         problem = status.trust_problem_indic
-        name = problem.name if problem is not None else "CERTIFICATE_CHAIN_GENERAL_FAILURE"
+        name = getattr(problem, "name", None) or "CERTIFICATE_CHAIN_GENERAL_FAILURE"
         indication = TOTAL_FAILED if name == "REVOKED" else INDETERMINATE
         sub = name
     field_name = str(sig.field_name)

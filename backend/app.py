@@ -18,6 +18,7 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.auth.endpoints import router as auth_router
+from backend.pki.endpoints import router as pki_router
 from backend.config import get_settings
 from backend.db import get_engine
 from backend.documents import pages as document_pages
@@ -111,6 +112,7 @@ def create_app() -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(auth_router)
+    app.include_router(pki_router)
     app.include_router(works_router)
     app.include_router(documents_router)
     app.include_router(document_pages.router)

@@ -9,6 +9,8 @@ import typer
 
 from backend.config import get_settings
 from backend.documents.cli import app as render_app
+from backend.pki.cli import ca_app
+from backend.pki.cli import verify as verify_command
 
 app = typer.Typer(help="微短剧精品创作传播计划管理系统 jingpin", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -16,6 +18,8 @@ user_app = typer.Typer(help="用户管理", no_args_is_help=True)
 audit_app = typer.Typer(help="审计日志", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
+app.add_typer(ca_app, name="ca")
+app.command("verify")(verify_command)
 app.add_typer(render_app, name="render")
 
 
@@ -29,15 +33,19 @@ def init() -> None:
     """创建或升级数据目录、数据库、密钥（可重复执行）。"""
     from backend.db import session_scope
     from backend.migrate import upgrade
+    from backend.pki.service import ensure_seals, init_ca
     from backend.seed import load_reference
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.ensure_secrets()
     upgrade(settings.db_url)
+    init_ca(settings)
     with session_scope() as session:
         load_reference(session)
-    typer.echo(f"已初始化：数据目录 {settings.data_dir.resolve()}，数据库已升级到最新版本。")
+        issued = ensure_seals(session, actor="init")
+    typer.echo(f"已初始化：数据目录 {settings.data_dir.resolve()}，数据库已升级到最新版本，"
+               f"证书机构与时间戳服务就绪（新签发机构印章证书 {issued} 张）。")
 
 
 @app.command()

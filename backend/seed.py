@@ -92,6 +92,10 @@ def load_demo(session: Session) -> dict[str, Any]:
                    object_type="organisation", object_id=existing.id, payload={"name": p["name"]})
         producers[p["key"]] = existing
     session.flush()
+    # Seal certificates before anything is signed (the CA exists: `init` made it).
+    from backend.pki.service import ensure_seals
+
+    ensure_seals(session, actor="demo")
     created_users = []
     for username, display, role, where in demo["users"]:
         if session.exec(select(User).where(User.username == username)).first():

@@ -1,0 +1,111 @@
+"""`jingpin ca ...` and `jingpin verify FILE`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+ca_app = typer.Typer(help="内部证书机构（CA）", no_args_is_help=True)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+@ca_app.command("export-root")
+def export_root(out: Annotated[Path, typer.Argument(help="输出文件（PEM）")]) -> None:
+    """导出根证书（供 pdfsig / Acrobat / pyHanko 作为信任锚）。"""
+    from backend.pki.service import get_ca
+
+    out.write_bytes(get_ca().export_root_pem())
+    typer.echo(f"根证书已导出到 {out}")
+
+
+@ca_app.command("list")
+def list_certs() -> None:
+    """列出已签发的证书。"""
+    from backend.pki.service import get_ca
+
+    for c in get_ca().list():
+        state = "已吊销" if c.revoked else "有效"
+        typer.echo(f"{c.serial_hex}  {state}  {c.organisation}  {c.common_name}  至 {c.certificate.not_valid_after_utc:%Y-%m-%d}")
+
+
+def _org_cert(org_id: int, renew: bool) -> None:
+    from backend.db import session_scope
+    from backend.errors import JingpinError
+    from backend.orgs.models import Organisation
+    from backend.pki.service import issue_seal
+
+    try:
+        with session_scope() as session:
+            org = session.get(Organisation, org_id)
+            if org is None:
+                _fail(f"机构 {org_id} 不存在")
+                return
+            serial = issue_seal(session, org, actor="cli", renew=renew)
+            typer.echo(f"已为“{org.name}”{'续期' if renew else '签发'}电子印章证书，序列号 {serial}")
+    except JingpinError as exc:
+        _fail(exc.message)
+
+
+@ca_app.command("issue")
+def issue(org: Annotated[int, typer.Option("--org", help="机构编号")]) -> None:
+    """为机构签发电子印章证书。"""
+    _org_cert(org, renew=False)
+
+
+@ca_app.command("renew")
+def renew(org: Annotated[int, typer.Option("--org", help="机构编号")]) -> None:
+    """为机构续期电子印章证书（新密钥）。"""
+    _org_cert(org, renew=True)
+
+
+@ca_app.command("revoke")
+def revoke(
+    serial: Annotated[str, typer.Argument(help="证书序列号（十六进制）")],
+    reason: Annotated[str, typer.Option(help="key_compromise / affiliation_changed / superseded / cessation_of_operation / unspecified")] = "unspecified",
+) -> None:
+    """吊销证书（写入 CRL）。"""
+    from backend.db import session_scope
+    from backend.errors import JingpinError
+    from backend.pki.service import revoke_seal
+
+    try:
+        with session_scope() as session:
+            revoke_seal(session, serial, reason, actor="cli")
+    except JingpinError as exc:
+        _fail(exc.message)
+    typer.echo(f"证书 {serial} 已吊销（{reason}）")
+
+
+def verify(
+    file: Annotated[Path, typer.Argument(help="PDF 文件")],
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """验证 PDF 的电子签名。退出码：0 全部通过，1 失败，2 无法确定，3 不可读或无签名。"""
+    from backend.db import session_scope
+    from backend.pki import registry
+    from backend.pki.service import verify_bytes
+    from signing.verify import describe_zh, exit_code
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        typer.echo(f"无法读取文件：{exc.strerror}", err=True)
+        raise typer.Exit(3) from exc
+    report = verify_bytes(data)
+    body = report.to_dict()
+    with session_scope() as session:
+        body["registry"] = registry.lookup(session, body["file_sha256"])
+    if as_json:
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+    else:
+        for line in describe_zh(report):
+            typer.echo(line)
+        typer.echo("本系统签发的文件" if body["registry"]["known"] else "本系统未登记此文件")
+    raise typer.Exit(exit_code(report))

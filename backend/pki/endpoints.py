@@ -1,0 +1,69 @@
+"""Trust services over HTTP: the RFC 3161 TSA, the CRL, the root certificate, verification."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Request, UploadFile
+from fastapi.responses import Response
+
+from backend.auth.deps import CurrentUser, SessionDep
+from backend.config import get_settings
+from backend.errors import JingpinError, ValidationFailed
+from backend.pki import registry
+from backend.pki.service import CRL_PATH, get_ca, timestamp_authority, verify_bytes
+
+router = APIRouter(tags=["trust"])
+
+
+class PayloadTooLarge(JingpinError):
+    status_code = 413
+    code = "file_too_large"
+
+
+@router.post("/tsa", summary="RFC 3161 时间戳服务", response_class=Response,
+             responses={200: {"content": {"application/timestamp-reply": {}}}})
+async def tsa(request: Request) -> Response:
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/timestamp-query":
+        raise JingpinError("请求类型应为 application/timestamp-query", code="unsupported_media_type")
+    body = await request.body()
+    if len(body) > 64 * 1024:
+        raise PayloadTooLarge("时间戳请求过大")
+    return Response(timestamp_authority().respond(body), media_type="application/timestamp-reply")
+
+
+@router.get(CRL_PATH, summary="证书吊销列表（CRL）", response_class=Response)
+def crl() -> Response:
+    return Response(get_ca().crl_der(), media_type="application/pkix-crl")
+
+
+@router.get("/ca/root.pem", summary="根证书（信任锚）", response_class=Response)
+def root_pem() -> Response:
+    return Response(get_ca().export_root_pem(), media_type="application/x-pem-file")
+
+
+@router.post("/api/v1/verify", summary="验证任意 PDF 的电子签名")
+async def verify(
+    file: Annotated[UploadFile, File(description="待验证的 PDF")],
+    session: SessionDep,
+    user: CurrentUser,
+) -> dict[str, Any]:
+    limit = get_settings().upload_max_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"文件超过 {limit // (1024 * 1024)} MB 上限")
+    if not data:
+        raise ValidationFailed("文件为空", fields={"file": "文件为空"})
+    from starlette.concurrency import run_in_threadpool
+
+    report = await run_in_threadpool(verify_bytes, data)
+    body = report.to_dict()
+    body["registry"] = registry.lookup(session, body["file_sha256"])
+    return body
+
+
+@router.get("/api/v1/registry/{sha256}", summary="按 sha256 查询本系统签发的文件")
+def registry_lookup(sha256: str, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256.lower()):
+        raise ValidationFailed("sha256 应为 64 位十六进制", fields={"sha256": "格式不正确"})
+    return registry.lookup(session, sha256.lower())

@@ -1,0 +1,119 @@
+"""The backend's use of the signing library: the CA under the data dir, organisation seals,
+the built-in TSA and verification with our trust anchor and current CRL."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pyhanko.sign.timestamps import TimeStamper
+from sqlmodel import Session, select
+
+from backend.audit.service import record
+from backend.config import Settings, get_settings
+from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.orgs.models import Organisation
+from signing.errors import CertificateAuthorityError, CertificateNotFound
+from signing.pki import CertificateAuthority
+from signing.tsa import InProcessTimeStamper, TimestampAuthority, http_timestamper
+from signing.verify import VerificationReport, verify_pdf
+
+CRL_PATH = "/crl/issuing.crl"
+
+
+def ca_dir(settings: Settings | None = None) -> Path:
+    return (settings or get_settings()).data_dir / "ca"
+
+
+def font_cache_dir(settings: Settings | None = None) -> Path:
+    return (settings or get_settings()).data_dir / "fonts"
+
+
+def init_ca(settings: Settings | None = None) -> CertificateAuthority:
+    """Create the CA (root, issuing CA, TSA) on first use; idempotent."""
+    s = settings or get_settings()
+    return CertificateAuthority.init(
+        ca_dir(s),
+        kek=s.secret("kek").encode(),
+        root_passphrase=s.secret("ca_root_passphrase").encode(),
+        organisation="jingpin 微短剧精品创作传播计划",
+        crl_url=s.base_url.rstrip("/") + CRL_PATH,
+    )
+
+
+@lru_cache
+def _ca_for(directory: str, kek: str) -> CertificateAuthority:
+    return CertificateAuthority.open(directory, kek=kek.encode())
+
+
+def get_ca() -> CertificateAuthority:
+    s = get_settings()
+    return _ca_for(str(ca_dir(s)), s.secret("kek"))
+
+
+def timestamp_authority() -> TimestampAuthority:
+    ca = get_ca()
+    return TimestampAuthority(ca.tsa_certificate, ca.tsa_private_key(), [ca.root_certificate])
+
+
+def timestamper() -> TimeStamper:
+    """The built-in TSA in-process, or the external one named in the settings."""
+    url = get_settings().external_tsa_url
+    return http_timestamper(url) if url else InProcessTimeStamper(timestamp_authority())
+
+
+def issue_seal(session: Session, org: Organisation, *, actor: object, renew: bool = False) -> str:
+    """Issue (or renew) the organisation's seal certificate and remember its serial."""
+    ca = get_ca()
+    if org.seal_cert_serial and not renew:
+        raise Conflict("该机构已有有效的电子印章证书，如需更换请续期", code="seal_exists")
+    if renew and org.seal_cert_serial:
+        issued = ca.renew(org.seal_cert_serial)
+    else:
+        issued = ca.issue(organisation=_x509_text(org.name), common_name=_seal_name(org.name))
+    org.seal_cert_serial = issued.serial_hex
+    session.add(org)
+    session.flush()
+    record(session, actor=actor, action="certificate.renew" if renew else "certificate.issue",
+           object_type="organisation", object_id=org.id,
+           payload={"serial": issued.serial_hex, "subject": org.name})
+    return issued.serial_hex
+
+
+def _x509_text(value: str, limit: int = 64) -> str:
+    """X.520 names are limited to 64 (cryptography counts UTF-8 bytes)."""
+    while len(value.encode()) > limit:
+        value = value[:-1]
+    return value
+
+
+def _seal_name(org_name: str) -> str:
+    name = f"{org_name} 电子印章"
+    return name if len(name.encode()) <= 64 else _x509_text(org_name)
+
+
+def revoke_seal(session: Session, serial: str, reason: str, *, actor: object) -> None:
+    ca = get_ca()
+    try:
+        ca.revoke(serial, reason)  # type: ignore[arg-type]
+    except CertificateNotFound as exc:
+        raise NotFound("未找到该证书", code="certificate_not_found") from exc
+    except CertificateAuthorityError as exc:
+        raise ValidationFailed("吊销原因无效", fields={"reason": "吊销原因无效"}) from exc
+    record(session, actor=actor, action="certificate.revoke", object_type="certificate",
+           object_id=serial, payload={"reason": reason})
+
+
+def ensure_seals(session: Session, *, actor: object) -> int:
+    """Every organisation gets a seal certificate; returns how many were issued."""
+    issued = 0
+    for org in session.exec(select(Organisation).where(Organisation.seal_cert_serial == None)):  # noqa: E711
+        issue_seal(session, org, actor=actor)
+        issued += 1
+    return issued
+
+
+def verify_bytes(data: bytes) -> VerificationReport:
+    """Verify a PDF against our root and the current CRL (offline)."""
+    ca = get_ca()
+    return verify_pdf(data, trust_roots=[ca.root_certificate], crls=[ca.crl_der()])

@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from backend.agreements.models import Agreement, AgreementMilestone, AgreementSignature
 from backend.audit.models import AuditEvent
 from backend.auth.models import AuthToken, FailedLogin, User
 from backend.documents.models import Document
@@ -26,6 +27,9 @@ from backend.workflow.models import (
 metadata = SQLModel.metadata
 
 __all__ = [
+    "Agreement",
+    "AgreementMilestone",
+    "AgreementSignature",
     "AuditEvent",
     "AuthToken",
     "Batch",

@@ -33,7 +33,8 @@ def init() -> None:
     """创建或升级数据目录、数据库、密钥（可重复执行）。"""
     from backend.db import session_scope
     from backend.migrate import upgrade
-    from backend.pki.service import ensure_seals, init_ca
+    from backend.pki.service import ensure_seals, font_cache_dir, init_ca
+    from signing.fonts import warm_font_cache
     from backend.seed import load_reference
 
     settings = get_settings()
@@ -41,6 +42,7 @@ def init() -> None:
     settings.ensure_secrets()
     upgrade(settings.db_url)
     init_ca(settings)
+    warm_font_cache(font_cache_dir(settings))  # the Chinese subset for signature appearances
     with session_scope() as session:
         load_reference(session)
         issued = ensure_seals(session, actor="init")

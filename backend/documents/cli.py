@@ -80,10 +80,12 @@ def _run(build: str, fmt: str, out: Path | None, **what: str | int) -> None:
                     session, work=work, doc_type=build, fmt=wanted
                 )
         pool = get_pool()
+        borrowed = pool.stats().mode != "stopped"  # someone else's running pool (tests)
         try:
             pdf = downloads.convert_sync(prepared, pool)
         finally:
-            pool.stop()
+            if not borrowed:
+                pool.stop()
         issued = downloads.record_issued(prepared, pdf, actor="cli")
     except ServiceBusy as exc:
         _fail(f"{exc.message}（文档转换服务不可用）", EXIT_UNAVAILABLE)

@@ -179,5 +179,5 @@ def test_seal_png_is_embedded_in_the_appearance(
         font_cache_dir=font_cache,
     )
     signed = sign_pdf(prepared_pdf, request)
-    assert b"/SMask" in signed and b"/ImgSeal" in signed
+    assert b"/SMask" in signed and b"/Subtype /Image" in signed
     assert verify(signed).indication == TOTAL_PASSED

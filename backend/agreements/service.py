@@ -1,0 +1,474 @@
+"""Agreements: create (render → PDF → signature fields), sign in order 乙 → 丙 → 甲, decline,
+evidence package. Services only flush; the request (or CLI command) commits once.
+
+Signing is split in three steps so that the async endpoint can run the signature itself on the
+event loop (pyHanko's async API) while database work runs in the threadpool:
+``begin_signing`` (checks, fresh password, row lock FOR UPDATE, signer) → ``async_sign_pdf`` →
+``finish_signing`` (store revision, signature row, audit; verification after the last one).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from backend.agreements.models import (
+    GATE_LABELS,
+    SIGNING_ORDER,
+    Agreement,
+    AgreementMilestone,
+    AgreementSignature,
+    AgreementStatus,
+    Gate,
+    Party,
+)
+from backend.audit.models import AuditEvent
+from backend.audit.service import record
+from backend.auth.models import Role, User
+from backend.auth.service import confirm_password
+from backend.core.dates import today_shanghai
+from backend.core.money import format_fen
+from backend.db import utcnow
+from backend.documents.contexts import agreement_context
+from backend.documents.models import DocumentFormat, DocumentKind, SubjectType
+from backend.documents.render import SIGNATURE_BOXES, render_docx, template_sha256
+from backend.documents.service import context_digest, pdf_for_docx, store_rendered
+from backend.documents.store import get_store
+from backend.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from backend.orgs.models import Organisation, OrgKind, RecommendingUnit
+from backend.pki.service import font_cache_dir, get_ca, timestamper, verify_bytes
+from backend.works.models import Work, WorkStatus
+from signing.appearance import SignatureAppearance
+from signing.errors import CertificateNotFound
+from signing.hashes import sha256_hex, sm3_hex
+from signing.pades import FieldSpec, PadesLevel, SigningRequest, ca_signer, prepare
+from signing.verify import TOTAL_PASSED, describe_zh
+
+TEMPLATE = "agreement.docx"
+INSET = 2.0  # pt inside the table cell, so the appearance does not cover the cell border
+DEFAULT_SPLIT = ((Gate.agreement_signed, "首期款", 40), (Gate.midterm_check_passed, "中期款", 30),
+                 (Gate.acceptance_passed, "尾款", 30))
+SEE_ALL = {Role.ministry_officer, Role.finance, Role.auditor, Role.admin}
+LIVE = {AgreementStatus.draft, AgreementStatus.open, AgreementStatus.signing,
+        AgreementStatus.fully_signed}
+PARTY_ROLE = {Party.yi: Role.producer, Party.bing: Role.unit_reviewer, Party.jia: Role.ministry_officer}
+
+
+# --------------------------------------------------------------------------- visibility
+def party_org_id(ag: Agreement, party: Party) -> int:
+    return {Party.yi: ag.producer_org_id, Party.bing: ag.unit_org_id,
+            Party.jia: ag.ministry_org_id}[party]
+
+
+def party_of(user: User, ag: Agreement) -> Party | None:
+    for party in SIGNING_ORDER:
+        if user.role == PARTY_ROLE[party] and user.organisation_id == party_org_id(ag, party):
+            return party
+    return None
+
+
+def can_see(user: User, ag: Agreement) -> bool:
+    return user.role in SEE_ALL or party_of(user, ag) is not None
+
+
+def list_agreements(session: Session, user: User, work_id: int | None = None) -> list[Agreement]:
+    query = select(Agreement).order_by(col(Agreement.id).desc())
+    if work_id is not None:
+        query = query.where(Agreement.work_id == work_id)
+    if user.role == Role.producer:
+        query = query.where(Agreement.producer_org_id == user.organisation_id)
+    elif user.role == Role.unit_reviewer:
+        query = query.where(Agreement.unit_org_id == user.organisation_id)
+    elif user.role not in SEE_ALL:
+        return []
+    return list(session.exec(query).all())
+
+
+def get_agreement(session: Session, user: User, agreement_id: int) -> Agreement:
+    ag = session.get(Agreement, agreement_id)
+    if ag is None or not can_see(user, ag):
+        raise NotFound("未找到该协议", code="agreement_not_found")
+    return ag
+
+
+def awaiting(session: Session, user: User) -> list[Agreement]:
+    """Agreements whose next signature is this user's (home page: 待我签署)."""
+    return [ag for ag in list_agreements(session, user)
+            if ag.status in (AgreementStatus.open, AgreementStatus.signing)
+            and ag.next_party is not None and party_of(user, ag) == ag.next_party]
+
+
+# --------------------------------------------------------------------------- creation
+@dataclass
+class MilestoneInput:
+    name: str
+    amount_fen: int
+    gate: Gate
+    planned_date: date | None = None
+
+
+def default_milestones(grant_fen: int) -> list[MilestoneInput]:
+    if grant_fen <= 0:
+        return []
+    first = grant_fen * 40 // 100
+    second = grant_fen * 30 // 100
+    amounts = [first, second, grant_fen - first - second]
+    return [MilestoneInput(name, amount, gate)
+            for (gate, name, _pct), amount in zip(DEFAULT_SPLIT, amounts, strict=True) if amount > 0]
+
+
+def _orgs_for(session: Session, work: Work) -> tuple[Organisation, RecommendingUnit, Organisation, Organisation]:
+    producer = session.get(Organisation, work.organisation_id)
+    unit = session.get(RecommendingUnit, work.unit_id)
+    unit_org = session.exec(select(Organisation).where(Organisation.unit_id == work.unit_id,
+                                                       Organisation.kind == OrgKind.unit)).first()
+    ministry = session.exec(select(Organisation).where(Organisation.kind == OrgKind.ministry)).first()
+    if producer is None or unit is None or unit_org is None or ministry is None:
+        raise ValidationFailed("协议各方机构信息不完整", code="parties_missing")
+    return producer, unit, unit_org, ministry
+
+
+def validate_money(work: Work, grant_fen: int, milestones: list[MilestoneInput], reason: str) -> None:
+    fields: dict[str, str] = {}
+    if grant_fen < 0:
+        fields["grant_fen"] = "扶持资金金额不能为负数"
+    if work.central_support_received and grant_fen != 0:
+        fields["grant_fen"] = "该作品已获得中央财政资金扶持，不再发放扶持资金（金额须为0）"
+    if grant_fen > work.requested_fen and not reason.strip():
+        fields["over_request_reason"] = (
+            f"扶持资金{format_fen(grant_fen)}超过申请金额{format_fen(work.requested_fen)}，须说明理由")
+    for i, m in enumerate(milestones):
+        if m.amount_fen <= 0:
+            fields[f"milestones[{i}].amount_fen"] = f"第{i + 1}个付款节点金额须大于0"
+        if not m.name.strip():
+            fields[f"milestones[{i}].name"] = f"第{i + 1}个付款节点名称未填写"
+    total = sum(m.amount_fen for m in milestones)
+    if total != grant_fen:
+        diff = grant_fen - total
+        fields["milestones"] = (
+            f"付款节点金额合计{format_fen(total)}与扶持资金{format_fen(grant_fen)}不一致，"
+            f"{'少' if diff > 0 else '多'}{format_fen(abs(diff))}")
+    if fields:
+        raise ValidationFailed(next(iter(fields.values())), fields=fields,
+                               extra={"difference_fen": grant_fen - total})
+
+
+def create_agreement(
+    session: Session,
+    user: User,
+    work_id: int,
+    *,
+    grant_fen: int | None = None,
+    milestones: list[MilestoneInput] | None = None,
+    over_request_reason: str = "",
+    issued_on: date | None = None,
+) -> Agreement:
+    """Ministry: render, convert, add the three signature fields, open for signing."""
+    if user.role != Role.ministry_officer:
+        raise PermissionDenied("仅总局工作人员可以生成三方协议")
+    work = session.get(Work, work_id)
+    if work is None:
+        raise NotFound("未找到该作品", code="work_not_found")
+    if work.status != WorkStatus.confirmed:
+        raise Conflict("仅确认入选的作品可以签订三方协议", code="work_not_confirmed")
+    existing = session.exec(select(Agreement).where(Agreement.work_id == work_id)).all()
+    if any(a.status in LIVE for a in existing):
+        raise Conflict("该作品已有有效的三方协议；如需重签，请先拒签或作废当前版本",
+                       code="agreement_exists")
+    if grant_fen is None:
+        grant_fen = 0 if work.central_support_received else work.requested_fen
+    if milestones is None:
+        milestones = default_milestones(grant_fen)
+    validate_money(work, grant_fen, milestones, over_request_reason)
+    producer, unit, unit_org, ministry = _orgs_for(session, work)
+    version = max((a.version for a in existing), default=0) + 1
+    issued_on = issued_on or today_shanghai()
+    number = f"JP-XY-{issued_on.year}-{work.id:05d}-V{version}"
+    ag = Agreement(work_id=work_id, version=version, number=number, grant_fen=grant_fen,
+                   over_request_reason=over_request_reason.strip(), producer_org_id=producer.id or 0,
+                   unit_org_id=unit_org.id or 0, ministry_org_id=ministry.id or 0,
+                   created_by=user.id or 0)
+    session.add(ag)
+    session.flush()
+    for seq, m in enumerate(milestones, start=1):
+        session.add(AgreementMilestone(agreement_id=ag.id or 0, seq=seq, name=m.name.strip(),
+                                       amount_fen=m.amount_fen, gate=Gate(m.gate).value,
+                                       planned_date=m.planned_date))
+    session.flush()
+    context = agreement_context(
+        session=session, work=work, producer=producer, unit=unit, grant_fen=grant_fen,
+        milestones=[{"name": m.name, "amount_fen": m.amount_fen, "condition": GATE_LABELS[Gate(m.gate)],
+                     "planned_date": m.planned_date} for m in milestones],
+        agreement_number=number, version=version, issued_on=issued_on, unit_org=unit_org)
+    docx = store_rendered(session, kind=DocumentKind.agreement, subject_type=SubjectType.agreement,
+                          subject_id=ag.id or 0, template_name=TEMPLATE,
+                          template_sha256=template_sha256(TEMPLATE),
+                          context_digest=context_digest(context), fmt=DocumentFormat.docx,
+                          data=render_docx(TEMPLATE, context), created_by=user.id)
+    pdf_doc = pdf_for_docx(session, docx, created_by=user.id)
+    fields = [FieldSpec(name, box.page, (box.x1 + INSET, box.y1 + INSET, box.x2 - INSET, box.y2 - INSET))
+              for name, box in SIGNATURE_BOXES.items()]
+    prepared = prepare(get_store().get(pdf_doc.sha256), fields)
+    doc = store_rendered(session, kind=DocumentKind.agreement, subject_type=SubjectType.agreement,
+                         subject_id=ag.id or 0, template_name=TEMPLATE,
+                         template_sha256=docx.template_sha256, context_digest=docx.context_digest,
+                         fmt=DocumentFormat.pdf, data=prepared, created_by=user.id,
+                         source_sha256=pdf_doc.sha256)
+    ag.prepared_pdf_sha256 = doc.sha256
+    ag.current_pdf_sha256 = doc.sha256
+    ag.current_pdf_sm3 = doc.sm3
+    ag.status = AgreementStatus.open.value
+    ag.next_party = SIGNING_ORDER[0].value
+    ag.opened_at = ag.updated_at = utcnow()
+    session.add(ag)
+    session.flush()
+    record(session, actor=user, action="agreement.create", object_type="agreement", object_id=ag.id,
+           payload={"work_id": work_id, "number": number, "version": version, "grant_fen": grant_fen,
+                    "milestones": [{"name": m.name, "amount_fen": m.amount_fen, "gate": str(m.gate)}
+                                   for m in milestones],
+                    "over_request_reason": ag.over_request_reason, "pdf_sha256": doc.sha256,
+                    "pdf_sm3": doc.sm3})
+    return ag
+
+
+# --------------------------------------------------------------------------- signing
+@dataclass
+class SignPlan:
+    agreement_id: int
+    party: Party
+    organisation_id: int
+    cert_serial: str
+    pdf: bytes
+    request: SigningRequest
+
+
+def _check_can_sign(session: Session, ag: Agreement, party: Party) -> None:
+    if ag.status == AgreementStatus.fully_signed:
+        raise Conflict("该协议已完成三方签署", code="agreement_fully_signed")
+    if ag.status not in (AgreementStatus.open, AgreementStatus.signing):
+        raise Conflict("该协议已作废或已拒签，不能签署", code="agreement_not_open")
+    done = session.exec(select(AgreementSignature).where(
+        AgreementSignature.agreement_id == ag.id, AgreementSignature.party == party.value)).first()
+    if done is not None:
+        raise Conflict(f"{party.label}已签署", code="already_signed")
+    if ag.next_party != party.value:
+        nxt = Party(ag.next_party).label if ag.next_party else ""
+        raise Conflict(f"尚未轮到{party.label}签署（签署顺序：乙方 → 丙方 → 甲方；当前待{nxt}签署）",
+                       code="out_of_turn")
+
+
+def begin_signing(session: Session, user: User, agreement_id: int, password: str,
+                  address: str) -> SignPlan:
+    ag = get_agreement(session, user, agreement_id)
+    party = party_of(user, ag)
+    if party is None:
+        raise NotFound("您不是该协议的签署方", code="not_a_party")
+    _check_can_sign(session, ag, party)
+    confirm_password(session, user, password, address)  # 403 wrong_password (commits the failure)
+    locked = session.exec(select(Agreement).where(Agreement.id == agreement_id)
+                          .with_for_update().execution_options(populate_existing=True)).one()
+    _check_can_sign(session, locked, party)
+    org = session.get(Organisation, party_org_id(locked, party))
+    if org is None or not org.seal_cert_serial:
+        raise Conflict("签署机构没有电子印章证书", code="no_certificate")
+    ca = get_ca()
+    try:
+        issued = ca.get(org.seal_cert_serial)
+    except CertificateNotFound as exc:
+        raise Conflict("签署机构的电子印章证书不存在", code="no_certificate") from exc
+    if issued.revoked:
+        raise Conflict("签署机构的电子印章证书已吊销，请先续期后再签署", code="certificate_revoked")
+    request = SigningRequest(
+        field=party.field_name, signer=ca_signer(ca, org.seal_cert_serial), level=PadesLevel.B_T,
+        timestamper=timestamper(), certify=party == SIGNING_ORDER[0],
+        appearance=SignatureAppearance(organisation=org.name, signer_name=user.display_name),
+        font_cache_dir=font_cache_dir(), reason=f"{party.label}签署三方协议 {locked.number}",
+        location="中国")
+    return SignPlan(agreement_id, party, org.id or 0, issued.serial_hex,
+                    get_store().get(locked.current_pdf_sha256 or ""), request)
+
+
+def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) -> Agreement:
+    ag = session.get(Agreement, plan.agreement_id)
+    assert ag is not None
+    doc = store_rendered(session, kind=DocumentKind.agreement, subject_type=SubjectType.agreement,
+                         subject_id=ag.id or 0, template_name=TEMPLATE, template_sha256=None,
+                         context_digest=None, fmt=DocumentFormat.pdf, data=signed,
+                         created_by=user.id, source_sha256=ag.current_pdf_sha256)
+    sig = AgreementSignature(agreement_id=ag.id or 0, party=plan.party.value, user_id=user.id or 0,
+                             organisation_id=plan.organisation_id, cert_serial=plan.cert_serial,
+                             revision_sha256=doc.sha256, revision_sm3=doc.sm3)
+    try:
+        with session.begin_nested():
+            session.add(sig)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"{plan.party.label}已签署", code="already_signed") from exc
+    index = SIGNING_ORDER.index(plan.party)
+    last = index == len(SIGNING_ORDER) - 1
+    ag.current_pdf_sha256, ag.current_pdf_sm3 = doc.sha256, doc.sm3
+    ag.status = AgreementStatus.signing.value
+    ag.next_party = None if last else SIGNING_ORDER[index + 1].value
+    ag.updated_at = utcnow()
+    session.add(ag)
+    session.flush()
+    record(session, actor=user, action="agreement.sign", object_type="agreement", object_id=ag.id,
+           payload={"party": plan.party.value, "organisation_id": plan.organisation_id,
+                    "cert_serial": plan.cert_serial, "sha256": doc.sha256, "sm3": doc.sm3})
+    if last:
+        report = verify_bytes(signed)
+        if report.indication != TOTAL_PASSED or len(report.signatures) != len(SIGNING_ORDER):
+            raise Conflict("签署后的协议未通过验证，未标记为签署完成：" + "；".join(describe_zh(report)),
+                           code="verification_failed")
+        ag.status = AgreementStatus.fully_signed.value
+        ag.fully_signed_at = utcnow()
+        session.add(ag)
+        session.flush()
+        milestones = milestones_of(session, ag)
+        record(session, actor=user, action="agreement.fully_signed", object_type="agreement",
+               object_id=ag.id,
+               payload={"work_id": ag.work_id, "number": ag.number, "version": ag.version,
+                        "grant_fen": ag.grant_fen, "sha256": doc.sha256, "sm3": doc.sm3,
+                        "milestones": [{"id": m.id, "seq": m.seq, "name": m.name,
+                                        "amount_fen": m.amount_fen, "gate": m.gate}
+                                       for m in milestones]})
+    return ag
+
+
+def sign_sync(session: Session, user: User, agreement_id: int, password: str,
+              address: str = "local") -> Agreement:
+    """Whole signing in one call (demo loader, CLI, tests); sync pyHanko wrapper inside."""
+    from signing.pades import sign_pdf
+
+    plan = begin_signing(session, user, agreement_id, password, address)
+    return finish_signing(session, user, plan, sign_pdf(plan.pdf, plan.request))
+
+
+def decline(session: Session, user: User, agreement_id: int, reason: str) -> Agreement:
+    ag = get_agreement(session, user, agreement_id)
+    if party_of(user, ag) is None:
+        raise NotFound("您不是该协议的签署方", code="not_a_party")
+    if not reason.strip():
+        raise ValidationFailed("请填写拒签理由", fields={"reason": "请填写拒签理由"})
+    locked = session.exec(select(Agreement).where(Agreement.id == agreement_id)
+                          .with_for_update().execution_options(populate_existing=True)).one()
+    if locked.status not in (AgreementStatus.open, AgreementStatus.signing):
+        raise Conflict("该协议当前状态不能拒签", code="agreement_not_open")
+    locked.status = AgreementStatus.voided.value
+    locked.decline_reason = reason.strip()
+    locked.declined_by = user.id
+    locked.next_party = None
+    locked.voided_at = locked.updated_at = utcnow()
+    session.add(locked)
+    session.flush()
+    record(session, actor=user, action="agreement.declined", object_type="agreement",
+           object_id=locked.id, payload={"reason": locked.decline_reason,
+                                         "party": (party_of(user, locked) or Party.jia).value})
+    return locked
+
+
+# --------------------------------------------------------------------------- reading
+def milestones_of(session: Session, ag: Agreement) -> list[AgreementMilestone]:
+    return list(session.exec(select(AgreementMilestone).where(AgreementMilestone.agreement_id == ag.id)
+                             .order_by(col(AgreementMilestone.seq))).all())
+
+
+def signatures_of(session: Session, ag: Agreement) -> list[AgreementSignature]:
+    sigs = session.exec(select(AgreementSignature).where(AgreementSignature.agreement_id == ag.id)).all()
+    return sorted(sigs, key=lambda s: SIGNING_ORDER.index(Party(s.party)))
+
+
+def history(session: Session, ag: Agreement) -> list[AuditEvent]:
+    return list(session.exec(select(AuditEvent).where(AuditEvent.object_type == "agreement",
+                                                      AuditEvent.object_id == str(ag.id))
+                             .order_by(col(AuditEvent.seq))).all())
+
+
+def to_dict(session: Session, ag: Agreement, user: User | None = None) -> dict[str, Any]:
+    work = session.get(Work, ag.work_id)
+    orgs = {p: session.get(Organisation, party_org_id(ag, p)) for p in SIGNING_ORDER}
+    sigs = {s.party: s for s in signatures_of(session, ag)}
+    parties = []
+    for p in SIGNING_ORDER:
+        s = sigs.get(p.value)
+        signer = session.get(User, s.user_id) if s else None
+        parties.append({"party": p.value, "label": p.label, "organisation_id": party_org_id(ag, p),
+                        "organisation": orgs[p].name if orgs[p] else None,
+                        "signed": s is not None,
+                        "signature": None if s is None else {
+                            "user_id": s.user_id, "signer": signer.display_name if signer else None,
+                            "username": signer.username if signer else None,
+                            "cert_serial": s.cert_serial, "revision_sha256": s.revision_sha256,
+                            "revision_sm3": s.revision_sm3, "signed_at": s.signed_at.isoformat()}})
+    return {
+        "id": ag.id, "number": ag.number, "version": ag.version, "work_id": ag.work_id,
+        "work_title": work.title if work else None, "status": ag.status,
+        "status_label": AgreementStatus(ag.status).label, "next_party": ag.next_party,
+        "grant_fen": ag.grant_fen, "over_request_reason": ag.over_request_reason,
+        "current_pdf_sha256": ag.current_pdf_sha256, "current_pdf_sm3": ag.current_pdf_sm3,
+        "decline_reason": ag.decline_reason or None,
+        "created_at": ag.created_at.isoformat(), "updated_at": ag.updated_at.isoformat(),
+        "fully_signed_at": ag.fully_signed_at.isoformat() if ag.fully_signed_at else None,
+        "parties": parties,
+        "signatures": [p["signature"] | {"party": p["party"]} for p in parties if p["signature"]],
+        "milestones": [{"seq": m.seq, "name": m.name, "amount_fen": m.amount_fen, "gate": m.gate,
+                        "gate_label": GATE_LABELS[Gate(m.gate)],
+                        "planned_date": m.planned_date.isoformat() if m.planned_date else None}
+                       for m in milestones_of(session, ag)],
+        "my_party": (party_of(user, ag).value if user and party_of(user, ag) else None),
+    }
+
+
+def current_pdf(session: Session, user: User, agreement_id: int) -> tuple[Agreement, bytes]:
+    ag = get_agreement(session, user, agreement_id)
+    if not ag.current_pdf_sha256:
+        raise NotFound("该协议尚未生成文件", code="no_document")
+    return ag, get_store().get(ag.current_pdf_sha256)
+
+
+def evidence_zip(session: Session, user: User, agreement_id: int) -> tuple[Agreement, bytes]:
+    """Evidence package: PDF, verification report (JSON + text), audit trail, CA chain, TSA
+    certificate, current CRL and a manifest with sha256 and SM3 of every file."""
+    ag, pdf = current_pdf(session, user, agreement_id)
+    ca = get_ca()
+    from cryptography.hazmat.primitives import serialization
+
+    report = verify_bytes(pdf)
+    report_text = "\n".join([f"协议编号：{ag.number}（第{ag.version}版）",
+                             f"状态：{AgreementStatus(ag.status).label}",
+                             f"文件 SHA-256：{report.file_sha256}", f"文件 SM3：{report.file_sm3}",
+                             f"总体结论：{report.indication}", *describe_zh(report)]) + "\n"
+    events = history(session, ag)
+    trail = "".join(json.dumps({"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor,
+                                "action": e.action, "object_type": e.object_type,
+                                "object_id": e.object_id, "payload": json.loads(e.payload),
+                                "payload_sha256": e.payload_sha256, "prev_hash": e.prev_hash,
+                                "hash": e.hash}, ensure_ascii=False) + "\n" for e in events)
+    files: dict[str, bytes] = {
+        f"agreement-{ag.number}.pdf": pdf,
+        "verification-report.json": json.dumps(report.to_dict(), ensure_ascii=False, indent=2).encode(),
+        "verification-report.txt": report_text.encode(),
+        "audit-trail.jsonl": trail.encode(),
+        "ca-chain.pem": ca.chain_pem(),
+        "root-ca.pem": ca.export_root_pem(),
+        "tsa.pem": ca.tsa_certificate.public_bytes(serialization.Encoding.PEM),
+        "issuing-ca.crl": ca.crl_der(),
+    }
+    manifest = {"agreement": {"id": ag.id, "number": ag.number, "version": ag.version,
+                              "status": ag.status},
+                "generated_at": utcnow().isoformat(),
+                "files": {name: {"sha256": sha256_hex(data), "sm3": sm3_hex(data), "size": len(data)}
+                          for name, data in files.items()}}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+        zf.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+    return ag, buf.getvalue()

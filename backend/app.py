@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from backend.agreements import pages as agreement_pages
 from backend.agreements.endpoints import router as agreements_router
 from backend.auth.endpoints import router as auth_router
 from backend.pki.endpoints import router as pki_router
@@ -121,5 +122,6 @@ def create_app() -> FastAPI:
     app.include_router(workflow_public_router)
     app.include_router(workflow_pages.router)
     app.include_router(agreements_router)
+    app.include_router(agreement_pages.router)
     app.include_router(pages.router)
     return app

@@ -124,4 +124,7 @@ def load_demo(session: Session) -> dict[str, Any]:
     from backend.workflow.demo import load_workflow_demo
 
     load_workflow_demo(session, demo["password"])
+    from backend.agreements.demo import load_agreements_demo
+
+    load_agreements_demo(session, demo["password"])
     return {"users": created_users, "password": demo["password"]}

@@ -44,7 +44,7 @@ def home_sections(session: Session, user: User) -> list[Section]:
             Section("评审与入选", [
                 Link("各单位推荐作品", "/works", "组织复评、终评，确定入选作品并公示"),
             ], visible),
-            Section("三方协议", [Link("协议签署", "/works", "与制作机构、推荐单位签订三方协议")]),
+            Section("三方协议", [Link("协议签署", "/agreements", "与制作机构、推荐单位签订三方协议")]),
         ],
         Role.expert: [Section("评审任务", [Link("分配给我的作品", "/works", "仅显示分配给您的作品")])],
         Role.finance: [
@@ -65,4 +65,17 @@ def home_sections(session: Session, user: User) -> list[Section]:
     }
     from backend.workflow.home import workflow_sections
 
-    return by_role.get(user.role, []) + workflow_sections(session, user)
+    return by_role.get(user.role, []) + workflow_sections(session, user) + agreement_sections(session, user)
+
+
+def agreement_sections(session: Session, user: User) -> list[Section]:
+    """三方协议: 待我签署 for the parties, the list for everyone who may see agreements."""
+    from backend.agreements import service as agreements
+
+    if user.role not in (Role.producer, Role.unit_reviewer, Role.ministry_officer, Role.finance,
+                         Role.auditor, Role.admin):
+        return []
+    pending = agreements.awaiting(session, user)
+    links = [Link(f"待我签署（{len(pending)}）", "/agreements", "按乙方 → 丙方 → 甲方顺序在线签署三方协议")]
+    links += [Link(f"签署：{a.number}", f"/agreements/{a.id}") for a in pending[:5]]
+    return [Section("三方协议", links, len(pending))]

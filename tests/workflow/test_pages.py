@@ -28,7 +28,7 @@ def test_each_roles_workflow_page_renders_with_demo_data(client, token_for, sess
         ("prod-cd", f"/works/{returned.id}/application/versions/1", "第 1 版申报快照"),
         ("unit-zj", f"/reviews/unit?batch_id={b3.id}", "待初评"),
         ("ministry", f"/reviews/ministry?batch_id={b3.id}", "分配复评专家"),
-        ("ministry", f"/reviews/ministry?batch_id={b1.id}", "已确认入选名单"),
+        ("ministry", f"/reviews/ministry?batch_id={b1.id}", "确认入选名单"),
         ("expert2", "/reviews/expert", "提交评分"),
         ("admin", "/batches", "批准推荐名额例外"),
         ("admin", f"/batches/{b1.id}/edit", "修改批次"),
@@ -61,7 +61,7 @@ def test_producer_submits_and_the_unit_recommends_in_the_browser(page, env, tmp_
         producer = s.exec(select(User).where(User.username == "prod-hz")).one()
         work = create_work(s, producer, WorkCreate(**{**WORK, "title": "浏览器里的申报"}, batch_id=batch.id))
         s.commit()
-        work_id = work.id
+        work_id, batch_id = work.id, batch.id
     scan = tmp_path / "scan.pdf"
     scan.write_bytes(pdf)
     not_pdf = tmp_path / "note.pdf"
@@ -71,12 +71,13 @@ def test_producer_submits_and_the_unit_recommends_in_the_browser(page, env, tmp_
     page.goto("/applications")
     page.get_by_role("link", name="浏览器里的申报").click()
     page.get_by_label("上传扶持项目申请书扫描件（PDF）").set_input_files(str(not_pdf))
-    page.get_by_role("button", name="上传").first.click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="上传", exact=True).first.click()
     assert "文件不是 PDF" in page.get_by_role("alert").first.inner_text()
     for label in ("上传扶持项目申请书扫描件（PDF）", "上传版权承诺书扫描件（PDF）"):
         page.get_by_label(label).set_input_files(str(scan))
-        page.locator("form", has=page.get_by_label(label)).get_by_role("button", name="上传").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.locator("form", has=page.get_by_label(label)).get_by_role("button", name="上传", exact=True).click()
     assert "资格审查通过" in page.content()
     page.get_by_role("button", name="提交至浙江省广播电视局").click()
     page.wait_for_url(f"**/works/{work_id}/application?msg=*")
@@ -84,14 +85,15 @@ def test_producer_submits_and_the_unit_recommends_in_the_browser(page, env, tmp_
     page.get_by_role("button", name="退出登录").click()
 
     login_page(page, "unit-zj")
-    page.goto(f"/reviews/unit?batch_id={batch.id}")
+    page.goto(f"/reviews/unit?batch_id={batch_id}")
     page.get_by_role("link", name="浏览器里的申报").click()
     page.get_by_label("初评通过").check()
     page.get_by_label("初评意见").fill("符合申报条件")
-    page.get_by_role("button", name="保存初评结论").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="保存初评结论").click()
     page.get_by_label("推荐意见").fill("同意推荐")
     page.get_by_role("button", name="推荐至总局").click()
     page.wait_for_url(f"**/works/{work_id}/application?msg=*")
     assert "已推荐" in page.locator(".status").first.inner_text()
-    page.goto(f"/reviews/unit?batch_id={batch.id}")
+    page.goto(f"/reviews/unit?batch_id={batch_id}")
     assert page.locator("#quota-used").inner_text() == "1"

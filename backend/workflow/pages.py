@@ -219,7 +219,7 @@ def _ministry_back(work_id: int, session: Session, msg: str) -> Response:
 async def assign_page(request: Request, work_id: int, session: SessionDep, user: PageUser) -> Response:
     form = await request.form()
     round_ = ReviewRound(str(form.get("round", "second")))
-    ids = [int(v) for v in form.getlist("expert_ids") if str(v).isdigit()]
+    ids = [int(str(v)) for v in form.getlist("expert_ids") if str(v).isdigit()]
     review.assign_experts(session, user, work_id, round_, ids)
     return _ministry_back(work_id, session, f"已分配{round_.label}专家")
 

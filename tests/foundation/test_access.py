@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from backend.works.models import Work, WorkStatus
+from backend.auth.models import User
+from backend.works.models import WorkStatus
+from backend.works.schemas import WorkCreate
+from backend.works.service import create_work
 
 ROLES = ["prod-hz", "prod-cd", "unit-zj", "unit-sc", "ministry", "expert1", "finance-a", "auditor", "admin"]
 
@@ -16,9 +19,10 @@ NEW_WORK = {
 }
 
 
-def _hz_work(session, status: WorkStatus) -> int:
-    """A 杭州 (Zhejiang) work put into the given status."""
-    work = session.exec(select(Work).where(Work.title == "西湖边的修伞人")).one()
+def _hz_work(session, status: WorkStatus, title: str = "矩阵测试作品") -> int:
+    """A new Zhejiang work of prod-hz, assigned to no expert, put into the given status."""
+    producer = session.exec(select(User).where(User.username == "prod-hz")).one()
+    work = create_work(session, producer, WorkCreate(**{**NEW_WORK, "title": title}))
     work.status = status
     session.add(work)
     session.commit()
@@ -67,12 +71,11 @@ def test_only_producers_create_works(client, token_for, role):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_work_list_contains_only_what_the_role_may_see(client, session, token_for, role):
-    _hz_work(session, WorkStatus.submitted)
+    _hz_work(session, WorkStatus.submitted, title="已提交的矩阵作品")
+    _hz_work(session, WorkStatus.draft, title="草稿矩阵作品")
     titles = {w["title"] for w in client.get("/api/v1/works", headers=token_for(role)).json()}
-    sees_hz = READ_SUBMITTED[role] == 200
-    assert ("西湖边的修伞人" in titles) is sees_hz
-    # 良渚之光 is still a draft of prod-hz.
-    assert ("良渚之光" in titles) is (role in ("prod-hz", "admin"))
+    assert ("已提交的矩阵作品" in titles) is (READ_SUBMITTED[role] == 200)
+    assert ("草稿矩阵作品" in titles) is (role in ("prod-hz", "admin"))
 
 
 def test_every_endpoint_refuses_anonymous_callers(client):

@@ -12,6 +12,8 @@ from backend.auth.service import delete_user
 from backend.orgs.service import normalise_uscc
 from backend.errors import ValidationFailed
 from backend.works.models import Work
+from backend.works.schemas import WorkCreate
+from backend.works.service import create_work
 
 GOOD = {
     "title": "测试作品", "direction": "new_era", "genre": "现实题材", "episodes": 10,
@@ -62,7 +64,9 @@ def test_missing_required_fields_are_all_listed(client, token_for):
 
 
 def test_patch_that_breaks_the_whole_is_refused_and_leaves_the_work_unchanged(client, session, token_for):
-    work = session.exec(select(Work).where(Work.title == "良渚之光")).one()
+    producer = session.exec(select(User).where(User.username == "prod-hz")).one()
+    work = create_work(session, producer, WorkCreate(**GOOD))
+    session.commit()
     r = client.patch(f"/api/v1/works/{work.id}", json={"requested_fen": work.budget_fen + 1},
                      headers=token_for("prod-hz"))
     assert r.status_code == 422

@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 from sqlmodel import select
+from starlette.concurrency import run_in_threadpool
 
 from backend.agreements import service
 from backend.agreements.models import Agreement, AgreementStatus, Party

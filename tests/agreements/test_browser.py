@@ -11,9 +11,10 @@ from tests.conftest import DEMO_PASSWORD, login_page
 
 
 def test_three_logins_sign_in_browser(pool: Any, page: Any, session: Session) -> None:
+    from sqlmodel import select
+
     from backend.agreements import service
     from backend.auth.models import User
-    from sqlmodel import select
 
     wid = fresh_work(session)
     ministry = session.exec(select(User).where(User.username == "ministry")).one()

@@ -107,7 +107,9 @@ def template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 def env(template: Template, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """A fresh copy of the demo data dir and database for one test."""
     data_dir = tmp_path / "var"
-    shutil.copytree(template.data_dir, data_dir)
+    # The font cache is read-only and large: share it; LibreOffice profiles are per pool.
+    shutil.copytree(template.data_dir, data_dir, ignore=shutil.ignore_patterns("fonts", "converter"))
+    (data_dir / "fonts").symlink_to(template.data_dir / "fonts")
     dbname = None
     if template.backend == "sqlite":
         db_url = f"sqlite:///{data_dir / 'jingpin.sqlite3'}"

@@ -17,8 +17,8 @@ from backend.auth.deps import SessionDep, client_address
 from backend.auth.models import Role
 from backend.core.display import local_time, yuan
 from backend.errors import JingpinError
+from backend.web.deps import PageUser
 from backend.web.pages import render
-from backend.workflow.pages import PageUser
 from backend.works.models import Work, WorkStatus
 from signing.pades import async_sign_pdf
 

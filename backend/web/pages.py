@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
@@ -19,12 +19,13 @@ from backend.auth.deps import (
     SessionDep,
     client_address,
 )
-from backend.auth.models import ROLE_LABELS, TokenKind, User
+from backend.auth.models import ROLE_LABELS, TokenKind
 from backend.auth.service import authenticate, issue_token, revoke_token
 from backend.config import get_settings
 from backend.core import display
 from backend.errors import JingpinError, NotAuthenticated, ValidationFailed
 from backend.orgs.models import Organisation, RecommendingUnit
+from backend.web.deps import PageUser
 from backend.web.home import home_sections
 from backend.works import service as works
 from backend.works.models import DIRECTION_LABELS, Batch, Work
@@ -46,14 +47,6 @@ def error_page(request: Request, exc: JingpinError) -> Response:
     if isinstance(exc, NotAuthenticated) and request.method == "GET":
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
     return render(request, "error.html", status_code=exc.status_code, error=exc)
-
-
-async def page_user(auth: CurrentAuth, request: Request) -> User:
-    request.state.user = auth[0]
-    return auth[0]
-
-
-PageUser = Annotated[User, Depends(page_user)]
 
 
 @router.get("/", response_class=HTMLResponse)

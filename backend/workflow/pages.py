@@ -6,16 +6,17 @@ import json
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from backend.auth.deps import CurrentAuth, SessionDep
+from backend.auth.deps import SessionDep
 from backend.auth.models import Role, User
 from backend.config import get_settings
 from backend.errors import JingpinError, ValidationFailed
 from backend.orgs.models import RecommendingUnit
+from backend.web.deps import PageUser
 from backend.web.pages import render
 from backend.workflow import notifications as notes
 from backend.workflow import review, service
@@ -33,17 +34,6 @@ from backend.works.models import Batch, Work, WorkStatus
 from backend.works.service import EDITABLE, get_work, to_read
 
 router = APIRouter(include_in_schema=False)
-
-
-async def page_user(auth: CurrentAuth, request: Request) -> User:
-    """The signed-in user; the layout gets a detached copy so an error page can still show who
-    is signed in after the request's session was rolled back and closed."""
-    user = auth[0]
-    request.state.user = User.model_validate(user.model_dump())
-    return user
-
-
-PageUser = Annotated[User, Depends(page_user)]
 
 
 def _see_other(url: str, msg: str = "") -> Response:

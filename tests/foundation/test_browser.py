@@ -51,3 +51,11 @@ def test_each_demo_role_sees_its_own_home_page(page):
         assert page.get_by_role("heading", name=heading).first.is_visible(), username
         page.get_by_role("button", name="退出登录").click()
         page.wait_for_url("**/login")
+
+
+def test_an_error_page_for_a_signed_in_user_shows_the_message_and_who_is_signed_in(page):
+    login_page(page, "prod-cd")
+    response = page.goto("/works/999999")
+    assert response.status == 404
+    assert page.get_by_role("alert").inner_text() == "未找到该作品"
+    assert page.get_by_text("赵蓉（节目制作机构）").is_visible()

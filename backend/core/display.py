@@ -10,9 +10,12 @@ from backend.core.money import parse_yuan as _parse_yuan
 from backend.errors import ValidationFailed
 
 
-def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """Aware UTC → Beijing time for display."""
-    return "" if value is None else to_shanghai(value).strftime(fmt)
+def local_time(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Aware UTC (or its ISO 8601 text, as in API shapes) → Beijing time for display."""
+    if value is None or value == "":
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return to_shanghai(moment).strftime(fmt)
 
 
 def yuan(fen: int | None) -> str:

@@ -6,6 +6,15 @@ from backend.agreements.models import Agreement, AgreementMilestone, AgreementSi
 from backend.audit.models import AuditEvent
 from backend.auth.models import AuthToken, FailedLogin, User
 from backend.documents.models import Document
+from backend.funding.models import (
+    Disbursement,
+    DisbursementEntry,
+    FundingReview,
+    IdempotencyKey,
+    MilestoneGateOpening,
+    ReviewAttachment,
+    ReviewRequest,
+)
 from backend.orgs.models import Organisation, RecommendingUnit
 from backend.works.models import Batch, Work
 from backend.workflow.models import (
@@ -33,7 +42,14 @@ __all__ = [
     "AuditEvent",
     "AuthToken",
     "Batch",
+    "Disbursement",
+    "DisbursementEntry",
     "Document",
+    "FundingReview",
+    "IdempotencyKey",
+    "MilestoneGateOpening",
+    "ReviewAttachment",
+    "ReviewRequest",
     "FailedLogin",
     "Organisation",
     "RecommendingUnit",

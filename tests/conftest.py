@@ -226,3 +226,29 @@ def login_page(page: Any, username: str, password: str = DEMO_PASSWORD) -> None:
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
     page.wait_for_url("**/home")
+
+
+# --- one warm LibreOffice pool for the whole run ---------------------------------------------
+# `converter_pool` starts two unoserver instances once per session (~6 s); `app_pool` makes it the
+# pool the app and the CLI use (`backend.documents.converter.get_pool()`) for one test. Tests that
+# kill or stall an instance leave it restarting; the pool brings it back before the next checkout.
+
+
+@pytest.fixture(scope="session")
+def converter_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from backend.documents.converter import ConverterPool
+
+    pool = ConverterPool(data_dir=tmp_path_factory.mktemp("shared-converter"), instances=2)
+    pool.start()
+    yield pool
+    pool.stop()
+
+
+@pytest.fixture
+def app_pool(converter_pool: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The shared pool as the app's pool; the app's lifespan sees it running and leaves it be."""
+    from backend.documents import converter
+
+    converter_pool.ensure_started()
+    monkeypatch.setattr(converter, "_pool", converter_pool)
+    return converter_pool

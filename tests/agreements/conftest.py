@@ -1,30 +1,18 @@
-"""Agreements tests: one warm LibreOffice pool for the run, made the app's pool per test."""
+"""Agreements tests: helpers, and `pool` = the run's shared converter pool (tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlmodel import Session, select
 
-from backend.documents import converter
 from backend.documents.converter import ConverterPool
 
 
-@pytest.fixture(scope="session")
-def agreements_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConverterPool]:
-    pool = ConverterPool(data_dir=tmp_path_factory.mktemp("agreements-converter"), instances=1)
-    pool.start()
-    yield pool
-    pool.stop()
-
-
 @pytest.fixture
-def pool(agreements_pool: ConverterPool, monkeypatch: pytest.MonkeyPatch) -> ConverterPool:
-    agreements_pool.ensure_started()
-    monkeypatch.setattr(converter, "_pool", agreements_pool)
-    return agreements_pool
+def pool(app_pool: ConverterPool) -> ConverterPool:
+    return app_pool
 
 
 def work_id(session: Session, title: str) -> int:

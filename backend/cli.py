@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -34,8 +33,8 @@ def init() -> None:
     from backend.db import session_scope
     from backend.migrate import upgrade
     from backend.pki.service import ensure_seals, font_cache_dir, init_ca
-    from signing.fonts import warm_font_cache
     from backend.seed import load_reference
+    from signing.fonts import warm_font_cache
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -133,4 +132,4 @@ def main() -> None:  # pragma: no cover - console entry
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -2,6 +2,7 @@
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
+from sqlalchemy.engine import Connection
 
 import backend.models as models
 from backend.config import get_settings
@@ -25,7 +26,7 @@ def run_migrations() -> None:
         engine.dispose()  # leave no idle connection behind (PostgreSQL templates need none)
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -115,11 +115,11 @@ def works_list(request: Request, session: SessionDep, user: PageUser) -> Respons
 
 
 def _form_choices(session: SessionDep) -> dict[str, Any]:
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     return {
-        "units": list(session.exec(select(RecommendingUnit).order_by(RecommendingUnit.id))),
-        "batches": list(session.exec(select(Batch).order_by(Batch.year, Batch.number))),
+        "units": list(session.exec(select(RecommendingUnit).order_by(col(RecommendingUnit.id)))),
+        "batches": list(session.exec(select(Batch).order_by(col(Batch.year), col(Batch.number)))),
     }
 
 

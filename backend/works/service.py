@@ -84,7 +84,7 @@ def create_work(session: Session, user: User, data: WorkCreate) -> Work:
     if user.role is not Role.producer:
         raise PermissionDenied("只有节目制作机构可以填报作品")
     org = session.get(Organisation, user.organisation_id)
-    assert org is not None
+    assert org is not None and org.id is not None
     unit_id, batch_id = _resolve_unit_and_batch(session, org, data.unit_code, data.batch_id)
     fields = data.model_dump(exclude={"unit_code", "batch_id"})
     work = Work(

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlmodel import Session, select
 
-from backend.auth.deps import CurrentUser, SessionDep
+from backend.auth.deps import CurrentUser, SessionDep, client_address
 from backend.auth.models import Role, User
 from backend.config import get_settings
+from backend.documents.converter import ConverterPool, get_pool
 from backend.errors import NotFound, ValidationFailed
 from backend.workflow import notifications as notes
-from backend.workflow import review, service
+from backend.workflow import review, service, signing
 from backend.workflow.models import DocumentSlot, SelectionDecision
 from backend.workflow.schemas import (
     ApplicationRead,
@@ -35,6 +36,7 @@ from backend.workflow.schemas import (
     RecommendIn,
     ResolveIn,
     ScoreIn,
+    SignDocumentIn,
     UnitReviewIn,
 )
 from backend.works.models import Batch, Work
@@ -141,6 +143,27 @@ async def upload(work_id: int, kind: str, session: SessionDep, user: CurrentUser
     return DocumentRead(slot=d.slot, label=slot.label, version=d.version, provided_by=d.provided_by,
                         provided_by_label=d.provided_by.label, sha256=d.sha256, size=d.size,
                         pages=d.pages, filename=d.filename, created_at=d.created_at)
+
+
+def document_read(d: Any) -> DocumentRead:
+    return DocumentRead(slot=d.slot, label=DocumentSlot(d.slot).label, version=d.version,
+                        provided_by=d.provided_by, provided_by_label=d.provided_by.label,
+                        sha256=d.sha256, size=d.size, pages=d.pages, filename=d.filename,
+                        created_at=d.created_at)
+
+
+@router.post("/works/{work_id}/documents/{kind}/sign", response_model=DocumentRead, status_code=201,
+             summary="在线签章：以本机构电子印章签署预填的申请书/承诺书（需再次输入密码）",
+             responses={403: {"description": "密码错误或角色无权签署"}, 404: {"description": "无权查看或不存在"},
+                        409: {"description": "作品已提交（冻结）或机构没有有效印章证书"},
+                        429: {"description": "密码错误次数过多"}})
+async def sign_document(work_id: int, kind: str, body: SignDocumentIn, request: Request,
+                        session: SessionDep, user: CurrentUser,
+                        pool: Annotated[ConverterPool, Depends(get_pool)]) -> DocumentRead:
+    slot = slot_from_url(kind)
+    d = await signing.sign_online(session, user, work_id, slot, body.password,
+                                  client_address(request), pool)
+    return document_read(d)
 
 
 @router.get("/works/{work_id}/documents/{kind}/provided.pdf", summary="下载已提供的申请书/承诺书 PDF")

@@ -11,15 +11,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from backend.auth.deps import SessionDep
+from backend.auth.deps import SessionDep, client_address
 from backend.auth.models import Role, User
 from backend.config import get_settings
+from backend.documents.converter import get_pool
 from backend.errors import JingpinError, ValidationFailed
 from backend.orgs.models import RecommendingUnit
 from backend.web.deps import PageUser
 from backend.web.pages import render
 from backend.workflow import notifications as notes
-from backend.workflow import review, service
+from backend.workflow import review, service, signing
 from backend.workflow.endpoints import slot_from_url
 from backend.workflow.models import (
     DocumentSlot,
@@ -109,6 +110,30 @@ async def upload_page(request: Request, work_id: int, kind: str, session: Sessio
         ctx["errors"] = {f"upload-{slot.url_name}": "；".join(exc.fields.values()) or exc.message}
         return render(request, "workflow/application.html", status_code=422, **ctx)
     return _see_other(f"/works/{work_id}/application", f"已上传{slot.label}")
+
+
+@router.post("/works/{work_id}/application/documents/{kind}/sign", response_class=HTMLResponse)
+async def sign_page(request: Request, work_id: int, kind: str, session: SessionDep,
+                    user: PageUser) -> Response:
+    """在线签章 from the application page: the password field next to the upload form."""
+    slot = slot_from_url(kind)
+    form = await request.form()
+    password = form.get("password")
+    try:
+        if not isinstance(password, str) or not password:
+            raise ValidationFailed("请输入登录密码以确认签章", fields={"password": "请输入登录密码"})
+        await signing.sign_online(session, user, work_id, slot, password, client_address(request),
+                                  get_pool())
+    except JingpinError as exc:
+        if exc.status_code not in (403, 409, 422):
+            raise
+        session.rollback()
+        work = get_work(session, user, work_id)
+        ctx = _application_context(session, user, work)
+        fields = getattr(exc, "fields", None) or {}
+        ctx["errors"] = {f"sign-{slot.url_name}": "；".join(fields.values()) or exc.message}
+        return render(request, "workflow/application.html", status_code=exc.status_code, **ctx)
+    return _see_other(f"/works/{work_id}/application", f"已在线签署{slot.label}")
 
 
 @router.post("/works/{work_id}/application/submit", response_class=HTMLResponse)

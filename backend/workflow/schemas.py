@@ -116,6 +116,13 @@ class UnitReviewIn(BaseModel):
     opinion: Opinion
 
 
+class SignDocumentIn(BaseModel):
+    """在线签章: the signer's password, entered again (fresh confirmation)."""
+
+    model_config = ConfigDict(extra="forbid")
+    password: str = Field(min_length=1, max_length=200)
+
+
 class RecommendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     opinion: Opinion = ""

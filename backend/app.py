@@ -27,6 +27,7 @@ from backend.documents import pages as document_pages
 from backend.documents.converter import get_pool
 from backend.documents.endpoints import router as documents_router
 from backend.errors import JingpinError, ValidationFailed
+from backend.funding.endpoints import router as funding_router
 from backend.web import pages
 from backend.workflow import pages as workflow_pages
 from backend.workflow.endpoints import public_router as workflow_public_router
@@ -123,5 +124,6 @@ def create_app() -> FastAPI:
     app.include_router(workflow_pages.router)
     app.include_router(agreements_router)
     app.include_router(agreement_pages.router)
+    app.include_router(funding_router)
     app.include_router(pages.router)
     return app

@@ -127,4 +127,7 @@ def load_demo(session: Session) -> dict[str, Any]:
     from backend.agreements.demo import load_agreements_demo
 
     load_agreements_demo(session, demo["password"])
+    from backend.funding.demo import load_funding_demo
+
+    load_funding_demo(session)
     return {"users": created_users, "password": demo["password"]}

@@ -332,13 +332,16 @@ def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) 
         session.add(ag)
         session.flush()
         milestones = milestones_of(session, ag)
-        record(session, actor=user, action="agreement.fully_signed", object_type="agreement",
-               object_id=ag.id,
-               payload={"work_id": ag.work_id, "number": ag.number, "version": ag.version,
-                        "grant_fen": ag.grant_fen, "sha256": doc.sha256, "sm3": doc.sm3,
-                        "milestones": [{"id": m.id, "seq": m.seq, "name": m.name,
-                                        "amount_fen": m.amount_fen, "gate": m.gate}
-                                       for m in milestones]})
+        event = record(session, actor=user, action="agreement.fully_signed",
+                       object_type="agreement", object_id=ag.id,
+                       payload={"work_id": ag.work_id, "number": ag.number, "version": ag.version,
+                                "grant_fen": ag.grant_fen, "sha256": doc.sha256, "sm3": doc.sm3,
+                                "milestones": [{"id": m.id, "seq": m.seq, "name": m.name,
+                                                "amount_fen": m.amount_fen, "gate": m.gate}
+                                               for m in milestones]})
+        from backend.funding.service import open_gates_for_signature
+
+        open_gates_for_signature(session, ag, event, user)  # same transaction as the event
     return ag
 
 

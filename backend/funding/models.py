@@ -66,7 +66,9 @@ class ReviewResult(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"passed": "通过", "failed": "不通过", "passed_with_conditions": "有条件通过"}[self.value]
+        return {"passed": "通过", "failed": "不通过", "passed_with_conditions": "有条件通过"}[
+            self.value
+        ]
 
     @property
     def opens_gate(self) -> bool:
@@ -151,8 +153,12 @@ class EntryKind(StrEnum):
 
     @property
     def step(self) -> str:
-        return {"approved": "decision", "rejected": "decision", "paid": "payment",
-                "reversed": "reversal"}[self.value]
+        return {
+            "approved": "decision",
+            "rejected": "decision",
+            "paid": "payment",
+            "reversed": "reversal",
+        }[self.value]
 
 
 class DisbursementEntry(SQLModel, table=True):

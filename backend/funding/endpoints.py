@@ -1,0 +1,320 @@
+"""Funding API under /api/v1 (tags: funding). Every POST takes an ``Idempotency-Key`` header
+(required for money, optional for reviews and manual gates); a replay returns the first response."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from backend.auth.deps import CurrentUser, SessionDep
+from backend.errors import ValidationFailed
+from backend.funding import overview, reviews, service
+from backend.funding.idempotency import idempotent, request_hash
+from backend.funding.schemas import (
+    ApproveBody,
+    DisbursementCreate,
+    PayBody,
+    ReasonBody,
+    ReviewRequestCreate,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["funding"])
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+def _digest(request: Request, body: Any) -> str:
+    return request_hash(request.method, request.url.path, body)
+
+
+def _disbursement(session: Any, d_id: int) -> dict[str, Any]:
+    d = session.get(service.Disbursement, d_id)
+    return service.disbursement_dict(session, d)
+
+
+# --------------------------------------------------------------------------- reading
+@router.get("/agreements/{agreement_id}/milestones", summary="付款节点及其状态、解锁依据")
+def list_milestones(
+    agreement_id: int, session: SessionDep, user: CurrentUser
+) -> list[dict[str, Any]]:
+    return overview.milestones(session, user, agreement_id)
+
+
+@router.get(
+    "/agreements/{agreement_id}/funding",
+    summary="资金拨付全貌：节点、解锁依据、检查验收、拨付流水、时间线",
+)
+def agreement_funding(agreement_id: int, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+    return overview.funding(session, user, agreement_id)
+
+
+@router.get("/agreements/{agreement_id}/reviews", summary="中期检查与审核验收记录")
+def list_reviews(agreement_id: int, session: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
+    service.get_agreement(session, user, agreement_id)
+    return [reviews.review_dict(session, r) for r in reviews.reviews_of(session, agreement_id)]
+
+
+@router.get("/disbursements", summary="拨付记录（本人可见的协议）")
+def list_disbursements(
+    session: SessionDep, user: CurrentUser, agreement_id: int | None = None
+) -> list[dict[str, Any]]:
+    return [
+        service.disbursement_dict(session, d)
+        for d in service.list_disbursements(session, user, agreement_id)
+    ]
+
+
+@router.get("/disbursements/{disbursement_id}", summary="拨付记录详情（含审批、拨付、冲销流水）")
+def get_disbursement(
+    disbursement_id: int, session: SessionDep, user: CurrentUser
+) -> dict[str, Any]:
+    return service.disbursement_dict(
+        session, service.get_disbursement(session, user, disbursement_id)
+    )
+
+
+# --------------------------------------------------------------------------- gates and reviews
+@router.post(
+    "/milestones/{milestone_id}/open-manually", summary="手动解锁付款节点（总局，须说明理由）"
+)
+def open_manually(
+    milestone_id: int,
+    body: ReasonBody,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    idempotency_key: IdemKey = None,
+) -> JSONResponse:
+    def act() -> tuple[int, Any]:
+        service.open_manually(session, user, milestone_id, body.reason)
+        return 200, next(
+            m
+            for m in overview.milestones(
+                session, user, service.get_milestone(session, user, milestone_id)[0].id or 0
+            )
+            if m["id"] == milestone_id
+        )
+
+    return idempotent(
+        session,
+        user,
+        idempotency_key,
+        _digest(request, body.model_dump(mode="json")),
+        act,
+        required=False,
+    )
+
+
+@router.post(
+    "/agreements/{agreement_id}/review-requests",
+    status_code=201,
+    summary="申请中期检查或审核验收（节目制作机构）",
+)
+def request_review(
+    agreement_id: int,
+    body: ReviewRequestCreate,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    idempotency_key: IdemKey = None,
+) -> JSONResponse:
+    def act() -> tuple[int, Any]:
+        req = reviews.request_review(session, user, agreement_id, body.kind, body.note)
+        return 201, reviews.request_dict(session, req)
+
+    return idempotent(
+        session,
+        user,
+        idempotency_key,
+        _digest(request, body.model_dump(mode="json")),
+        act,
+        required=False,
+    )
+
+
+def _form_list(form: Any, name: str) -> list[str]:
+    values: list[str] = []
+    for v in form.getlist(name):
+        if isinstance(v, str):
+            values.extend(part for part in v.replace("，", ",").replace("\n", ",").split(","))
+    return [v.strip() for v in values if v.strip()]
+
+
+@router.post(
+    "/agreements/{agreement_id}/reviews",
+    status_code=201,
+    summary="登记中期检查或审核验收结果（总局；multipart，附 PDF）",
+)
+async def record_review(
+    agreement_id: int,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    idempotency_key: IdemKey = None,
+) -> JSONResponse:
+    form = await request.form()
+    files: list[tuple[str, bytes]] = []
+    for f in form.getlist("files"):
+        if isinstance(f, UploadFile):
+            files.append((f.filename or "review.pdf", await f.read()))
+
+    def text(name: str) -> str:
+        v = form.get(name)
+        return v.strip() if isinstance(v, str) else ""
+
+    try:
+        held_on = date.fromisoformat(text("held_on"))
+    except ValueError:
+        raise ValidationFailed(
+            "请填写检查日期（YYYY-MM-DD）", fields={"held_on": "日期格式应为 YYYY-MM-DD"}
+        ) from None
+    request_id = text("request_id")
+    if request_id and not request_id.isdigit():
+        raise ValidationFailed("request_id 须为整数", fields={"request_id": "须为整数"})
+    fields = {
+        "kind": text("kind"),
+        "held_on": held_on.isoformat(),
+        "result": text("result"),
+        "opinion": text("opinion"),
+        "reviewers": _form_list(form, "reviewers"),
+        "conditions": [c for c in (form.getlist("conditions")) if isinstance(c, str) and c.strip()],
+        "request_id": int(request_id) if request_id else None,
+    }
+    digest = _digest(
+        request, {**fields, "files": [hashlib.sha256(d).hexdigest() for _n, d in files]}
+    )
+
+    def act() -> tuple[int, Any]:
+        review = reviews.record_review(
+            session,
+            user,
+            agreement_id,
+            kind=fields["kind"],
+            held_on=held_on,
+            reviewers=fields["reviewers"],
+            result=fields["result"],
+            opinion=fields["opinion"],
+            attachments=files,
+            conditions=fields["conditions"],
+            request_id=fields["request_id"],
+        )
+        return 201, reviews.review_dict(session, review)
+
+    return await run_in_threadpool(
+        idempotent, session, user, idempotency_key, digest, act, required=False
+    )
+
+
+# --------------------------------------------------------------------------- money
+@router.post("/disbursements", status_code=201, summary="申请拨付（财务；需 Idempotency-Key）")
+def create_disbursement(
+    body: DisbursementCreate,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    idempotency_key: IdemKey = None,
+) -> JSONResponse:
+    def act() -> tuple[int, Any]:
+        d = service.request_disbursement(
+            session,
+            user,
+            milestone_id=body.milestone_id,
+            amount_fen=body.amount_fen,
+            planned_on=body.planned_on,
+            note=body.note,
+        )
+        return 201, service.disbursement_dict(session, d)
+
+    return idempotent(
+        session, user, idempotency_key, _digest(request, body.model_dump(mode="json")), act
+    )
+
+
+@router.post("/disbursements/{disbursement_id}/approve", summary="审批通过（另一名财务人员）")
+def approve(
+    disbursement_id: int,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    body: ApproveBody | None = None,
+    idempotency_key: IdemKey = None,
+) -> JSONResponse:
+    body = body or ApproveBody()
+
+    def act() -> tuple[int, Any]:
+        service.approve(session, user, disbursement_id, body.note)
+        return 200, _disbursement(session, disbursement_id)
+
+    return idempotent(
+        session, user, idempotency_key, _digest(request, body.model_dump(mode="json")), act
+    )
+
+
+@router.post(
+    "/disbursements/{disbursement_id}/reject", summary="退回（另一名财务人员，须说明理由）"
+)
+def reject(
+    disbursement_id: int,
+    body: ReasonBody,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    idempotency_key: IdemKey = None,
+) -> JSONResponse:
+    def act() -> tuple[int, Any]:
+        service.reject(session, user, disbursement_id, body.reason)
+        return 200, _disbursement(session, disbursement_id)
+
+    return idempotent(
+        session, user, idempotency_key, _digest(request, body.model_dump(mode="json")), act
+    )
+
+
+@router.post(
+    "/disbursements/{disbursement_id}/pay", summary="登记拨付（凭证号、银行流水号、拨付日期）"
+)
+def pay(
+    disbursement_id: int,
+    body: PayBody,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    idempotency_key: IdemKey = None,
+) -> JSONResponse:
+    def act() -> tuple[int, Any]:
+        service.pay(
+            session,
+            user,
+            disbursement_id,
+            voucher_no=body.voucher_no,
+            bank_reference=body.bank_reference,
+            paid_on=body.paid_on,
+        )
+        return 200, _disbursement(session, disbursement_id)
+
+    return idempotent(
+        session, user, idempotency_key, _digest(request, body.model_dump(mode="json")), act
+    )
+
+
+@router.post("/disbursements/{disbursement_id}/reverse", summary="冲销（不修改、不删除原记录）")
+def reverse(
+    disbursement_id: int,
+    body: ReasonBody,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    idempotency_key: IdemKey = None,
+) -> JSONResponse:
+    def act() -> tuple[int, Any]:
+        service.reverse(session, user, disbursement_id, body.reason)
+        return 200, _disbursement(session, disbursement_id)
+
+    return idempotent(
+        session, user, idempotency_key, _digest(request, body.model_dump(mode="json")), act
+    )

@@ -19,6 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.agreements import pages as agreement_pages
 from backend.agreements.endpoints import router as agreements_router
+from backend.auditing import pages as auditing_pages
+from backend.auditing.endpoints import router as auditing_router
 from backend.auth.endpoints import router as auth_router
 from backend.pki.endpoints import router as pki_router
 from backend.config import get_settings
@@ -125,5 +127,7 @@ def create_app() -> FastAPI:
     app.include_router(agreements_router)
     app.include_router(agreement_pages.router)
     app.include_router(funding_router)
+    app.include_router(auditing_router)
+    app.include_router(auditing_pages.router)
     app.include_router(pages.router)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -125,6 +126,16 @@ def audit_verify() -> None:
         typer.echo(status.message)
         return
     fail(status.message, 1)
+
+
+@audit_app.command("verify-export")
+def audit_verify_export(file: Annotated[Path, typer.Argument(help="导出的审计轨迹（.jsonl）")]) -> None:
+    """核验导出的审计轨迹的系统签名：0 有效，1 已被改动或签名无效，3 无法读取。"""
+    from backend.auditing.cli import verify_export_file
+
+    code, message = verify_export_file(file)
+    typer.echo(message, err=code != 0)
+    raise typer.Exit(code)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     converter_restart_after: int = 200
     # Start the LibreOffice pool when the app starts (false: on the first conversion; tests).
     converter_warm_start: bool = True
+    # Verification worker pool (backend.auditing.worker): processes (0 = one per core), seconds
+    # per file before the worker is killed and replaced, address-space limit per worker.
+    verify_workers: int = 0
+    verify_timeout_seconds: float = 30.0
+    verify_memory_mb: int = 1536
 
     @property
     def db_url(self) -> str:

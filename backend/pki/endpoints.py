@@ -8,10 +8,9 @@ from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import Response
 
 from backend.auth.deps import CurrentUser, SessionDep
-from backend.config import get_settings
 from backend.errors import JingpinError, ValidationFailed
 from backend.pki import registry
-from backend.pki.service import CRL_PATH, get_ca, timestamp_authority, verify_bytes
+from backend.pki.service import CRL_PATH, get_ca, timestamp_authority
 
 router = APIRouter(tags=["trust"])
 
@@ -42,23 +41,22 @@ def root_pem() -> Response:
     return Response(get_ca().export_root_pem(), media_type="application/x-pem-file")
 
 
-@router.post("/api/v1/verify", summary="验证任意 PDF 的电子签名")
+@router.post("/api/v1/verify", summary="验证任意 PDF 的电子签名",
+             responses={413: {"description": "文件过大"}, 422: {"description": "空文件或验证被中止"}})
 async def verify(
     file: Annotated[UploadFile, File(description="待验证的 PDF")],
     session: SessionDep,
     user: CurrentUser,
 ) -> dict[str, Any]:
-    limit = get_settings().upload_max_bytes
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        raise PayloadTooLarge(f"文件超过 {limit // (1024 * 1024)} MB 上限")
-    if not data:
-        raise ValidationFailed("文件为空", fields={"file": "文件为空"})
-    from starlette.concurrency import run_in_threadpool
+    """Runs in the verification worker pool (time and memory limits per file); the JSON is the
+    `jingpin verify --json` contract plus `registry`, `summary_zh` and the report download paths."""
+    from backend.auditing.service import read_upload, verify_upload
 
-    report = await run_in_threadpool(verify_bytes, data)
-    body = report.to_dict()
-    body["registry"] = registry.lookup(session, body["file_sha256"])
+    data = await read_upload(file)
+    body = await verify_upload(session, data, file.filename)
+    sha = body["file_sha256"]
+    body["report_pdf"] = f"/api/v1/verify/{sha}/report.pdf"
+    body["report_json"] = f"/api/v1/verify/{sha}/report.json"
     return body
 
 

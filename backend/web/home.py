@@ -53,13 +53,16 @@ def home_sections(session: Session, user: User) -> list[Section]:
         Role.auditor: [
             Section("审计", [
                 Link("作品与材料", "/works", "只读查阅全部作品与材料"),
-                Link("签名验证", "/works", "上传任意PDF，核验电子签名"),
+                Link("签名验证", "/verify", "上传任意PDF，核验电子签名，下载系统签章的验证报告"),
+                Link("审计日志", "/audit", "按对象、操作人、操作、时间筛选；校验哈希链；导出签名的审计轨迹"),
             ], visible)
         ],
         Role.admin: [
             Section("系统管理", [
                 Link("作品总览", "/works", "查看全部作品"),
                 Link("接口文档", "/api/docs", "OpenAPI 接口说明"),
+                Link("审计日志", "/audit", "只读查阅审计日志与哈希链状态"),
+                Link("签名验证", "/verify", "上传任意PDF，核验电子签名"),
             ], visible)
         ],
     }

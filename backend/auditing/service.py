@@ -1,0 +1,152 @@
+"""Verification for people and programs: the worker pool, the registry, the system seal and the
+result cache the report downloads are made from."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from fastapi import UploadFile
+from sqlmodel import Session
+
+from backend.auditing.worker import get_verification_pool
+from backend.config import get_settings
+from backend.db import get_engine, utcnow
+from backend.errors import JingpinError, NotFound, ValidationFailed
+from backend.pki import registry
+from backend.pki.service import get_ca
+from signing.pki import IssuedCertificate
+from signing.verify import VerificationReport, describe_zh
+
+SYSTEM_ORGANISATION = "jingpin 系统"
+SYSTEM_COMMON_NAME = "jingpin 系统 电子签章"
+_seal_lock = threading.Lock()
+
+
+def system_seal() -> IssuedCertificate:
+    """The system's own seal certificate (issued from the CA on first use, renewed when it is
+    revoked or expires within a week); it seals verification reports and audit exports."""
+    import datetime as dt
+
+    ca = get_ca()
+    with _seal_lock:
+        soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=7)
+        live = [
+            c
+            for c in ca.list()
+            if c.organisation == SYSTEM_ORGANISATION
+            and not c.revoked
+            and c.key_in_store
+            and c.not_after > soon
+        ]
+        if live:
+            return max(live, key=lambda c: c.not_before)
+        return ca.issue(organisation=SYSTEM_ORGANISATION, common_name=SYSTEM_COMMON_NAME)
+
+
+def trust_material() -> tuple[list[bytes], list[bytes]]:
+    ca = get_ca()
+    return [ca.root_certificate.public_bytes(serialization.Encoding.DER)], [ca.crl_der()]
+
+
+def verify_in_pool(data: bytes) -> VerificationReport:
+    """Blocking: verify in a worker process with our trust anchor and current CRL."""
+    roots, crls = trust_material()
+    return get_verification_pool().verify(data, trust_roots=roots, crls=crls)
+
+
+def result_body(
+    session: Session, report: VerificationReport, data: bytes, filename: str | None
+) -> dict[str, Any]:
+    """The JSON contract of `jingpin verify --json` plus the registry, a Chinese summary and a
+    little context (file name, size, time of verification)."""
+    body = report.to_dict()
+    body["registry"] = registry.lookup_file(session, data, body["file_sha256"])
+    body["summary_zh"] = describe_zh(report)
+    body["file_name"] = filename
+    body["file_size"] = len(data)
+    body["verified_at"] = utcnow().isoformat()
+    return body
+
+
+# --------------------------------------------------------------------------- result cache
+def _cache_dir() -> Path:
+    return get_settings().data_dir / "verification-results"
+
+
+def _cache_path(file_sha256: str, suffix: str) -> Path:
+    if len(file_sha256) != 64 or any(c not in "0123456789abcdef" for c in file_sha256):
+        raise NotFound("未找到该验证结果", code="verification_result_not_found")
+    return _cache_dir() / f"{file_sha256}{suffix}"
+
+
+def remember(body: dict[str, Any]) -> None:
+    """Keep the latest result for a file (a cache for the downloads, not a record: content-
+    addressed by the file's sha256, overwritten by the next verification of the same file)."""
+    folder = _cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = _cache_path(body["file_sha256"], ".json")
+    tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps(body, ensure_ascii=False, indent=2))
+    tmp.replace(path)
+    _cache_path(body["file_sha256"], ".pdf").unlink(missing_ok=True)
+
+
+def recall(file_sha256: str) -> dict[str, Any]:
+    path = _cache_path(file_sha256, ".json")
+    if not path.exists():
+        raise NotFound(
+            "未找到该文件的验证结果，请重新上传验证", code="verification_result_not_found"
+        )
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def report_pdf(file_sha256: str) -> bytes:
+    """The sealed PDF report for a remembered result (rendered once, then cached)."""
+    from backend.auditing.report import render_sealed_report
+
+    body = recall(file_sha256)
+    path = _cache_path(file_sha256, ".pdf")
+    if path.exists():
+        return path.read_bytes()
+    pdf = render_sealed_report(body)
+    tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+    tmp.write_bytes(pdf)
+    tmp.replace(path)
+    return pdf
+
+
+# --------------------------------------------------------------------------- uploads
+class PayloadTooLarge(JingpinError):
+    status_code = 413
+    code = "file_too_large"
+
+
+async def read_upload(upload: UploadFile) -> bytes:
+    """The uploaded bytes, refusing more than ``upload_max_bytes`` (413) and empty files (422)."""
+    limit = get_settings().upload_max_bytes
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(
+            f"文件超过 {limit // (1024 * 1024)} MB 上限", extra={"limit_bytes": limit}
+        )
+    if not data:
+        raise ValidationFailed("文件为空", fields={"file": "文件为空"})
+    return data
+
+
+async def verify_upload(session: Session, data: bytes, filename: str | None) -> dict[str, Any]:
+    """Verify in the worker pool without holding the request's database transaction (on SQLite
+    a writing request holds the write lock), then look the file up in the registry."""
+    from starlette.concurrency import run_in_threadpool
+
+    session.commit()
+    report = await run_in_threadpool(verify_in_pool, data)
+    with Session(get_engine()) as reader:
+        body = await run_in_threadpool(result_body, reader, report, data, filename)
+    await run_in_threadpool(remember, body)
+    return body

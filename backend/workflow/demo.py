@@ -116,13 +116,15 @@ def _advance(session: Session) -> None:
     ministry = _user(session, "ministry")
     e1, e2 = _user(session, "expert1"), _user(session, "expert2")
 
-    # 第1批: two confirmed (one without a grant: central support elsewhere), one not selected.
+    # 第1批: four confirmed (one without a grant: central support elsewhere), one not selected.
+    # The confirmed works carry the demo agreements (one per signing state, backend.agreements.demo).
     b1 = {"hz": "2026-06-01", "cd": "2026-06-02"}
     w1 = _recommend(session, "西湖边的修伞人", hz, zj, b1["hz"])
     w2 = _recommend(session, "熊猫巡护员", cd, sc, b1["cd"])
     w3 = _recommend(session, "钱江夜渡", hz, zj, b1["hz"])
-    _select(session, w1, ministry, [e1, e2])
-    _select(session, w2, ministry, [e1, e2])
+    for w in (w1, w2, _recommend(session, "千岛湖的守鱼人", hz, zj, b1["hz"]),
+              _recommend(session, "蜀绣传人", cd, sc, b1["cd"])):
+        _select(session, w, ministry, [e1, e2])
     _second(session, w3, ministry, [e1], FAIR)
     review.conclude_second_round(session, ministry, w3.id or 0, False, "复评得分未达终评线。")
     batch1 = w1.batch_id or 0

@@ -454,9 +454,15 @@ def evidence_zip(session: Session, user: User, agreement_id: int) -> tuple[Agree
                                 "object_id": e.object_id, "payload": json.loads(e.payload),
                                 "payload_sha256": e.payload_sha256, "prev_hash": e.prev_hash,
                                 "hash": e.hash}, ensure_ascii=False) + "\n" for e in events)
+    from backend.auditing.report import render_sealed_report
+    from backend.auditing.service import result_body
+
+    body = result_body(session, report, pdf, f"agreement-{ag.number}.pdf")
     files: dict[str, bytes] = {
         f"agreement-{ag.number}.pdf": pdf,
         "verification-report.json": json.dumps(report.to_dict(), ensure_ascii=False, indent=2).encode(),
+        # The same report for people: rendered and sealed by the system (PAdES B-T).
+        "verification-report.pdf": render_sealed_report(body),
         "verification-report.txt": report_text.encode(),
         "audit-trail.jsonl": trail.encode(),
         "ca-chain.pem": ca.chain_pem(),

@@ -123,3 +123,22 @@ def test_report_json_and_sealed_pdf_download(
     assert "电子签名验证报告" in text and sha in text.replace("\n", "") and "通过" in text
     missing = client.get("/api/v1/verify/" + "0" * 64 + "/report.pdf", headers=h)
     assert missing.status_code == 404
+
+
+def test_evidence_package_carries_the_sealed_verification_report(
+    client: Any, token_for: Any, session: Session, office: Any
+) -> None:
+    import zipfile
+    from io import BytesIO
+
+    from backend.pki.service import verify_bytes
+
+    ag = signed_agreement(session)
+    z = client.get(f"/api/v1/agreements/{ag.id}/evidence.zip", headers=token_for("auditor"))
+    assert z.status_code == 200, z.text
+    with zipfile.ZipFile(BytesIO(z.content)) as zf:
+        report_pdf = zf.read("verification-report.pdf")
+        assert "verification-report.pdf" in zf.read("manifest.json").decode()
+    sealed = verify_bytes(report_pdf)
+    assert sealed.indication == "TOTAL_PASSED"
+    assert sealed.signatures[0].signer.organisation == "jingpin 系统"

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     verify_workers: int = 0
     verify_timeout_seconds: float = 30.0
     verify_memory_mb: int = 1536
+    # 推进表: a filing is late this many days after its half-month ended (home-page reminder).
+    progress_filing_late_days: int = 3
 
     @property
     def db_url(self) -> str:

@@ -6,6 +6,7 @@ from backend.agreements.models import Agreement, AgreementMilestone, AgreementSi
 from backend.audit.models import AuditEvent
 from backend.auth.models import AuthToken, FailedLogin, User
 from backend.documents.models import Document
+from backend.funding.filing_models import ProgressFiling, ProgressFilingCorrection
 from backend.funding.models import (
     Disbursement,
     DisbursementEntry,
@@ -16,7 +17,6 @@ from backend.funding.models import (
     ReviewRequest,
 )
 from backend.orgs.models import Organisation, RecommendingUnit
-from backend.works.models import Batch, Work
 from backend.workflow.models import (
     ApplicationDocument,
     ExpertAssignment,
@@ -32,6 +32,7 @@ from backend.workflow.models import (
     UnitReview,
     WorkVersion,
 )
+from backend.works.models import Batch, Work
 
 metadata = SQLModel.metadata
 

@@ -297,15 +297,20 @@ def agreement_context(
 
 
 def default_progress_rows(*, session: Session, unit: RecommendingUnit) -> list[dict[str, Any]]:
-    """One row per work of ``unit`` that is selected / in notice / confirmed, with no funding
-    data yet (grant 0, paid 0). Replaced by real rows once the funding tables exist."""
+    """One row per work of ``unit`` that is selected / in notice / confirmed, with its funding
+    from the tracker (backend.funding.summary.funding_by_work): the current agreement's grant,
+    the money paid so far per the ledger, and the stage (agreement, reviews, payments)."""
+    from backend.funding.summary import funding_by_work
+
     works = session.exec(
         select(Work)
         .where(Work.unit_id == unit.id, Work.status.in_(PROGRESS_STATUSES))  # type: ignore[attr-defined]
         .order_by(Work.batch_id, Work.id)  # type: ignore[arg-type]
     ).all()
+    funding = funding_by_work(session, [w.id for w in works if w.id is not None])
     rows = []
     for work in works:
+        money = funding.get(work.id or 0)
         org = session.get(Organisation, work.organisation_id)
         batch = _load(session, Batch, work.batch_id)
         rows.append(
@@ -314,10 +319,10 @@ def default_progress_rows(*, session: Session, unit: RecommendingUnit) -> list[d
                 "producer": org.name if org else "",
                 "batch": batch.label if batch else "",
                 "direction": direction_short(work.direction),
-                "stage": work.status.label,
+                "stage": money.stage if money else work.status.label,
                 "progress": "",
-                "grant_fen": 0,
-                "paid_fen": 0,
+                "grant_fen": money.grant_fen if money else 0,
+                "paid_fen": max(money.paid_fen, 0) if money else 0,
                 "platform": work.partner_platform,
                 "broadcast_date": None,
                 "remarks": "",

@@ -1,0 +1,437 @@
+"""Exports of the money (资金导出): the ledger and the summaries as XLSX (openpyxl), and one
+agreement's money trail (资金轨迹) for auditors as JSON Lines or XLSX.
+
+Amounts are integer 分 everywhere; they become yuan only here, at the edge, in cells formatted
+``¥#,##0.00``. Headers are frozen, columns sized, totals written as values taken from the same
+SQL aggregates the pages show (a test compares them with the database).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from backend.agreements.models import GATE_LABELS, Agreement, AgreementMilestone, Gate
+from backend.agreements.service import get_agreement
+from backend.audit.models import AuditEvent
+from backend.auth.models import User
+from backend.core.dates import to_shanghai
+from backend.core.money import format_fen
+from backend.funding import overview
+from backend.funding.ledger import EntryKind
+from backend.funding.models import Disbursement, DisbursementEntry
+from backend.funding.summary import FIGURE_LABELS, FIGURES, SummaryRow, summary, total
+from backend.orgs.models import RecommendingUnit
+from backend.works.models import Work
+
+YUAN_FORMAT = "¥#,##0.00"
+HEADER_FILL = PatternFill("solid", fgColor="EEF1F4")
+STEP_LABELS = {
+    "requested": "申请拨付",
+    EntryKind.approved.value: "审批通过",
+    EntryKind.rejected.value: "审批退回",
+    EntryKind.paid.value: "登记拨付",
+    EntryKind.reversed.value: "冲销",
+}
+
+
+def yuan(fen: int) -> Decimal:
+    """分 → yuan as an exact Decimal for a spreadsheet cell."""
+    return Decimal(fen) / 100
+
+
+def _beijing(value: datetime) -> datetime:
+    """A naive Beijing wall-clock time for a cell (Excel has no time zones)."""
+    return to_shanghai(value).replace(tzinfo=None)
+
+
+def _sheet(ws: Worksheet, headers: list[str], widths: list[int]) -> None:
+    ws.append(headers)
+    for i, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+        cell = ws.cell(row=1, column=i)
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    ws.freeze_panes = "A2"
+
+
+def _money_columns(ws: Worksheet, columns: list[int]) -> None:
+    for row in ws.iter_rows(min_row=2):
+        for c in columns:
+            row[c - 1].number_format = YUAN_FORMAT
+
+
+# --------------------------------------------------------------------------- ledger
+def ledger_rows(session: Session, agreement_id: int | None = None) -> list[dict[str, Any]]:
+    """Every ledger line (the request itself and each entry about it) with its context, in the
+    order they happened."""
+    dq = (
+        select(
+            Disbursement,
+            Agreement.number,
+            Work.title,
+            RecommendingUnit.name.label("unit_name"),  # type: ignore[attr-defined]
+            AgreementMilestone.name.label("milestone_name"),  # type: ignore[attr-defined]
+            User.username,
+        )
+        .join(Agreement, Agreement.id == Disbursement.agreement_id)  # type: ignore[arg-type]
+        .join(Work, Work.id == Agreement.work_id)  # type: ignore[arg-type]
+        .join(RecommendingUnit, RecommendingUnit.id == Work.unit_id)  # type: ignore[arg-type]
+        .join(AgreementMilestone, AgreementMilestone.id == Disbursement.milestone_id)  # type: ignore[arg-type]
+        .join(User, User.id == Disbursement.requested_by)  # type: ignore[arg-type]
+        .order_by(Disbursement.id)  # type: ignore[arg-type]
+    )
+    if agreement_id is not None:
+        dq = dq.where(Disbursement.agreement_id == agreement_id)
+    heads = {}
+    lines: list[dict[str, Any]] = []
+    for d, number, title, unit_name, milestone_name, username in session.execute(dq).all():
+        head = {
+            "disbursement_id": d.id,
+            "agreement_number": number,
+            "work_title": title,
+            "unit_name": unit_name,
+            "milestone": milestone_name,
+            "amount_fen": d.amount_fen,
+            "payee": d.payee_name,
+            "bank": f"{d.bank_name} {d.bank_account}",
+        }
+        heads[d.id] = head
+        lines.append(
+            {
+                **head,
+                "step": "requested",
+                "paid_delta_fen": 0,
+                "voucher_no": "",
+                "bank_reference": "",
+                "paid_on": d.planned_on,
+                "text": d.note,
+                "actor": username,
+                "at": d.requested_at,
+                "planned": True,
+            }
+        )
+    if heads:
+        eq = (
+            select(DisbursementEntry, User.username)
+            .join(User, User.id == DisbursementEntry.actor_id)  # type: ignore[arg-type]
+            .where(DisbursementEntry.disbursement_id.in_(list(heads)))  # type: ignore[attr-defined]
+            .order_by(DisbursementEntry.id)  # type: ignore[arg-type]
+        )
+        for e, username in session.execute(eq).all():
+            lines.append(
+                {
+                    **heads[e.disbursement_id],
+                    "step": e.kind,
+                    "paid_delta_fen": e.paid_delta_fen,
+                    "voucher_no": e.voucher_no,
+                    "bank_reference": e.bank_reference,
+                    "paid_on": e.paid_on,
+                    "text": e.reason,
+                    "actor": username,
+                    "at": e.at,
+                    "planned": False,
+                }
+            )
+    lines.sort(key=lambda r: r["at"])
+    return lines
+
+
+def ledger_paid_total(session: Session) -> int:
+    """SUM of the ledger's paid deltas (the 合计 of the ledger sheet)."""
+    return int(
+        session.execute(
+            select(func.coalesce(func.sum(DisbursementEntry.paid_delta_fen), 0))
+        ).scalar_one()
+    )
+
+
+LEDGER_HEADERS = [
+    "时间（北京）",
+    "拨付申请号",
+    "协议编号",
+    "作品",
+    "推荐单位",
+    "付款节点",
+    "操作",
+    "申请金额",
+    "已拨付变动",
+    "凭证号",
+    "银行流水号",
+    "拨付/计划日期",
+    "说明/理由",
+    "操作人",
+    "收款账户",
+]
+
+
+def _write_ledger(ws: Worksheet, lines: list[dict[str, Any]], paid_total: int) -> None:
+    _sheet(ws, LEDGER_HEADERS, [18, 10, 20, 22, 22, 12, 10, 16, 16, 16, 20, 14, 30, 12, 34])
+    for r in lines:
+        ws.append(
+            [
+                _beijing(r["at"]),
+                r["disbursement_id"],
+                r["agreement_number"],
+                r["work_title"],
+                r["unit_name"],
+                r["milestone"],
+                STEP_LABELS.get(r["step"], r["step"]),
+                yuan(r["amount_fen"]),
+                yuan(r["paid_delta_fen"]),
+                r["voucher_no"],
+                r["bank_reference"],
+                r["paid_on"],
+                r["text"],
+                r["actor"],
+                r["bank"],
+            ]
+        )
+    ws.append(["合计", None, None, None, None, None, None, None, yuan(paid_total)])
+    ws.cell(row=ws.max_row, column=1).font = Font(bold=True)
+    _money_columns(ws, [8, 9])
+    for row in ws.iter_rows(min_row=2, max_col=1):
+        if isinstance(row[0].value, datetime):
+            row[0].number_format = "yyyy-mm-dd hh:mm"
+    for row in ws.iter_rows(min_row=2, min_col=12, max_col=12):
+        if isinstance(row[0].value, date):
+            row[0].number_format = "yyyy-mm-dd"
+
+
+def _write_summary(ws: Worksheet, first: str, rows: list[SummaryRow]) -> None:
+    headers = [first, "协议数"] + [FIGURE_LABELS[f] for f in FIGURES]
+    _sheet(ws, headers, [26, 8] + [16] * len(FIGURES))
+    for r in [*rows, total(rows)]:
+        ws.append([r.label, r.agreements] + [yuan(getattr(r, f)) for f in FIGURES])
+    ws.cell(row=ws.max_row, column=1).font = Font(bold=True)
+    _money_columns(ws, list(range(3, 3 + len(FIGURES))))
+
+
+def finance_workbook(session: Session, today: date | None = None) -> bytes:
+    """资金汇总.xlsx: sheets 按推荐单位, 按批次, 拨付台账."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "按推荐单位"
+    _write_summary(ws, "推荐单位", summary(session, "unit", today))
+    _write_summary(wb.create_sheet("按批次"), "批次", summary(session, "batch", today))
+    _write_ledger(wb.create_sheet("拨付台账"), ledger_rows(session), ledger_paid_total(session))
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------- money trail
+def money_trail(session: Session, user: User, agreement_id: int) -> dict[str, Any]:
+    """资金轨迹 of one agreement: schedule → gates with the evidence that opened them → each
+    request, approval, payment and reversal with actor and time (oldest first)."""
+    ag = get_agreement(session, user, agreement_id)
+    data = overview.funding(session, user, agreement_id)
+    reviews = {r["id"]: r for r in data["reviews"]}
+    milestones = {m["id"]: m for m in data["milestones"]}
+    signed_event = (
+        session.execute(
+            select(AuditEvent).where(
+                AuditEvent.object_type == "agreement",
+                AuditEvent.object_id == str(ag.id),
+                AuditEvent.action == "agreement.fully_signed",
+            )
+        )
+        .scalars()
+        .first()
+    )
+    steps: list[dict[str, Any]] = []
+    for m in data["milestones"]:
+        g = m["gate_opening"]
+        if g is None:
+            continue
+        evidence: dict[str, Any] = {"source": g["source"], "audit_seq": g["evidence_audit_seq"]}
+        if g["source"] == "agreement_signed":
+            evidence.update(
+                {
+                    "agreement_pdf_sha256": ag.current_pdf_sha256,
+                    "evidence_zip": f"/api/v1/agreements/{ag.id}/evidence.zip",
+                    "registry": f"/api/v1/registry/{ag.current_pdf_sha256}"
+                    if ag.current_pdf_sha256
+                    else None,
+                    "fully_signed_at": signed_event.at.isoformat() if signed_event else None,
+                }
+            )
+            detail = "三方签署完成且协议验证通过（证据包、登记簿可查）"
+        elif g["source"] == "review":
+            r = reviews.get(g["review_id"]) or {}
+            evidence.update(
+                {
+                    "review_id": g["review_id"],
+                    "review_kind": r.get("kind_label"),
+                    "review_result": r.get("result_label"),
+                    "held_on": r.get("held_on"),
+                    "reviewers": r.get("reviewers"),
+                    "attachments": r.get("attachments", []),
+                }
+            )
+            detail = f"{r.get('kind_label', '')}结果：{r.get('result_label', '')}（{r.get('held_on', '')}）"
+        else:
+            detail = f"手动解锁，理由：{g['reason']}"
+            evidence["reason"] = g["reason"]
+        steps.append(
+            {
+                "at": g["opened_at"],
+                "step": "gate_opened",
+                "step_label": "节点解锁",
+                "actor": g["opened_by"] or "system",
+                "milestone": m["name"],
+                "amount_fen": m["amount_fen"],
+                "paid_delta_fen": 0,
+                "detail": detail,
+                "evidence": evidence,
+            }
+        )
+    for d in data["disbursements"]:
+        mname = milestones.get(d["milestone_id"], {}).get("name", "")
+        steps.append(
+            {
+                "at": d["requested_at"],
+                "step": "requested",
+                "step_label": "申请拨付",
+                "actor": d["requested_by"],
+                "milestone": mname,
+                "amount_fen": d["amount_fen"],
+                "paid_delta_fen": 0,
+                "detail": d["note"],
+                "disbursement_id": d["id"],
+                "evidence": {
+                    "payee": d["payee_name"],
+                    "bank_name": d["bank_name"],
+                    "bank_account": d["bank_account"],
+                    "planned_on": d["planned_on"],
+                },
+            }
+        )
+        for e in d["entries"]:
+            ev: dict[str, Any] = {}
+            if e["kind"] == "paid":
+                ev = {
+                    "voucher_no": e["voucher_no"],
+                    "bank_reference": e["bank_reference"],
+                    "paid_on": e["paid_on"],
+                }
+            steps.append(
+                {
+                    "at": e["at"],
+                    "step": e["kind"],
+                    "step_label": STEP_LABELS[e["kind"]],
+                    "actor": e["actor"],
+                    "milestone": mname,
+                    "amount_fen": d["amount_fen"],
+                    "paid_delta_fen": e["paid_delta_fen"],
+                    "detail": e["reason"],
+                    "disbursement_id": d["id"],
+                    "evidence": ev,
+                }
+            )
+    steps.sort(key=lambda s: s["at"])
+    schedule = [
+        {
+            "seq": m["seq"],
+            "name": m["name"],
+            "amount_fen": m["amount_fen"],
+            "gate": m["gate"],
+            "gate_label": GATE_LABELS[Gate(m["gate"])],
+            "planned_date": m["planned_date"],
+            "status_label": m["status_label"],
+            "paid_fen": m["paid_fen"],
+        }
+        for m in data["milestones"]
+    ]
+    return {
+        "agreement": {
+            **data["agreement"],
+            "work_id": ag.work_id,
+            "current_pdf_sha256": ag.current_pdf_sha256,
+            "evidence_zip": f"/api/v1/agreements/{ag.id}/evidence.zip",
+        },
+        "totals": data["totals"],
+        "schedule": schedule,
+        "reviews": data["reviews"],
+        "steps": steps,
+    }
+
+
+def trail_jsonl(trail: dict[str, Any]) -> bytes:
+    """One JSON object per line: the agreement, each schedule item, then each step."""
+    lines = [{"type": "agreement", **trail["agreement"], "totals": trail["totals"]}]
+    lines += [{"type": "milestone", **m} for m in trail["schedule"]]
+    lines += [{"type": "step", **s} for s in trail["steps"]]
+    return "".join(json.dumps(x, ensure_ascii=False, default=str) + "\n" for x in lines).encode()
+
+
+def trail_workbook(trail: dict[str, Any]) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "付款节点"
+    _sheet(
+        ws,
+        ["序号", "名称", "金额", "拨付条件", "计划日期", "状态", "已拨付"],
+        [6, 14, 16, 16, 12, 14, 16],
+    )
+    for m in trail["schedule"]:
+        ws.append(
+            [
+                m["seq"],
+                m["name"],
+                yuan(m["amount_fen"]),
+                m["gate_label"],
+                m["planned_date"],
+                m["status_label"],
+                yuan(m["paid_fen"]),
+            ]
+        )
+    _money_columns(ws, [3, 7])
+    st = wb.create_sheet("资金轨迹")
+    _sheet(
+        st,
+        ["时间（北京）", "环节", "操作人", "付款节点", "金额", "已拨付变动", "说明", "依据"],
+        [18, 10, 12, 12, 16, 16, 36, 60],
+    )
+    for s in trail["steps"]:
+        st.append(
+            [
+                _beijing(datetime.fromisoformat(s["at"])),
+                s["step_label"],
+                s["actor"],
+                s["milestone"],
+                yuan(s["amount_fen"]),
+                yuan(s["paid_delta_fen"]),
+                s["detail"],
+                json.dumps(s["evidence"], ensure_ascii=False, default=str),
+            ]
+        )
+    _money_columns(st, [5, 6])
+    for row in st.iter_rows(min_row=2, max_col=1):
+        row[0].number_format = "yyyy-mm-dd hh:mm:ss"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+__all__ = [
+    "finance_workbook",
+    "ledger_rows",
+    "money_trail",
+    "trail_jsonl",
+    "trail_workbook",
+    "format_fen",
+]

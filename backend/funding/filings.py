@@ -1,0 +1,277 @@
+"""推进表报送 (progress-table filings) of the recommending units, from June: mid-month (H1, the
+1st–15th) and month-end (H2). Filing renders the unit's 附件3 from the tracker's data through the
+existing template (backend.documents), stores the DOCX content-addressed and records the filing
+with the document's sha256. A second filing of the same period is a 409 unless it is a
+correction (更正) with a reason.
+
+Reminders (home page): a period is *due* from its last day until it is filed, and *late* more
+than ``JINGPIN_PROGRESS_FILING_LATE_DAYS`` (default 3) days after it ended. ``today`` is a
+Beijing date passed in, so the rules are testable without a clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from backend.audit.service import record
+from backend.auth.models import Role, User
+from backend.config import get_settings
+from backend.core.dates import HalfMonth, half_month, to_shanghai, today_shanghai
+from backend.documents import downloads
+from backend.documents.models import DocumentFormat
+from backend.documents.service import store_rendered
+from backend.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from backend.funding.filing_models import ProgressFiling, ProgressFilingCorrection
+from backend.orgs.models import Organisation, RecommendingUnit
+
+FIRST_MONTH = 6  # 自6月起
+OVERSEERS = {Role.ministry_officer, Role.auditor, Role.admin}
+
+
+class AlreadyFiled(Conflict):
+    code = "already_filed"
+    message = "本期推进表已报送；如需更正，请填写更正理由后重新报送"
+
+
+def late_days() -> int:
+    return get_settings().progress_filing_late_days
+
+
+def parse(period: str) -> HalfMonth:
+    try:
+        p = half_month(period)
+    except ValueError:
+        raise ValidationFailed(
+            "填报期间格式应为 YYYY-MM-H1 或 YYYY-MM-H2", fields={"period": "期间格式不正确"}
+        ) from None
+    if p.month < FIRST_MONTH:
+        raise ValidationFailed("推进表自6月起报送", fields={"period": "推进表自6月起报送"})
+    return p
+
+
+def own_unit(session: Session, user: User) -> RecommendingUnit | None:
+    if user.role is not Role.unit_reviewer:
+        return None
+    org = session.get(Organisation, user.organisation_id)
+    return session.get(RecommendingUnit, org.unit_id) if org and org.unit_id else None
+
+
+def periods_until(today: date) -> list[HalfMonth]:
+    """Every half-month from June of ``today``'s year whose last day is ≤ today (oldest first)."""
+    p, out = HalfMonth(today.year, FIRST_MONTH, 1), []
+    while p.end <= today:
+        out.append(p)
+        p = p.next()
+    return out
+
+
+def is_late(period: HalfMonth, filed_on: date) -> bool:
+    return filed_on > period.end + timedelta(days=late_days())
+
+
+def file_table(
+    session: Session,
+    user: User,
+    unit_code: str,
+    period_code: str,
+    *,
+    correction_reason: str = "",
+    today: date | None = None,
+) -> ProgressFiling | ProgressFilingCorrection:
+    """A unit reviewer files (or corrects) its unit's table for one ended half-month."""
+    unit = downloads.authorised_unit(session, user, unit_code)  # 404 for other units
+    if user.role is not Role.unit_reviewer:
+        raise PermissionDenied("只有推荐单位可以报送本单位的推进表")
+    period = parse(period_code)
+    day = today or today_shanghai()
+    if day < period.end:
+        raise Conflict(
+            f"{period.label}尚未结束，期末（{period.end.isoformat()}）起可报送",
+            code="period_not_ended",
+        )
+    reason = correction_reason.strip()
+    existing = session.exec(
+        select(ProgressFiling)
+        .where(ProgressFiling.unit_id == unit.id, ProgressFiling.period == period.code)
+        .with_for_update()
+    ).first()
+    if existing is not None and not reason:
+        raise AlreadyFiled()
+    prepared = downloads.prepare_progress_table(
+        session, unit=unit, period=period, fmt=DocumentFormat.docx
+    )
+    doc = store_rendered(
+        session,
+        kind=prepared.kind,
+        subject_type=prepared.subject_type,
+        subject_id=prepared.subject_id,
+        template_name=prepared.template_name,
+        template_sha256=prepared.template_sha256,
+        context_digest=prepared.context_digest,
+        fmt=prepared.source_format,
+        data=prepared.source,
+        created_by=user.id,
+    )
+    payload: dict[str, Any] = {
+        "unit": unit.code,
+        "period": period.code,
+        "document_id": doc.id,
+        "sha256": doc.sha256,
+    }
+    row: ProgressFiling | ProgressFilingCorrection
+    if existing is None:
+        row = ProgressFiling(
+            unit_id=unit.id or 0,
+            period=period.code,
+            document_id=doc.id or 0,
+            sha256=doc.sha256,
+            filed_by=user.id or 0,
+        )
+        session.add(row)
+        session.flush()
+        record(
+            session,
+            actor=user,
+            action="progress_table.filed",
+            object_type="progress_filing",
+            object_id=row.id,
+            payload={**payload, "late": is_late(period, day)},
+        )
+    else:
+        row = ProgressFilingCorrection(
+            filing_id=existing.id or 0,
+            document_id=doc.id or 0,
+            sha256=doc.sha256,
+            reason=reason,
+            filed_by=user.id or 0,
+        )
+        session.add(row)
+        session.flush()
+        record(
+            session,
+            actor=user,
+            action="progress_table.corrected",
+            object_type="progress_filing",
+            object_id=existing.id,
+            payload={**payload, "reason": reason, "correction_id": row.id},
+        )
+    return row
+
+
+@dataclass
+class Reminder:
+    period: HalfMonth
+    late: bool
+
+    @property
+    def text(self) -> str:
+        deadline = self.period.end + timedelta(days=late_days())
+        if self.late:
+            return f"{self.period.label}推进表已逾期未报送（应于{deadline.month}月{deadline.day}日前报送）"
+        return f"{self.period.label}推进表待报送（请于{deadline.month}月{deadline.day}日前报送）"
+
+
+def reminders(session: Session, unit: RecommendingUnit, today: date) -> list[Reminder]:
+    """Ended periods this unit has not filed yet, newest first; ``late`` past the grace days."""
+    filed = set(
+        session.exec(select(ProgressFiling.period).where(ProgressFiling.unit_id == unit.id)).all()
+    )
+    out = [
+        Reminder(p, today > p.end + timedelta(days=late_days()))
+        for p in periods_until(today)
+        if p.code not in filed
+    ]
+    return out[::-1]
+
+
+def filing_dict(session: Session, f: ProgressFiling, unit: RecommendingUnit) -> dict[str, Any]:
+    period = half_month(f.period)
+    who = session.get(User, f.filed_by)
+    corrections = session.exec(
+        select(ProgressFilingCorrection)
+        .where(ProgressFilingCorrection.filing_id == f.id)
+        .order_by(col(ProgressFilingCorrection.id))
+    ).all()
+    return {
+        "id": f.id,
+        "unit": unit.code,
+        "unit_name": unit.name,
+        "period": f.period,
+        "period_label": period.label,
+        "document_id": f.document_id,
+        "sha256": f.sha256,
+        "filed_by": who.username if who else None,
+        "filed_at": f.filed_at.isoformat(),
+        "late": is_late(period, to_shanghai(f.filed_at).date()),
+        "corrections": [
+            {
+                "document_id": c.document_id,
+                "sha256": c.sha256,
+                "reason": c.reason,
+                "filed_at": c.filed_at.isoformat(),
+            }
+            for c in corrections
+        ],
+    }
+
+
+def period_status(
+    session: Session, user: User, period_code: str, today: date | None = None
+) -> dict[str, Any]:
+    """Which units have filed for a period (总局, 审计, 管理员; a unit sees only itself)."""
+    period = parse(period_code)
+    day = today or today_shanghai()
+    units: list[RecommendingUnit]
+    if user.role in OVERSEERS:
+        units = list(session.exec(select(RecommendingUnit).order_by(col(RecommendingUnit.id))))
+    elif (mine := own_unit(session, user)) is not None:
+        units = [mine]
+    else:
+        raise PermissionDenied("无权查看推进表报送情况")
+    filings = {
+        f.unit_id: f
+        for f in session.exec(select(ProgressFiling).where(ProgressFiling.period == period.code))
+    }
+    rows = []
+    for u in units:
+        f = filings.get(u.id or 0)
+        if f is not None:
+            d = filing_dict(session, f, u)
+            state = "late" if d["late"] else "on_time"
+        else:
+            d = {"unit": u.code, "unit_name": u.name, "period": period.code}
+            if day < period.end:
+                state = "not_due"
+            elif day > period.end + timedelta(days=late_days()):
+                state = "missing_late"
+            else:
+                state = "due"
+        d["state"] = state
+        d["state_label"] = STATE_LABELS[state]
+        rows.append(d)
+    return {
+        "period": period.code,
+        "period_label": period.label,
+        "deadline": (period.end + timedelta(days=late_days())).isoformat(),
+        "units": rows,
+    }
+
+
+STATE_LABELS = {
+    "on_time": "已按时报送",
+    "late": "已报送（逾期）",
+    "due": "待报送",
+    "missing_late": "逾期未报送",
+    "not_due": "未到报送期",
+}
+
+
+def unit_or_404(session: Session, code: str) -> RecommendingUnit:
+    unit = session.exec(select(RecommendingUnit).where(RecommendingUnit.code == code)).first()
+    if unit is None:
+        raise NotFound("未找到该推荐单位", code="unit_not_found")
+    return unit

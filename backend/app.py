@@ -103,6 +103,11 @@ def create_app() -> FastAPI:
         err.status_code = exc.status_code
         return await domain_error(request, err)
 
+    @app.exception_handler(OverflowError)
+    async def number_out_of_range(request: Request, exc: OverflowError) -> Response:
+        # An id beyond 64 bits in a path or query (SQLite cannot bind it): bad input, not a 500.
+        return await domain_error(request, ValidationFailed("编号超出范围", code="number_out_of_range"))
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)

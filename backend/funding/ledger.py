@@ -132,3 +132,23 @@ def milestone_status(amount_fen: int, gate_open: bool, t: Totals) -> MilestoneSt
     if t.requested_fen:
         return MilestoneStatus.requested
     return MilestoneStatus.due
+
+
+def committed_fen(
+    session: Session, *, milestone_id: int | None = None, agreement_id: int | None = None
+) -> int:
+    """Requested-but-not-rejected + approved + paid, in SQL (one aggregate, no rows loaded)."""
+    closed = (
+        select(DisbursementEntry.id)
+        .where(
+            DisbursementEntry.disbursement_id == Disbursement.id,
+            col(DisbursementEntry.kind).in_([EntryKind.rejected.value, EntryKind.reversed.value]),
+        )
+        .exists()
+    )
+    query = select(func.coalesce(func.sum(Disbursement.amount_fen), 0)).where(~closed)
+    if milestone_id is not None:
+        query = query.where(Disbursement.milestone_id == milestone_id)
+    if agreement_id is not None:
+        query = query.where(Disbursement.agreement_id == agreement_id)
+    return int(session.exec(query).one())

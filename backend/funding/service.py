@@ -25,10 +25,10 @@ from backend.core.money import format_fen
 from backend.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.funding.ledger import (
     DisbursementState,
+    committed_fen,
     entries_by_disbursement,
     paid_fen,
     state_of,
-    totals_by_milestone,
 )
 from backend.funding.models import (
     Disbursement,
@@ -229,9 +229,8 @@ def request_disbursement(
         raise Conflict("该协议扶持资金为0，无可拨付款项", code="zero_grant")
     if ag.status != AgreementStatus.fully_signed or m.id not in gate_openings(session, ag.id or 0):
         raise Conflict(f"付款节点“{m.name}”的拨付条件尚未满足，不能申请拨付", code="gate_locked")
-    totals = totals_by_milestone(session, agreement_id=ag.id or 0)
-    left = m.amount_fen - totals[m.id or 0].committed_fen
-    left_agreement = ag.grant_fen - sum(t.committed_fen for t in totals.values())
+    left = m.amount_fen - committed_fen(session, milestone_id=m.id or 0)
+    left_agreement = ag.grant_fen - committed_fen(session, agreement_id=ag.id or 0)
     if amount_fen > min(left, left_agreement):
         if left <= left_agreement:
             msg = f"该节点剩余可申请金额为 {format_fen(max(left, 0))}"

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.agreements import pages as agreement_pages
@@ -22,14 +23,16 @@ from backend.agreements.endpoints import router as agreements_router
 from backend.auditing import pages as auditing_pages
 from backend.auditing.endpoints import router as auditing_router
 from backend.auth.endpoints import router as auth_router
-from backend.pki.endpoints import router as pki_router
 from backend.config import get_settings
 from backend.db import get_engine
 from backend.documents import pages as document_pages
 from backend.documents.converter import get_pool
 from backend.documents.endpoints import router as documents_router
 from backend.errors import JingpinError, ValidationFailed
+from backend.funding import pages as funding_pages
 from backend.funding.endpoints import router as funding_router
+from backend.funding.finance_api import router as finance_router
+from backend.pki.endpoints import router as pki_router
 from backend.web import pages
 from backend.workflow import pages as workflow_pages
 from backend.workflow.endpoints import public_router as workflow_public_router
@@ -108,6 +111,11 @@ def create_app() -> FastAPI:
         # An id beyond 64 bits in a path or query (SQLite cannot bind it): bad input, not a 500.
         return await domain_error(request, ValidationFailed("编号超出范围", code="number_out_of_range"))
 
+    @app.exception_handler(DataError)
+    async def value_out_of_range(request: Request, exc: DataError) -> Response:
+        # The database refused a value (PostgreSQL: an id beyond its integer range): bad input.
+        return await domain_error(request, ValidationFailed("提交的值超出范围", code="number_out_of_range"))
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -132,6 +140,8 @@ def create_app() -> FastAPI:
     app.include_router(agreements_router)
     app.include_router(agreement_pages.router)
     app.include_router(funding_router)
+    app.include_router(finance_router)
+    app.include_router(funding_pages.router)
     app.include_router(auditing_router)
     app.include_router(auditing_pages.router)
     app.include_router(pages.router)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlmodel import Session
 
@@ -48,7 +49,10 @@ def home_sections(session: Session, user: User) -> list[Section]:
         ],
         Role.expert: [Section("评审任务", [Link("分配给我的作品", "/works", "仅显示分配给您的作品")])],
         Role.finance: [
-            Section("资金拨付", [Link("拨付台账", "/works", "按协议节点申请、复核、拨付扶持资金")], visible)
+            Section("资金拨付", [
+                Link("资金汇总与拨付台账", "/finance", "按推荐单位、批次汇总；按协议节点申请、复核、拨付扶持资金"),
+                Link("导出 Excel", "/finance/export.xlsx", "拨付台账与汇总表（金额：元）"),
+            ], visible)
         ],
         Role.auditor: [
             Section("审计", [
@@ -68,7 +72,31 @@ def home_sections(session: Session, user: User) -> list[Section]:
     }
     from backend.workflow.home import workflow_sections
 
-    return by_role.get(user.role, []) + workflow_sections(session, user) + agreement_sections(session, user)
+    return (filing_sections(session, user) + by_role.get(user.role, [])
+            + workflow_sections(session, user) + agreement_sections(session, user)
+            + finance_sections(user))
+
+
+def filing_sections(session: Session, user: User, today: date | None = None) -> list[Section]:
+    """推进表报送: a unit's reminder when a half-month's table is due or late."""
+    from backend.core.dates import today_shanghai
+    from backend.funding import filings
+
+    if user.role == Role.ministry_officer:
+        return [Section("推进表报送", [Link("各单位报送情况", "/progress-filings", "按半月查看各推荐单位是否已报送推进表")])]
+    unit = filings.own_unit(session, user)
+    if unit is None:
+        return []
+    due = filings.reminders(session, unit, today or today_shanghai())
+    links = [Link(r.text, "/progress-filings", "逾期" if r.late else "待报送") for r in due[:5]]
+    links.append(Link("推进表报送", "/progress-filings", "自6月起每半月（月中、月末）报送附件3"))
+    return [Section("推进表报送提醒" if due else "推进表报送", links, len(due))]
+
+
+def finance_sections(user: User) -> list[Section]:
+    if user.role not in (Role.ministry_officer, Role.auditor, Role.admin):
+        return []
+    return [Section("资金拨付", [Link("资金汇总", "/finance", "各推荐单位、各批次扶持资金拨付情况与资金轨迹")])]
 
 
 def agreement_sections(session: Session, user: User) -> list[Section]:

@@ -1,0 +1,420 @@
+"""Finance pages (资金拨付): the summary per unit and per batch with its charts and XLSX export,
+one agreement's funding timeline with the forms of the ledger (request / approve / reject / pay /
+reverse, each behind a confirmation page), the auditors' money trail, and the 推进表 filings.
+
+Forms carry ``csrf_token`` and an ``idempotency_key`` generated when the form is rendered; the
+handler replays it through the same ``idempotent`` helper the API uses, so a double submit of
+the confirmation page acts once. Everything goes through backend.funding.service.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session, col, select
+
+from backend.agreements.models import Agreement, AgreementStatus
+from backend.agreements.service import get_agreement
+from backend.auth.deps import SessionDep
+from backend.auth.models import Role, User
+from backend.core.dates import HalfMonth, half_month, today_shanghai
+from backend.core.display import local_time, yuan
+from backend.core.money import parse_yuan
+from backend.errors import JingpinError, PermissionDenied, ValidationFailed
+from backend.funding import charts, exports, filings, overview, service
+from backend.funding.idempotency import idempotent, request_hash
+from backend.funding.summary import FIGURE_LABELS, FIGURES, monthly_paid, summary, total
+from backend.web.deps import PageUser
+from backend.web.pages import render
+from backend.works.models import Work
+
+router = APIRouter(include_in_schema=False)
+VIEWERS = {Role.finance, Role.ministry_officer, Role.auditor, Role.admin}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+ACTIONS: dict[str, str] = {
+    "request": "申请拨付",
+    "approve": "审批通过",
+    "reject": "退回申请",
+    "pay": "登记拨付",
+    "reverse": "冲销",
+}
+FIELDS: dict[str, tuple[str, ...]] = {
+    "request": ("milestone_id", "amount_yuan", "planned_on", "note"),
+    "approve": ("disbursement_id", "note"),
+    "reject": ("disbursement_id", "reason"),
+    "pay": ("disbursement_id", "voucher_no", "bank_reference", "paid_on"),
+    "reverse": ("disbursement_id", "reason"),
+}
+FIELD_LABELS = {
+    "milestone_id": "付款节点",
+    "amount_yuan": "金额（元）",
+    "planned_on": "计划拨付日期",
+    "note": "说明",
+    "disbursement_id": "拨付申请号",
+    "reason": "理由",
+    "voucher_no": "凭证号",
+    "bank_reference": "银行流水号",
+    "paid_on": "拨付日期",
+}
+
+
+def require_viewer(user: User) -> None:
+    if user.role not in VIEWERS:
+        raise PermissionDenied("只有财务、总局、审计人员和管理员可以查看资金拨付")
+
+
+def _back(url: str, msg: str, error: bool = False) -> Response:
+    return RedirectResponse(f"{url}?{'error' if error else 'msg'}={quote(msg)}", status_code=303)
+
+
+def _key() -> str:
+    return uuid.uuid4().hex
+
+
+# --------------------------------------------------------------------------- summary
+def _summary_data(session: Session) -> dict[str, Any]:
+    by_unit = summary(session, "unit")
+    by_batch = summary(session, "batch")
+    months = monthly_paid(session)
+    return {
+        "by_unit": by_unit,
+        "by_batch": by_batch,
+        "unit_total": total(by_unit),
+        "batch_total": total(by_batch),
+        "months": months,
+        "bar_svg": charts.bar_chart_granted_paid(
+            [(r.label, r.granted_fen, r.paid_fen) for r in by_unit]
+        ),
+        "line_svg": charts.line_chart_monthly(months),
+    }
+
+
+@router.get("/finance")
+def finance_page(request: Request, session: SessionDep, user: PageUser) -> Response:
+    require_viewer(user)
+    agreements = session.exec(
+        select(Agreement, Work.title)
+        .join(Work, col(Work.id) == Agreement.work_id)
+        .where(Agreement.status == AgreementStatus.fully_signed.value)
+        .order_by(col(Agreement.id).desc())
+    ).all()
+    return render(
+        request,
+        "funding/summary.html",
+        agreements=agreements,
+        figures=FIGURES,
+        labels=FIGURE_LABELS,
+        yuan=yuan,
+        today=today_shanghai(),
+        **_summary_data(session),
+    )
+
+
+@router.get("/finance/export.xlsx")
+def finance_export(session: SessionDep, user: PageUser) -> Response:
+    require_viewer(user)
+    data = exports.finance_workbook(session)
+    name = f"资金汇总-{today_shanghai().isoformat()}.xlsx"
+    return Response(
+        data,
+        media_type=XLSX,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+    )
+
+
+@router.get("/finance/charts/{name}.svg")
+def finance_chart(name: str, session: SessionDep, user: PageUser) -> Response:
+    require_viewer(user)
+    if name == "granted-paid":
+        rows = summary(session, "unit")
+        svg = charts.bar_chart_granted_paid([(r.label, r.granted_fen, r.paid_fen) for r in rows])
+    elif name == "monthly":
+        svg = charts.line_chart_monthly(monthly_paid(session))
+    else:
+        raise JingpinError("未找到该图表", code="not_found")
+    return Response(svg, media_type="image/svg+xml; charset=utf-8")
+
+
+# --------------------------------------------------------------------------- timeline
+def _can_decide(user: User, d: dict[str, Any]) -> bool:
+    return d["state"] == "requested" and d["requested_by"] != user.username
+
+
+@router.get("/finance/agreements/{agreement_id}")
+def agreement_funding_page(
+    agreement_id: int,
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    msg: str = "",
+    error: str = "",
+) -> Response:
+    require_viewer(user)
+    data = overview.funding(session, user, agreement_id)
+    ag = get_agreement(session, user, agreement_id)
+    work = session.get(Work, ag.work_id)
+    can_act = user.role is Role.finance and ag.status == AgreementStatus.fully_signed.value
+    milestones = {m["id"]: m for m in data["milestones"]}
+    for d in data["disbursements"]:
+        d["milestone_name"] = milestones.get(d["milestone_id"], {}).get("name", "")
+        d["can_decide"] = can_act and _can_decide(user, d)
+        d["can_pay"] = can_act and d["state"] == "approved"
+        d["can_reverse"] = can_act and d["state"] in ("requested", "approved", "paid")
+        d["keys"] = {a: _key() for a in ("approve", "reject", "pay", "reverse")}
+    requestable = [m for m in data["milestones"] if m["status"] != "locked" and m["remaining_fen"]]
+    return render(
+        request,
+        "funding/agreement.html",
+        data=data,
+        ag=ag,
+        work=work,
+        can_act=can_act,
+        requestable=requestable,
+        request_key=_key(),
+        msg=msg,
+        error=error,
+        yuan=yuan,
+        local_time=local_time,
+        today=today_shanghai(),
+    )
+
+
+async def _form(request: Request, action: str) -> dict[str, str]:
+    form = await request.form()
+    out = {}
+    for name in (*FIELDS[action], "idempotency_key"):
+        v = form.get(name)
+        out[name] = v.strip() if isinstance(v, str) else ""
+    return out
+
+
+def _check_action(action: str, user: User) -> None:
+    if action not in ACTIONS:
+        raise JingpinError("未知操作", code="not_found")
+    if user.role is not Role.finance:
+        raise PermissionDenied("只有财务人员可以办理拨付")
+
+
+@router.post("/finance/agreements/{agreement_id}/confirm/{action}")
+async def confirm_page(
+    agreement_id: int, action: str, request: Request, session: SessionDep, user: PageUser
+) -> Response:
+    """Step 1 of 2: show what will happen (irreversible: the ledger is append-only)."""
+    _check_action(action, user)
+    get_agreement(session, user, agreement_id)
+    fields = await _form(request, action)
+    url = f"/finance/agreements/{agreement_id}"
+    try:
+        _parse(action, fields)
+    except JingpinError as exc:
+        return _back(url, exc.message + "".join(f"；{v}" for v in exc.fields.values()), True)
+    shown = [(FIELD_LABELS[k], fields[k]) for k in FIELDS[action] if fields[k]]
+    if "disbursement_id" in fields:
+        d = service.get_disbursement(session, user, int(fields["disbursement_id"]))
+        shown.append(("申请金额", yuan(d.amount_fen)))
+        shown.append(("收款单位", f"{d.payee_name}（{d.bank_name} {d.bank_account}）"))
+    return render(
+        request,
+        "funding/confirm.html",
+        action=action,
+        action_label=ACTIONS[action],
+        agreement_id=agreement_id,
+        fields=fields,
+        shown=shown,
+    )
+
+
+def _parse(action: str, f: dict[str, str]) -> dict[str, Any]:
+    def day(name: str) -> date | None:
+        if not f.get(name):
+            return None
+        try:
+            return date.fromisoformat(f[name])
+        except ValueError:
+            raise ValidationFailed(fields={name: "日期格式应为 YYYY-MM-DD"}) from None
+
+    def integer(name: str) -> int:
+        if not f.get(name, "").isdigit():
+            raise ValidationFailed(fields={name: f"请选择{FIELD_LABELS[name]}"})
+        return int(f[name])
+
+    if action == "request":
+        try:
+            amount = parse_yuan(f["amount_yuan"])
+        except ValueError as exc:
+            raise ValidationFailed(fields={"amount_yuan": str(exc)}) from None
+        return {
+            "milestone_id": integer("milestone_id"),
+            "amount_fen": amount,
+            "planned_on": day("planned_on"),
+            "note": f["note"],
+        }
+    out: dict[str, Any] = {"disbursement_id": integer("disbursement_id")}
+    if action == "approve":
+        out["note"] = f["note"]
+    elif action in ("reject", "reverse"):
+        out["reason"] = f["reason"]
+    elif action == "pay":
+        out.update(
+            voucher_no=f["voucher_no"], bank_reference=f["bank_reference"], paid_on=day("paid_on")
+        )
+    return out
+
+
+def _act(session: Session, user: User, action: str, p: dict[str, Any]) -> tuple[int, Any]:
+    if action == "request":
+        d = service.request_disbursement(
+            session,
+            user,
+            milestone_id=p["milestone_id"],
+            amount_fen=p["amount_fen"],
+            planned_on=p["planned_on"],
+            note=p["note"],
+        )
+        return 201, service.disbursement_dict(session, d)
+    d_id = p["disbursement_id"]
+    if action == "approve":
+        service.approve(session, user, d_id, p["note"])
+    elif action == "reject":
+        service.reject(session, user, d_id, p["reason"])
+    elif action == "pay":
+        service.pay(
+            session,
+            user,
+            d_id,
+            voucher_no=p["voucher_no"],
+            bank_reference=p["bank_reference"],
+            paid_on=p["paid_on"],
+        )
+    else:
+        service.reverse(session, user, d_id, p["reason"])
+    return 200, service.disbursement_dict(session, service.get_disbursement(session, user, d_id))
+
+
+@router.post("/finance/agreements/{agreement_id}/actions/{action}")
+async def do_action(
+    agreement_id: int, action: str, request: Request, session: SessionDep, user: PageUser
+) -> Response:
+    """Step 2 of 2: act once per idempotency key (a replay shows the same outcome)."""
+    _check_action(action, user)
+    ag = get_agreement(session, user, agreement_id)
+    fields = await _form(request, action)
+    url = f"/finance/agreements/{agreement_id}"
+    try:
+        params = _parse(action, fields)
+        if params.get("disbursement_id"):
+            d = service.get_disbursement(session, user, params["disbursement_id"])
+            if d.agreement_id != ag.id:
+                raise ValidationFailed("拨付申请不属于该协议")
+        digest = request_hash("POST", f"/finance/{action}", {k: str(v) for k, v in params.items()})
+        response = idempotent(
+            session,
+            user,
+            fields["idempotency_key"] or None,
+            digest,
+            lambda: _act(session, user, action, params),
+        )
+    except JingpinError as exc:
+        session.rollback()
+        return _back(url, exc.message + "".join(f"；{v}" for v in exc.fields.values()), True)
+    replayed = response.headers.get("Idempotent-Replayed") == "true"
+    note = "（重复提交，未重复办理）" if replayed else ""
+    return _back(url, f"已{ACTIONS[action]}{note}")
+
+
+# --------------------------------------------------------------------------- money trail
+@router.get("/audit/money-trail/{agreement_id}")
+def money_trail_page(
+    agreement_id: int, request: Request, session: SessionDep, user: PageUser
+) -> Response:
+    require_viewer(user)
+    trail = exports.money_trail(session, user, agreement_id)
+    return render(request, "funding/trail.html", trail=trail, yuan=yuan, local_time=local_time)
+
+
+@router.get("/audit/money-trail/{agreement_id}/trail.{fmt}")
+def money_trail_export(
+    agreement_id: int, fmt: str, session: SessionDep, user: PageUser
+) -> Response:
+    require_viewer(user)
+    trail = exports.money_trail(session, user, agreement_id)
+    number = trail["agreement"]["number"]
+    if fmt == "jsonl":
+        data, media = exports.trail_jsonl(trail), "application/x-ndjson"
+    elif fmt == "xlsx":
+        data, media = exports.trail_workbook(trail), XLSX
+    else:
+        raise JingpinError("支持的格式：jsonl、xlsx", code="not_found")
+    name = f"资金轨迹-{number}.{fmt}"
+    return Response(
+        data,
+        media_type=media,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+    )
+
+
+# --------------------------------------------------------------------------- 推进表 filings
+def _periods(today: date) -> list[HalfMonth]:
+    ended = filings.periods_until(today)
+    return ended[::-1] or [HalfMonth(today.year, filings.FIRST_MONTH, 1)]
+
+
+@router.get("/progress-filings")
+def filings_page(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    period: str = "",
+    msg: str = "",
+    error: str = "",
+) -> Response:
+    today = today_shanghai()
+    periods = _periods(today)
+    chosen = period or periods[0].code
+    status = filings.period_status(session, user, chosen, today)
+    unit = filings.own_unit(session, user)
+    history = []
+    if unit is not None:
+        history = [
+            filings.period_status(session, user, p.code, today)["units"][0]
+            | {"period_label": p.label}
+            for p in periods
+        ]
+    return render(
+        request,
+        "funding/filings.html",
+        status=status,
+        periods=periods,
+        chosen=chosen,
+        unit=unit,
+        history=history,
+        reminders=filings.reminders(session, unit, today) if unit else [],
+        late_days=filings.late_days(),
+        msg=msg,
+        error=error,
+        local_time=local_time,
+    )
+
+
+@router.post("/progress-filings")
+async def file_page(request: Request, session: SessionDep, user: PageUser) -> Response:
+    form = await request.form()
+    period = str(form.get("period") or "")
+    reason = str(form.get("correction_reason") or "")
+    unit = filings.own_unit(session, user)
+    if unit is None:
+        raise PermissionDenied("只有推荐单位可以报送本单位的推进表")
+    try:
+        row = filings.file_table(session, user, unit.code, period, correction_reason=reason)
+    except JingpinError as exc:
+        session.rollback()
+        return _back("/progress-filings", exc.message, True)
+    label = half_month(period).label
+    what = "更正" if isinstance(row, filings.ProgressFilingCorrection) else "报送"
+    return _back("/progress-filings", f"已{what}{label}推进表（SHA-256 {row.sha256[:16]}…）")

@@ -43,7 +43,7 @@ def test_online_signed_pdf_verifies_and_is_in_the_registry(flow: Flow, work_id: 
         assert report["indication"] == "TOTAL_PASSED", report
         assert len(report["signatures"]) == 1
         assert report["signatures"][0]["timestamp"], report  # B-T: a signature timestamp
-        assert "杭州光影微剧文化传媒有限公司" in report["signatures"][0]["signer"], report
+        assert report["signatures"][0]["signer"]["organisation"] == "杭州光影微剧文化传媒有限公司"
         assert report["file_sha256"] == sha
         assert report["registry"], report
         flow.call("GET", f"/api/v1/registry/{sha}", "auditor", 200)

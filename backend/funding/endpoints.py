@@ -176,17 +176,22 @@ async def record_review(
     request_id = text("request_id")
     if request_id and not request_id.isdigit():
         raise ValidationFailed("request_id 须为整数", fields={"request_id": "须为整数"})
-    fields = {
-        "kind": text("kind"),
-        "held_on": held_on.isoformat(),
-        "result": text("result"),
-        "opinion": text("opinion"),
-        "reviewers": _form_list(form, "reviewers"),
-        "conditions": [c for c in (form.getlist("conditions")) if isinstance(c, str) and c.strip()],
-        "request_id": int(request_id) if request_id else None,
-    }
+    kind, result, opinion = text("kind"), text("result"), text("opinion")
+    reviewers = _form_list(form, "reviewers")
+    conditions = [c for c in form.getlist("conditions") if isinstance(c, str) and c.strip()]
+    req_id = int(request_id) if request_id else None
     digest = _digest(
-        request, {**fields, "files": [hashlib.sha256(d).hexdigest() for _n, d in files]}
+        request,
+        {
+            "kind": kind,
+            "held_on": held_on.isoformat(),
+            "result": result,
+            "opinion": opinion,
+            "reviewers": reviewers,
+            "conditions": conditions,
+            "request_id": req_id,
+            "files": [hashlib.sha256(d).hexdigest() for _n, d in files],
+        },
     )
 
     def act() -> tuple[int, Any]:
@@ -194,14 +199,14 @@ async def record_review(
             session,
             user,
             agreement_id,
-            kind=fields["kind"],
+            kind=kind,
             held_on=held_on,
-            reviewers=fields["reviewers"],
-            result=fields["result"],
-            opinion=fields["opinion"],
+            reviewers=reviewers,
+            result=result,
+            opinion=opinion,
             attachments=files,
-            conditions=fields["conditions"],
-            request_id=fields["request_id"],
+            conditions=conditions,
+            request_id=req_id,
         )
         return 201, reviews.review_dict(session, review)
 

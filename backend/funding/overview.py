@@ -85,18 +85,21 @@ def funding(session: Session, user: User, agreement_id: int) -> dict[str, Any]:
         select(AuditEvent)
         .where(
             (
-                (AuditEvent.object_type == "agreement")
-                & (AuditEvent.object_id == str(agreement_id))
+                (col(AuditEvent.object_type) == "agreement")
+                & (col(AuditEvent.object_id) == str(agreement_id))
                 & (
                     col(AuditEvent.action).like("funding.%")
-                    | (AuditEvent.action == "agreement.fully_signed")
+                    | (col(AuditEvent.action) == "agreement.fully_signed")
                 )
             )
             | (
-                (AuditEvent.object_type == "milestone")
+                (col(AuditEvent.object_type) == "milestone")
                 & col(AuditEvent.object_id).in_(milestone_ids)
             )
-            | ((AuditEvent.object_type == "disbursement") & col(AuditEvent.object_id).in_(disb_ids))
+            | (
+                (col(AuditEvent.object_type) == "disbursement")
+                & col(AuditEvent.object_id).in_(disb_ids)
+            )
         )
         .order_by(col(AuditEvent.seq))
     ).all()

@@ -125,7 +125,7 @@ def record_review(
     )
     session.add(review)
     session.flush()
-    stored = []
+    stored: list[ReviewAttachment] = []
     for (name, data), n in zip(attachments, pages, strict=True):
         doc = store_rendered(
             session,

@@ -308,7 +308,7 @@ def _append(
             session.flush()
     except IntegrityError as exc:
         raise Conflict("该拨付记录已被他人处理，请刷新后查看", code="already_processed") from exc
-    payload = {
+    payload: dict[str, Any] = {
         "disbursement_id": d.id,
         "milestone_id": d.milestone_id,
         "agreement_id": d.agreement_id,

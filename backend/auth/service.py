@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from backend.audit.service import record
 from backend.auth.models import AuthToken, FailedLogin, Role, TokenKind, User
-from backend.auth.passwords import hash_password, verify_password
+from backend.auth.passwords import hash_password, needs_rehash, verify_password
 from backend.config import get_settings
 from backend.db import utcnow
 from backend.errors import NotAuthenticated, PermissionDenied, TooManyAttempts, ValidationFailed
@@ -54,6 +54,9 @@ def authenticate(session: Session, username: str, password: str, address: str) -
         _remember_failure(session, username, address)
         raise NotAuthenticated("用户名或密码错误", code="invalid_credentials")
     assert user is not None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        session.add(user)
     return user
 
 

@@ -13,7 +13,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from backend.core.base import datetime_field, timestamp_field
+from backend.core.base import datetime_field, fen_field, timestamp_field
 
 
 class AgreementStatus(StrEnum):
@@ -91,7 +91,7 @@ class Agreement(SQLModel, table=True):
     version: int = Field(default=1, ge=1)
     number: str = Field(max_length=40)
     status: str = Field(default=AgreementStatus.draft.value, max_length=20, index=True)
-    grant_fen: int = Field(default=0, ge=0)
+    grant_fen: int = fen_field(default=0)
     over_request_reason: str = Field(default="", max_length=500)
     producer_org_id: int = Field(foreign_key="organisations.id", index=True)
     unit_org_id: int = Field(foreign_key="organisations.id", index=True)
@@ -122,7 +122,7 @@ class AgreementMilestone(SQLModel, table=True):
     agreement_id: int = Field(foreign_key="agreements.id", index=True)
     seq: int = Field(ge=1)
     name: str = Field(max_length=100)
-    amount_fen: int = Field(gt=0)
+    amount_fen: int = fen_field(gt=0)
     gate: str = Field(max_length=30)
     planned_date: date | None = None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
 from backend.db import UTCDateTime, utcnow
@@ -27,9 +28,12 @@ def datetime_field(**kw: Any) -> Any:
     return Field(sa_type=UTCDateTime, **kw)
 
 
-def fen_field(**kw: Any) -> Any:
-    """A money column in 分 (integer cents of CNY); never negative."""
-    return Field(ge=0, **kw)
+def fen_field(*, signed: bool = False, **kw: Any) -> Any:
+    """A money column in 分 (integer cents of CNY): 64-bit, never negative unless ``signed``
+    (ledger deltas). 32-bit columns would stop at ¥21,474,836.47."""
+    if not signed and "gt" not in kw:
+        kw.setdefault("ge", 0)
+    return Field(sa_type=BigInteger, **kw)
 
 
 __all__ = ["SQLModel", "Field", "datetime", "timestamp_field", "datetime_field", "fen_field"]

@@ -16,7 +16,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from backend.core.base import timestamp_field
+from backend.core.base import fen_field, timestamp_field
 
 
 def _one_of(column: str, values: type[StrEnum]) -> str:
@@ -134,7 +134,7 @@ class Disbursement(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     agreement_id: int = Field(foreign_key="agreements.id", index=True)
     milestone_id: int = Field(foreign_key="agreement_milestones.id", index=True)
-    amount_fen: int = Field(gt=0)
+    amount_fen: int = fen_field(gt=0)
     payee_org_id: int = Field(foreign_key="organisations.id")
     payee_name: str = Field(max_length=200)
     bank_name: str = Field(max_length=100)
@@ -177,7 +177,7 @@ class DisbursementEntry(SQLModel, table=True):
     milestone_id: int = Field(foreign_key="agreement_milestones.id", index=True)
     step: str = Field(max_length=10)
     kind: str = Field(max_length=10)
-    paid_delta_fen: int = 0
+    paid_delta_fen: int = fen_field(signed=True, default=0)
     voucher_no: str = Field(default="", max_length=60)  # 凭证号
     bank_reference: str = Field(default="", max_length=80)
     paid_on: date | None = None

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from backend.core.base import datetime_field, timestamp_field
+from backend.core.base import datetime_field, fen_field, timestamp_field
 
 
 class Direction(StrEnum):
@@ -113,8 +113,8 @@ class Work(SQLModel, table=True):
     filing_number: str = Field(default="", max_length=60)  # 规划立项备案号
     is_original: bool = True
     is_online: bool = False
-    budget_fen: int = Field(default=0, ge=0)
-    requested_fen: int = Field(default=0, ge=0)
+    budget_fen: int = fen_field(default=0)
+    requested_fen: int = fen_field(default=0)
     central_support_received: bool = False
     central_support_details: str = Field(default="", max_length=500)
     director: str = Field(max_length=50)

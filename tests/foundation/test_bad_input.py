@@ -9,8 +9,8 @@ from sqlmodel import select
 from backend.audit.models import AuditEvent
 from backend.auth.models import User
 from backend.auth.service import delete_user
-from backend.orgs.service import normalise_uscc
 from backend.errors import ValidationFailed
+from backend.orgs.service import normalise_uscc
 from backend.works.models import Work
 from backend.works.schemas import WorkCreate
 from backend.works.service import create_work
@@ -120,3 +120,12 @@ def test_wrong_types_in_path_are_a_clear_422(client, token_for):
 def test_unknown_page_is_a_json_404_for_programs(client):
     r = client.get("/api/v1/nothing-here")
     assert r.status_code == 404 and r.json()["code"] == "not_found"
+
+
+def test_amounts_beyond_32_bits_are_stored_exactly(client, token_for):
+    big = 3_000_000_000  # ¥30,000,000.00 in 分
+    r = client.post("/api/v1/works", json={**GOOD, "budget_fen": big, "requested_fen": big - 1},
+                    headers=token_for("prod-hz"))
+    assert r.status_code == 201, r.text
+    again = client.get(f"/api/v1/works/{r.json()['id']}", headers=token_for("prod-hz")).json()
+    assert (again["budget_fen"], again["requested_fen"]) == (big, big - 1)

@@ -78,7 +78,16 @@ def demo_ids(session: Session) -> dict[str, str | None]:
         "notification_id": _first_id(session, Notification),
         "milestone_id": _first_id(session, AgreementMilestone),
         "disbursement_id": _first_id(session, Disbursement),
+        "code": _first_unit_code(session),
+        "period": "2026-06-H1",
     }
+
+
+def _first_unit_code(session: Session) -> str | None:
+    from backend.orgs.models import RecommendingUnit
+
+    unit = session.exec(select(RecommendingUnit).order_by(col(RecommendingUnit.code))).first()
+    return unit.code if unit else None
 
 
 def _example(schema: dict[str, Any], spec: dict[str, Any], depth: int = 0) -> Any:

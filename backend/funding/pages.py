@@ -166,7 +166,7 @@ def agreement_funding_page(
         d["can_decide"] = can_act and _can_decide(user, d)
         d["can_pay"] = can_act and d["state"] == "approved"
         d["can_reverse"] = can_act and d["state"] in ("requested", "approved", "paid")
-        d["keys"] = {a: _key() for a in ("approve", "reject", "pay", "reverse")}
+        d["form_keys"] = {a: _key() for a in ("approve", "reject", "pay", "reverse")}
     requestable = [m for m in data["milestones"] if m["status"] != "locked" and m["remaining_fen"]]
     return render(
         request,

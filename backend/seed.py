@@ -130,4 +130,7 @@ def load_demo(session: Session) -> dict[str, Any]:
     from backend.funding.demo import load_funding_demo
 
     load_funding_demo(session)
+    from backend.funding.filings import load_demo_filings
+
+    load_demo_filings(session)
     return {"users": created_users, "password": demo["password"]}

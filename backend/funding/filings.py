@@ -12,7 +12,7 @@ Beijing date passed in, so the rules are testable without a clock.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -20,7 +20,8 @@ from sqlmodel import Session, col, select
 from backend.audit.service import record
 from backend.auth.models import Role, User
 from backend.config import get_settings
-from backend.core.dates import HalfMonth, half_month, to_shanghai, today_shanghai
+from backend.core.dates import SHANGHAI, HalfMonth, half_month, to_shanghai, today_shanghai
+from backend.db import utcnow
 from backend.documents import downloads
 from backend.documents.models import DocumentFormat
 from backend.documents.service import store_rendered
@@ -123,6 +124,8 @@ def file_table(
         "sha256": doc.sha256,
     }
     row: ProgressFiling | ProgressFilingCorrection
+    # ``today`` given (demo, tests): the filing is dated that Beijing day, 10:00.
+    at = utcnow() if today is None else datetime.combine(day, time(10), SHANGHAI).astimezone(UTC)
     if existing is None:
         row = ProgressFiling(
             unit_id=unit.id or 0,
@@ -130,6 +133,7 @@ def file_table(
             document_id=doc.id or 0,
             sha256=doc.sha256,
             filed_by=user.id or 0,
+            filed_at=at,
         )
         session.add(row)
         session.flush()
@@ -148,6 +152,7 @@ def file_table(
             sha256=doc.sha256,
             reason=reason,
             filed_by=user.id or 0,
+            filed_at=at,
         )
         session.add(row)
         session.flush()
@@ -275,3 +280,27 @@ def unit_or_404(session: Session, code: str) -> RecommendingUnit:
     if unit is None:
         raise NotFound("未找到该推荐单位", code="unit_not_found")
     return unit
+
+
+def load_demo_filings(session: Session, today: date | None = None) -> None:
+    """Demo (end of ``jingpin demo``): for the last half-month that can already be late, 浙江 files
+    on its last day (按时), 四川 one day after the grace days (逾期), the others have not filed —
+    through ``file_table`` like a unit would. Idempotent."""
+    day = today or today_shanghai()
+    grace = timedelta(days=late_days() + 1)
+    candidates = [p for p in periods_until(day) if p.end + grace <= day]
+    if not candidates:
+        return
+    period = candidates[-1]
+    for username, when in (("unit-zj", period.end), ("unit-sc", period.end + grace)):
+        u = session.exec(select(User).where(User.username == username)).first()
+        unit = own_unit(session, u) if u else None
+        if u is None or unit is None:
+            continue
+        done = session.exec(
+            select(ProgressFiling).where(
+                ProgressFiling.unit_id == unit.id, ProgressFiling.period == period.code
+            )
+        ).first()
+        if done is None:
+            file_table(session, u, unit.code, period.code, today=when)

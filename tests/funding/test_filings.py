@@ -108,3 +108,15 @@ def test_ministry_sees_which_units_filed_through_the_api(client: Any, token_for:
     assert [u["unit"] for u in mine.json()["units"]] == ["sc"]
     assert client.get("/api/v1/progress-filings", params={"period": "2026-06-H1"},
                       headers=token_for("prod-hz")).status_code == 403
+
+
+def test_demo_has_one_filing_on_time_one_late_and_missing_ones(session: Session) -> None:
+    from backend.funding import filings
+    from backend.funding.filing_models import ProgressFiling
+
+    rows = list(session.exec(select(ProgressFiling)))
+    if not rows:  # the demo ran before any half-month could be late (January–June)
+        pytest.skip("no demo period yet")
+    status = filings.period_status(session, user(session, "ministry"), rows[0].period)
+    states = {u["unit"]: u["state"] for u in status["units"]}
+    assert states["zj"] == "on_time" and states["sc"] == "late" and states["cmg"] == "missing_late"

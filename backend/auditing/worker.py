@@ -189,7 +189,7 @@ class VerificationPool:
             if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
                 raise _WorkerLost("timeout")
             status, value = worker.conn.recv()
-        except (_WorkerLost, EOFError, OSError, BrokenPipeError) as exc:
+        except Exception as exc:  # lost, timed out, or an answer that does not unpickle
             self._replace(worker, str(exc))
             raise VerificationAborted(
                 extra={"reason": "timeout" if str(exc) == "timeout" else "worker_lost"}

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import Integer, String, and_, case, cast, func, literal, select
+from sqlalchemy import String, and_, case, cast, func, literal, select
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
@@ -172,7 +172,7 @@ def summary_query(group_by: GroupBy, today: date) -> Select[Any]:
             func.coalesce(func.sum(dis.c.requested_fen), 0).label("requested_fen"),
             func.coalesce(func.sum(dis.c.approved_fen), 0).label("approved_fen"),
             paid.label("paid_fen"),
-            cast(granted - paid, Integer).label("outstanding_fen"),
+            (granted - paid).label("outstanding_fen"),
             func.coalesce(func.sum(ms.c.overdue_fen), 0).label("overdue_fen"),
         )
         .select_from(

@@ -23,14 +23,16 @@ from backend.agreements.endpoints import router as agreements_router
 from backend.auditing import pages as auditing_pages
 from backend.auditing.endpoints import router as auditing_router
 from backend.auth.endpoints import router as auth_router
-from backend.pki.endpoints import router as pki_router
 from backend.config import get_settings
 from backend.db import get_engine
 from backend.documents import pages as document_pages
 from backend.documents.converter import get_pool
 from backend.documents.endpoints import router as documents_router
 from backend.errors import JingpinError, ValidationFailed
+from backend.funding import pages as funding_pages
 from backend.funding.endpoints import router as funding_router
+from backend.funding.finance_api import router as finance_router
+from backend.pki.endpoints import router as pki_router
 from backend.web import pages
 from backend.workflow import pages as workflow_pages
 from backend.workflow.endpoints import public_router as workflow_public_router
@@ -138,6 +140,8 @@ def create_app() -> FastAPI:
     app.include_router(agreements_router)
     app.include_router(agreement_pages.router)
     app.include_router(funding_router)
+    app.include_router(finance_router)
+    app.include_router(funding_pages.router)
     app.include_router(auditing_router)
     app.include_router(auditing_pages.router)
     app.include_router(pages.router)

@@ -49,6 +49,8 @@ __all__ = [
     "FundingReview",
     "IdempotencyKey",
     "MilestoneGateOpening",
+    "ProgressFiling",
+    "ProgressFilingCorrection",
     "ReviewAttachment",
     "ReviewRequest",
     "FailedLogin",

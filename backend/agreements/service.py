@@ -302,6 +302,7 @@ def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) 
                          subject_id=ag.id or 0, template_name=TEMPLATE, template_sha256=None,
                          context_digest=None, fmt=DocumentFormat.pdf, data=signed,
                          created_by=user.id, source_sha256=ag.current_pdf_sha256)
+    assert doc.sm3 is not None  # store_rendered records the SM3 digest of every document
     sig = AgreementSignature(agreement_id=ag.id or 0, party=plan.party.value, user_id=user.id or 0,
                              organisation_id=plan.organisation_id, cert_serial=plan.cert_serial,
                              revision_sha256=doc.sha256, revision_sm3=doc.sm3)
@@ -398,18 +399,20 @@ def to_dict(session: Session, ag: Agreement, user: User | None = None) -> dict[s
     work = session.get(Work, ag.work_id)
     orgs = {p: session.get(Organisation, party_org_id(ag, p)) for p in SIGNING_ORDER}
     sigs = {s.party: s for s in signatures_of(session, ag)}
-    parties = []
+    parties: list[dict[str, Any]] = []
     for p in SIGNING_ORDER:
         s = sigs.get(p.value)
         signer = session.get(User, s.user_id) if s else None
+        org = orgs[p]
         parties.append({"party": p.value, "label": p.label, "organisation_id": party_org_id(ag, p),
-                        "organisation": orgs[p].name if orgs[p] else None,
+                        "organisation": org.name if org else None,
                         "signed": s is not None,
                         "signature": None if s is None else {
                             "user_id": s.user_id, "signer": signer.display_name if signer else None,
                             "username": signer.username if signer else None,
                             "cert_serial": s.cert_serial, "revision_sha256": s.revision_sha256,
                             "revision_sm3": s.revision_sm3, "signed_at": s.signed_at.isoformat()}})
+    my_party = party_of(user, ag) if user else None
     return {
         "id": ag.id, "number": ag.number, "version": ag.version, "work_id": ag.work_id,
         "work_title": work.title if work else None, "status": ag.status,
@@ -425,7 +428,7 @@ def to_dict(session: Session, ag: Agreement, user: User | None = None) -> dict[s
                         "gate_label": GATE_LABELS[Gate(m.gate)],
                         "planned_date": m.planned_date.isoformat() if m.planned_date else None}
                        for m in milestones_of(session, ag)],
-        "my_party": (party_of(user, ag).value if user and party_of(user, ag) else None),
+        "my_party": my_party.value if my_party else None,
     }
 
 

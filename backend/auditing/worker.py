@@ -201,7 +201,7 @@ class VerificationPool:
         worker.tasks += 1
         self.completed += 1
         self._idle.put(worker)
-        return value  # type: ignore[no-any-return]
+        return value
 
     def _replace(self, worker: _Worker, why: str) -> None:
         log.warning("verification worker %s killed and replaced (%s)", worker.process.pid, why)

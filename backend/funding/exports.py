@@ -18,8 +18,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
-from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlalchemy import func, label, select
+from sqlmodel import Session, col
 
 from backend.agreements.models import GATE_LABELS, Agreement, AgreementMilestone, Gate
 from backend.agreements.service import get_agreement
@@ -79,21 +79,21 @@ def ledger_rows(session: Session, agreement_id: int | None = None) -> list[dict[
     dq = (
         select(
             Disbursement,
-            Agreement.number,
-            Work.title,
-            RecommendingUnit.name.label("unit_name"),  # type: ignore[attr-defined]
-            AgreementMilestone.name.label("milestone_name"),  # type: ignore[attr-defined]
-            User.username,
+            col(Agreement.number),
+            col(Work.title),
+            label("unit_name", col(RecommendingUnit.name)),
+            label("milestone_name", col(AgreementMilestone.name)),
+            col(User.username),
         )
-        .join(Agreement, Agreement.id == Disbursement.agreement_id)  # type: ignore[arg-type]
-        .join(Work, Work.id == Agreement.work_id)  # type: ignore[arg-type]
-        .join(RecommendingUnit, RecommendingUnit.id == Work.unit_id)  # type: ignore[arg-type]
-        .join(AgreementMilestone, AgreementMilestone.id == Disbursement.milestone_id)  # type: ignore[arg-type]
-        .join(User, User.id == Disbursement.requested_by)  # type: ignore[arg-type]
-        .order_by(Disbursement.id)  # type: ignore[arg-type]
+        .join(Agreement, col(Agreement.id) == col(Disbursement.agreement_id))
+        .join(Work, col(Work.id) == col(Agreement.work_id))
+        .join(RecommendingUnit, col(RecommendingUnit.id) == col(Work.unit_id))
+        .join(AgreementMilestone, col(AgreementMilestone.id) == col(Disbursement.milestone_id))
+        .join(User, col(User.id) == col(Disbursement.requested_by))
+        .order_by(col(Disbursement.id))
     )
     if agreement_id is not None:
-        dq = dq.where(Disbursement.agreement_id == agreement_id)
+        dq = dq.where(col(Disbursement.agreement_id) == agreement_id)
     heads = {}
     lines: list[dict[str, Any]] = []
     for d, number, title, unit_name, milestone_name, username in session.execute(dq).all():
@@ -124,10 +124,10 @@ def ledger_rows(session: Session, agreement_id: int | None = None) -> list[dict[
         )
     if heads:
         eq = (
-            select(DisbursementEntry, User.username)
-            .join(User, User.id == DisbursementEntry.actor_id)  # type: ignore[arg-type]
-            .where(DisbursementEntry.disbursement_id.in_(list(heads)))  # type: ignore[attr-defined]
-            .order_by(DisbursementEntry.id)  # type: ignore[arg-type]
+            select(DisbursementEntry, col(User.username))
+            .join(User, col(User.id) == col(DisbursementEntry.actor_id))
+            .where(col(DisbursementEntry.disbursement_id).in_(list(heads)))
+            .order_by(col(DisbursementEntry.id))
         )
         for e, username in session.execute(eq).all():
             lines.append(
@@ -243,9 +243,9 @@ def money_trail(session: Session, user: User, agreement_id: int) -> dict[str, An
     signed_event = (
         session.execute(
             select(AuditEvent).where(
-                AuditEvent.object_type == "agreement",
-                AuditEvent.object_id == str(ag.id),
-                AuditEvent.action == "agreement.fully_signed",
+                col(AuditEvent.object_type) == "agreement",
+                col(AuditEvent.object_id) == str(ag.id),
+                col(AuditEvent.action) == "agreement.fully_signed",
             )
         )
         .scalars()

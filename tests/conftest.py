@@ -198,9 +198,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's chromium driven by Playwright (never a downloaded browser)."""
+    """Debian's chromium driven by Playwright (never a downloaded browser). Module scope: the
+    sync API keeps an event loop running in the main thread while it lives, and tests after the
+    browser modules call asyncio.run."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from backend.auth.models import AuthToken, Role, TokenKind, User
 from backend.auth.service import resolve_token
@@ -55,13 +56,15 @@ async def _form_csrf(request: Request) -> str:
 
 
 async def authenticate_request(request: Request, session: SessionDep) -> tuple[User, AuthToken]:
+    # The look-up runs in the threadpool: on SQLite a writing request may wait here for the write
+    # lock, and waiting on the event loop would stall the request that holds it.
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        return resolve_token(session, auth[7:].strip(), TokenKind.bearer)
+        return await run_in_threadpool(resolve_token, session, auth[7:].strip(), TokenKind.bearer)
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise NotAuthenticated()
-    user, row = resolve_token(session, cookie, TokenKind.session)
+    user, row = await run_in_threadpool(resolve_token, session, cookie, TokenKind.session)
     if request.method not in SAFE_METHODS:
         sent = request.headers.get("x-csrf-token") or await _form_csrf(request)
         if not sent or not hmac.compare_digest(sent, row.csrf_token):

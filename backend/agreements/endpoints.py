@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from backend.agreements import service
 from backend.agreements.schemas import AgreementCreate, DeclineBody, SignBody
 from backend.auth.deps import CurrentUser, SessionDep, client_address
-from signing.pades import async_sign_pdf
+from signing.pades import sign_pdf
 
 router = APIRouter(prefix="/api/v1/agreements", tags=["agreements"])
 
@@ -68,7 +68,7 @@ async def sign(agreement_id: int, body: SignBody, request: Request, session: Ses
     plan = await run_in_threadpool(service.begin_signing, session, user, agreement_id, body.password,
                                    client_address(request))
     try:
-        signed = await async_sign_pdf(plan.pdf, plan.request)
+        signed = await run_in_threadpool(sign_pdf, plan.pdf, plan.request)
     except Exception:
         await run_in_threadpool(session.rollback)
         raise

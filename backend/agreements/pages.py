@@ -20,7 +20,7 @@ from backend.errors import JingpinError
 from backend.web.deps import PageUser
 from backend.web.pages import render
 from backend.works.models import Work, WorkStatus
-from signing.pades import async_sign_pdf
+from signing.pades import sign_pdf
 
 router = APIRouter(include_in_schema=False)
 
@@ -76,7 +76,7 @@ async def sign_page(agreement_id: int, request: Request, session: SessionDep, us
     try:
         plan = await run_in_threadpool(service.begin_signing, session, user, agreement_id, password,
                                        client_address(request))
-        signed = await async_sign_pdf(plan.pdf, plan.request)
+        signed = await run_in_threadpool(sign_pdf, plan.pdf, plan.request)
         ag = await run_in_threadpool(service.finish_signing, session, user, plan, signed)
     except JingpinError as exc:
         await run_in_threadpool(session.rollback)

@@ -3,7 +3,7 @@ evidence package. Services only flush; the request (or CLI command) commits once
 
 Signing is split in three steps so that the async endpoint can run the signature itself on the
 event loop (pyHanko's async API) while database work runs in the threadpool:
-``begin_signing`` (checks, fresh password, row lock FOR UPDATE, signer) → ``async_sign_pdf`` →
+``begin_signing`` (checks, fresh password, row lock FOR UPDATE, signer) → ``sign_pdf`` (worker thread) →
 ``finish_signing`` (store revision, signature row, audit; verification after the last one).
 """
 

@@ -52,7 +52,14 @@ def get_ca() -> CertificateAuthority:
 
 
 def timestamp_authority() -> TimestampAuthority:
-    ca = get_ca()
+    s = get_settings()
+    return _tsa_for(str(ca_dir(s)), s.secret("kek"))
+
+
+@lru_cache
+def _tsa_for(directory: str, kek: str) -> TimestampAuthority:
+    # Built once per CA: unwrapping the TSA key and preparing its certificate costs ~80 ms.
+    ca = _ca_for(directory, kek)
     return TimestampAuthority(ca.tsa_certificate, ca.tsa_private_key(), [ca.root_certificate])
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from anyio import to_thread
 from pypdf import PdfReader
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from backend.audit.service import record
 from backend.auth.models import Role, User
@@ -45,7 +46,7 @@ from backend.workflow.models import ApplicationDocument, DocumentSlot
 from backend.works.service import EDITABLE, get_work
 from signing.appearance import SignatureAppearance
 from signing.errors import CertificateNotFound
-from signing.pades import FieldSpec, PadesLevel, SigningRequest, async_sign_pdf, ca_signer, prepare
+from signing.pades import FieldSpec, PadesLevel, SigningRequest, ca_signer, prepare, sign_pdf
 from signing.verify import TOTAL_PASSED, describe_zh
 
 FIELD_NAME = "producer_seal"
@@ -242,5 +243,5 @@ async def sign_online(
             raise downloads.conversion_unavailable(exc) from exc
     unsigned = pdf
     with_field = await to_thread.run_sync(lambda: prepare(unsigned, [seal_field(unsigned)]))
-    signed = await async_sign_pdf(with_field, plan.request)
+    signed = await run_in_threadpool(sign_pdf, with_field, plan.request)
     return await to_thread.run_sync(finish_online_signing, session, user, plan, pdf, signed)

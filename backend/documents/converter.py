@@ -57,12 +57,12 @@ logging.getLogger("unoserver").setLevel(logging.WARNING)
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_UNO_SITE = REPO / ".venv" / "uno-site"
-SourceFormat = Literal["docx", "xlsx", "odt", "ods"]
+# Writer documents only: the project installs libreoffice-writer-nogui, not Calc (the 推进表's
+# PDF is made from its DOCX).
+SourceFormat = Literal["docx", "odt"]
 _PDF_FILTERS = {
     "docx": "writer_pdf_Export",
     "odt": "writer_pdf_Export",
-    "xlsx": "calc_pdf_Export",
-    "ods": "calc_pdf_Export",
 }
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from backend.core.canonical import digest
-from backend.documents.converter import ConverterPool, SourceFormat, get_pool
+from backend.documents.converter import ConverterPool, get_pool
 from backend.documents.models import Document, DocumentFormat, DocumentKind, SubjectType
 from backend.documents.store import BlobStore, FileBlobStore, get_store
 from signing.hashes import sm3_hex
@@ -105,7 +105,7 @@ def pdf_for_docx(
     Note: on SQLite the session holds the write lock while a conversion runs (≤ the converter
     timeout); callers should not wrap long work around this call.
     """
-    if docx_doc.format not in (DocumentFormat.docx, DocumentFormat.xlsx):
+    if docx_doc.format != DocumentFormat.docx:
         raise ValueError(f"cannot make a PDF from a {docx_doc.format} document")
     blobs = store or get_store()
     candidates = session.exec(
@@ -124,9 +124,8 @@ def pdf_for_docx(
             return pdf
     data = next((blobs.get(c.sha256) for c in candidates if blobs.exists(c.sha256)), None)
     if data is None:
-        source_format: SourceFormat = "xlsx" if docx_doc.format == DocumentFormat.xlsx else "docx"
         data = (pool or get_pool()).convert(
-            blobs.get(docx_doc.sha256), source_format=source_format, pdfa=pdfa
+            blobs.get(docx_doc.sha256), source_format="docx", pdfa=pdfa
         )
     return store_rendered(
         session,

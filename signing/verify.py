@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass
 from dataclasses import field as dataclass_field
 from io import BytesIO
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from asn1crypto import cms
 from asn1crypto import crl as asn1_crl
@@ -596,6 +597,15 @@ _ZH_SUB = {
 }
 
 
+def _beijing(iso: str) -> str:
+    """ISO 8601 (UTC) → Beijing time for people."""
+    try:
+        moment = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return moment.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S（北京时间）")
+
+
 def describe_zh(report: VerificationReport) -> list[str]:
     """Chinese one-line-per-finding summary for people (auditors, signers)."""
     lines = []
@@ -616,7 +626,7 @@ def describe_zh(report: VerificationReport) -> list[str]:
         if sig.sub_indication:
             line += f"，{_ZH_SUB.get(sig.sub_indication, sig.sub_indication)}"
         if sig.timestamp:
-            line += f"；时间戳 {sig.timestamp}"
+            line += f"；时间戳 {_beijing(sig.timestamp)}"
         if sig.modified_after and sig.indication != TOTAL_PASSED:
             line += f"；签名后的修改：{sig.modified_after}"
         lines.append(line)

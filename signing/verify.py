@@ -421,8 +421,17 @@ def _name_of(cert: asn1_x509.Certificate) -> SignerSummary:
         organisation=_first(subject.get("organization_name")),
         common_name=_first(subject.get("common_name")),
         serial=format(cert.serial_number, "X"),
-        issuer=cert.issuer.human_friendly,
+        issuer=_issuer_text(cert.issuer),
     )
+
+
+def _issuer_text(name: asn1_x509.Name) -> str:
+    """The issuer's common name (its organisation in brackets when it adds something)."""
+    native = name.native
+    cn, org = _first(native.get("common_name")), _first(native.get("organization_name"))
+    if cn and org and org not in cn:
+        return f"{cn}（{org}）"
+    return cn or org or name.human_friendly
 
 
 def _first(value: Any) -> str | None:
@@ -442,25 +451,25 @@ def _describe_changes(
     if diff is None:
         return None, ModificationLevel.NONE.name, True
     if isinstance(diff, SuspiciousModification):
-        return f"disallowed change after signing: {diff}", ModificationLevel.OTHER.name, False
+        return f"签名后存在不允许的修改：{diff}", ModificationLevel.OTHER.name, False
     level = diff.modification_level
     fields = sorted(diff.changed_form_fields)
     if level == ModificationLevel.NONE:
         return None, level.name, True
     if level == ModificationLevel.LTA_UPDATES:
-        return "validation data / document timestamp added", level.name, True
+        return "其后仅增加了验证数据或文档时间戳", level.name, True
     if level == ModificationLevel.FORM_FILLING:
         others = [f for f in fields if f not in signature_fields]
         if others:
             return (
-                f"form fields other than signature fields filled: {', '.join(others)}",
+                f"签名后填写了签名域以外的表单域：{'、'.join(others)}",
                 level.name,
                 False,
             )
-        return f"later signatures filled fields: {', '.join(fields)}", level.name, True
+        return f"其后仅有后续签名填写签名域：{'、'.join(fields)}", level.name, True
     if level == ModificationLevel.ANNOTATIONS:
-        return "annotations added or changed after signing", level.name, False
-    return "content changed after signing", level.name, False
+        return "签名后增加或修改了注释（批注）", level.name, False
+    return "签名后文档内容被修改", level.name, False
 
 
 def _junk_after_last_revision(
@@ -470,13 +479,13 @@ def _junk_after_last_revision(
     revision when no later revision was recognised."""
     stripped = data.rstrip(b" \r\n\t\x00")
     if not stripped.endswith(b"%%EOF"):
-        return "bytes after the last %%EOF are not a valid incremental update"
+        return "最后一个 %%EOF 之后的内容不是有效的增量更新"
     total = sig.reader.xrefs.total_revisions
     if coverage == SignatureCoverageLevel.ENTIRE_REVISION and sig.signed_revision == total - 1:
         byte_range = [int(x) for x in sig.byte_range]
         tail = data[byte_range[2] + byte_range[3] :]
         if tail.strip(b" \r\n\t\x00"):
-            return f"{len(tail)} bytes after the last signed revision are not a valid incremental update"
+            return f"最后一个已签名版本之后有 {len(tail)} 字节不是有效的增量更新"
     return None
 
 

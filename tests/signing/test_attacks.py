@@ -51,7 +51,7 @@ def test_incremental_update_changing_page_content_fails_and_says_so(verify, thre
     assert report.indication == TOTAL_FAILED
     last = report.signatures[-1]
     assert last.sub_indication == "SIG_CONSTRAINTS_FAILURE"
-    assert last.modified_after and "change" in last.modified_after
+    assert last.modified_after and "修改" in last.modified_after
 
 
 def test_annotation_overlaid_after_signing_fails(verify, three_signed):
@@ -216,7 +216,7 @@ def test_junk_appended_after_last_revision_fails(verify, three_signed):
         three_signed + b"\n% appended junk that is not an incremental update\n1 0 obj\n"
     )
     assert report.indication == TOTAL_FAILED
-    assert "not a valid incremental update" in report.signatures[-1].modified_after
+    assert "不是有效的增量更新" in report.signatures[-1].modified_after
 
 
 def test_deeply_nested_hostile_pdf_is_format_failure_not_a_crash():

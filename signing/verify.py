@@ -590,7 +590,7 @@ async def _check_one(
 
 # ------------------------------------------------------------------------- human summary
 _ZH_INDICATION = {TOTAL_PASSED: "验证通过", TOTAL_FAILED: "验证失败", INDETERMINATE: "无法确定"}
-_ZH_SUB = {
+SUB_INDICATION_ZH = {
     "HASH_FAILURE": "签名后文档内容被篡改",
     "SIG_CRYPTO_FAILURE": "签名值或时间戳无效",
     "FORMAT_FAILURE": "文件或签名格式错误",
@@ -625,7 +625,7 @@ def describe_zh(report: VerificationReport) -> list[str]:
         lines.append("该文档中没有数字签名。")
         return lines
     overall = _ZH_INDICATION.get(report.indication, report.indication)
-    reason = _ZH_SUB.get(report.sub_indication or "", report.sub_indication or "")
+    reason = SUB_INDICATION_ZH.get(report.sub_indication or "", report.sub_indication or "")
     lines.append(f"总体结论：{overall}" + (f"（{reason}）" if reason else ""))
     for i, sig in enumerate(report.signatures, start=1):
         who = sig.signer.organisation or sig.signer.common_name if sig.signer else "未知签署方"
@@ -633,7 +633,7 @@ def describe_zh(report: VerificationReport) -> list[str]:
         verdict = _ZH_INDICATION.get(sig.indication, sig.indication)
         line = f"{kind}{i}（字段 {sig.field}，{who}）：{verdict}"
         if sig.sub_indication:
-            line += f"，{_ZH_SUB.get(sig.sub_indication, sig.sub_indication)}"
+            line += f"，{SUB_INDICATION_ZH.get(sig.sub_indication, sig.sub_indication)}"
         if sig.timestamp:
             line += f"；时间戳 {_beijing(sig.timestamp)}"
         if sig.modified_after and sig.indication != TOTAL_PASSED:

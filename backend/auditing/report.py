@@ -3,14 +3,11 @@ the system (PAdES B-T with the "jingpin 系统" certificate), so the report itse
 
 from __future__ import annotations
 
-from io import BytesIO
 from typing import Any
 
-from docxtpl import DocxTemplate
-from jinja2 import Environment, StrictUndefined
-
 from backend.core.display import local_time
-from backend.documents.render import FIXED_CORE_TIME, TEMPLATES_DIR, normalise_package
+from backend.documents.render import render_docx
+from signing.verify import SUB_INDICATION_ZH
 
 TEMPLATE = "verification_report.docx"
 SEAL_FIELD = "jingpin_system_seal"
@@ -18,17 +15,6 @@ SEAL_FIELD = "jingpin_system_seal"
 SEAL_BOX = (330.0, 40.0, 560.0, 110.0)
 
 INDICATION_ZH = {"TOTAL_PASSED": "通过", "TOTAL_FAILED": "未通过", "INDETERMINATE": "无法确定"}
-SUB_INDICATION_ZH = {
-    "HASH_FAILURE": "签名后文档内容被篡改",
-    "SIG_CRYPTO_FAILURE": "签名值或时间戳无效",
-    "FORMAT_FAILURE": "文件或签名格式错误",
-    "SIG_CONSTRAINTS_FAILURE": "签名后文档被作了不允许的修改",
-    "REVOKED": "签名证书已被吊销",
-    "NO_CERTIFICATE_CHAIN_FOUND": "签名证书不是由受信任的根证书签发",
-    "OUT_OF_BOUNDS_NO_POE": "签名证书已过期或尚未生效",
-    "EXPIRED": "签名证书已过期",
-    "NOT_YET_VALID": "签名证书尚未生效",
-}
 COVERAGE_ZH = {
     "ENTIRE_FILE": "覆盖整个文件",
     "ENTIRE_REVISION": "覆盖签名时的整个版本（其后有增量更新）",
@@ -131,14 +117,7 @@ def report_context(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_report_docx(body: dict[str, Any]) -> bytes:
-    tpl = DocxTemplate(TEMPLATES_DIR / TEMPLATE)
-    env = Environment(undefined=StrictUndefined, autoescape=True)  # noqa: S701 (XML autoescape)
-    tpl.render(report_context(body), jinja_env=env, autoescape=True)
-    core = tpl.docx.core_properties
-    core.created = core.modified = core.last_printed = FIXED_CORE_TIME
-    buf = BytesIO()
-    tpl.save(buf)
-    return normalise_package(buf.getvalue())
+    return render_docx(TEMPLATE, report_context(body))
 
 
 def seal_pdf(pdf: bytes, *, reason: str) -> bytes:

@@ -28,6 +28,8 @@ FIXED_ZIP_TIME = (2026, 1, 1, 0, 0, 0)
 FIXED_CORE_TIME = datetime(2026, 1, 1, 0, 0, 0)
 RENDERED_BY = "jingpin"
 
+# Documents the system issues about itself (the sealed verification report).
+SYSTEM_TEMPLATE_NAMES = ("verification_report.docx",)
 TEMPLATE_NAMES = (
     "application_form.docx",
     "copyright_pledge.docx",
@@ -71,7 +73,7 @@ SIGNATURE_BOXES: dict[str, SignatureBox] = {
 
 
 def template_path(name: str) -> Path:
-    if name not in TEMPLATE_NAMES:
+    if name not in TEMPLATE_NAMES and name not in SYSTEM_TEMPLATE_NAMES:
         raise NotFound(f"没有名为 {name} 的文书模板", code="template_not_found")
     return TEMPLATES_DIR / name
 

@@ -397,22 +397,7 @@ def _broken(sig: EmbeddedPdfSignature, message: str) -> SignatureReport:
         revision = sig.signed_revision
     except Exception:  # noqa: S110 - best effort only
         pass
-    return SignatureReport(
-        field=field_name,
-        signer=None,
-        signed_at=None,
-        timestamp=None,
-        indication=TOTAL_FAILED,
-        sub_indication="FORMAT_FAILURE",
-        intact=False,
-        trusted=False,
-        coverage=None,
-        modified_after=None,
-        revocation="unknown",
-        docmdp_ok=None,
-        revision=revision,
-        messages=[message],
-    )
+    return _broken_field(field_name, message, revision)
 
 
 def _name_of(cert: asn1_x509.Certificate) -> SignerSummary:

@@ -110,6 +110,32 @@ class Prepared:
     def source_sha256(self) -> str:
         return hashlib.sha256(self.source).hexdigest()
 
+    def store(
+        self,
+        session: Session,
+        *,
+        created_by: int | None,
+        fmt: DocumentFormat | None = None,
+        data: bytes | None = None,
+        source_sha256: str | None = None,
+        blobs: BlobStore | None = None,
+    ) -> Document:
+        """Record these bytes (the rendered source by default) as a document of this subject."""
+        return store_rendered(
+            session,
+            kind=self.kind,
+            subject_type=self.subject_type,
+            subject_id=self.subject_id,
+            template_name=self.template_name,
+            template_sha256=self.template_sha256,
+            context_digest=self.context_digest,
+            fmt=fmt or self.source_format,
+            data=self.source if data is None else data,
+            created_by=created_by,
+            source_sha256=source_sha256,
+            store=blobs,
+        )
+
 
 @dataclass(frozen=True)
 class Issued:
@@ -407,19 +433,7 @@ def record_issued(
             source_new = not _exists(
                 session, prepared, prepared.source_format, prepared.source_sha256
             )
-            source_doc = store_rendered(
-                session,
-                kind=prepared.kind,
-                subject_type=prepared.subject_type,
-                subject_id=prepared.subject_id,
-                template_name=prepared.template_name,
-                template_sha256=prepared.template_sha256,
-                context_digest=prepared.context_digest,
-                fmt=prepared.source_format,
-                data=prepared.source,
-                created_by=created_by,
-                store=blobs,
-            )
+            source_doc = prepared.store(session, created_by=created_by, blobs=blobs)
             if source_new:
                 _audit_new(session, source_doc, actor)
                 created += 1

@@ -24,7 +24,6 @@ from backend.core.dates import SHANGHAI, HalfMonth, half_month, to_shanghai, tod
 from backend.db import utcnow
 from backend.documents import downloads
 from backend.documents.models import DocumentFormat
-from backend.documents.service import store_rendered
 from backend.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.funding.filing_models import ProgressFiling, ProgressFilingCorrection
 from backend.orgs.models import Organisation, RecommendingUnit
@@ -105,18 +104,7 @@ def file_table(
     prepared = downloads.prepare_progress_table(
         session, unit=unit, period=period, fmt=DocumentFormat.docx
     )
-    doc = store_rendered(
-        session,
-        kind=prepared.kind,
-        subject_type=prepared.subject_type,
-        subject_id=prepared.subject_id,
-        template_name=prepared.template_name,
-        template_sha256=prepared.template_sha256,
-        context_digest=prepared.context_digest,
-        fmt=prepared.source_format,
-        data=prepared.source,
-        created_by=user.id,
-    )
+    doc = prepared.store(session, created_by=user.id)
     payload: dict[str, Any] = {
         "unit": unit.code,
         "period": period.code,

@@ -36,8 +36,7 @@ from backend.auth.service import confirm_password
 from backend.documents import downloads
 from backend.documents.converter import ConversionTimeout, ConverterPool
 from backend.documents.downloads import Prepared
-from backend.documents.models import Document, DocumentFormat
-from backend.documents.service import store_rendered
+from backend.documents.models import DocumentFormat
 from backend.errors import Conflict, ServiceBusy
 from backend.orgs.models import Organisation
 from backend.pki.service import font_cache_dir, get_ca, timestamper, verify_bytes
@@ -179,24 +178,11 @@ def finish_online_signing(
         )
     p = plan.prepared
 
-    def put(fmt: DocumentFormat, data: bytes, source_sha256: str | None) -> Document:
-        return store_rendered(
-            session,
-            kind=p.kind,
-            subject_type=p.subject_type,
-            subject_id=p.subject_id,
-            template_name=p.template_name,
-            template_sha256=p.template_sha256,
-            context_digest=p.context_digest,
-            fmt=fmt,
-            data=data,
-            created_by=user.id,
-            source_sha256=source_sha256,
-        )
-
-    source = put(p.source_format, p.source, None)
-    unsigned = put(DocumentFormat.pdf, pdf, source.sha256)
-    doc = put(DocumentFormat.pdf, signed, unsigned.sha256)
+    source = p.store(session, created_by=user.id)
+    unsigned = p.store(session, created_by=user.id, fmt=DocumentFormat.pdf, data=pdf,
+                       source_sha256=source.sha256)
+    doc = p.store(session, created_by=user.id, fmt=DocumentFormat.pdf, data=signed,
+                  source_sha256=unsigned.sha256)
     record(
         session,
         actor=user,

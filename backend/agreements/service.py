@@ -43,10 +43,9 @@ from backend.documents.service import context_digest, pdf_for_docx, store_render
 from backend.documents.store import get_store
 from backend.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.orgs.models import Organisation, OrgKind, RecommendingUnit
-from backend.pki.service import font_cache_dir, get_ca, timestamper, verify_bytes
+from backend.pki.service import font_cache_dir, get_ca, timestamper, usable_seal, verify_bytes
 from backend.works.models import Work, WorkStatus
 from signing.appearance import SignatureAppearance
-from signing.errors import CertificateNotFound
 from signing.hashes import sha256_hex, sm3_hex
 from signing.pades import FieldSpec, PadesLevel, SigningRequest, ca_signer, prepare
 from signing.verify import TOTAL_PASSED, describe_zh
@@ -276,15 +275,9 @@ def begin_signing(session: Session, user: User, agreement_id: int, password: str
                           .with_for_update().execution_options(populate_existing=True)).one()
     _check_can_sign(session, locked, party)
     org = session.get(Organisation, party_org_id(locked, party))
-    if org is None or not org.seal_cert_serial:
-        raise Conflict("签署机构没有电子印章证书", code="no_certificate")
+    issued = usable_seal(org)
+    assert org is not None and org.seal_cert_serial is not None
     ca = get_ca()
-    try:
-        issued = ca.get(org.seal_cert_serial)
-    except CertificateNotFound as exc:
-        raise Conflict("签署机构的电子印章证书不存在", code="no_certificate") from exc
-    if issued.revoked:
-        raise Conflict("签署机构的电子印章证书已吊销，请先续期后再签署", code="certificate_revoked")
     request = SigningRequest(
         field=party.field_name, signer=ca_signer(ca, org.seal_cert_serial), level=PadesLevel.B_T,
         timestamper=timestamper(), certify=party == SIGNING_ORDER[0],

@@ -14,7 +14,7 @@ from backend.config import Settings, get_settings
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.orgs.models import Organisation
 from signing.errors import CertificateAuthorityError, CertificateNotFound
-from signing.pki import CertificateAuthority
+from signing.pki import CertificateAuthority, IssuedCertificate
 from signing.tsa import InProcessTimeStamper, TimestampAuthority, http_timestamper
 from signing.verify import VerificationReport, verify_pdf
 
@@ -117,6 +117,19 @@ def ensure_seals(session: Session, *, actor: object) -> int:
     for org in session.exec(select(Organisation).where(Organisation.seal_cert_serial == None)):  # noqa: E711
         issue_seal(session, org, actor=actor)
         issued += 1
+    return issued
+
+
+def usable_seal(org: Organisation | None) -> IssuedCertificate:
+    """The organisation's seal certificate, if it can sign now (409 when missing or revoked)."""
+    if org is None or not org.seal_cert_serial:
+        raise Conflict("签署机构没有电子印章证书，请联系管理员签发", code="no_certificate")
+    try:
+        issued = get_ca().get(org.seal_cert_serial)
+    except CertificateNotFound as exc:
+        raise Conflict("签署机构的电子印章证书不存在", code="no_certificate") from exc
+    if issued.revoked:
+        raise Conflict("签署机构的电子印章证书已吊销，请先续期后再签署", code="certificate_revoked")
     return issued
 
 

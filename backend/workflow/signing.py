@@ -39,12 +39,11 @@ from backend.documents.downloads import Prepared
 from backend.documents.models import DocumentFormat
 from backend.errors import Conflict, ServiceBusy
 from backend.orgs.models import Organisation
-from backend.pki.service import font_cache_dir, get_ca, timestamper, verify_bytes
+from backend.pki.service import font_cache_dir, get_ca, timestamper, usable_seal, verify_bytes
 from backend.workflow import service
 from backend.workflow.models import ApplicationDocument, DocumentSlot
 from backend.works.service import EDITABLE, get_work
 from signing.appearance import SignatureAppearance
-from signing.errors import CertificateNotFound
 from signing.pades import FieldSpec, PadesLevel, SigningRequest, ca_signer, prepare, sign_pdf
 from signing.verify import TOTAL_PASSED, describe_zh
 
@@ -142,15 +141,9 @@ def begin_online_signing(
         raise Conflict(f"作品当前状态为“{work.status.label}”，申报材料已冻结", code="work_frozen")
     confirm_password(session, user, password, address)  # 403 wrong_password, 429 throttled
     org = session.get(Organisation, work.organisation_id)
-    if org is None or not org.seal_cert_serial:
-        raise Conflict("本机构没有电子印章证书，请联系管理员签发", code="no_certificate")
+    issued = usable_seal(org)
+    assert org is not None and org.seal_cert_serial is not None
     ca = get_ca()
-    try:
-        issued = ca.get(org.seal_cert_serial)
-    except CertificateNotFound as exc:
-        raise Conflict("本机构的电子印章证书不存在", code="no_certificate") from exc
-    if issued.revoked:
-        raise Conflict("本机构的电子印章证书已吊销，请先续期后再签署", code="certificate_revoked")
     prepared = downloads.prepare_work_document(
         session, work=work, doc_type=slot.url_name, fmt=DocumentFormat.pdf
     )

@@ -11,7 +11,6 @@ from sqlmodel import Session, select
 
 from backend.auditing import worker
 from backend.auditing.worker import VerificationPool
-from backend.documents import converter
 from backend.documents.converter import ConverterPool
 
 
@@ -30,19 +29,10 @@ def verification_pool(shared_verification_pool: VerificationPool) -> Iterator[Ve
     worker.set_verification_pool(previous)
 
 
-@pytest.fixture(scope="session")
-def auditing_converter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConverterPool]:
-    pool = ConverterPool(data_dir=tmp_path_factory.mktemp("auditing-converter"), instances=1)
-    pool.start()
-    yield pool
-    pool.stop()
-
-
 @pytest.fixture
-def office(auditing_converter: ConverterPool, monkeypatch: pytest.MonkeyPatch) -> ConverterPool:
-    auditing_converter.ensure_started()
-    monkeypatch.setattr(converter, "_pool", auditing_converter)
-    return auditing_converter
+def office(app_pool: ConverterPool) -> ConverterPool:
+    """The run's shared converter pool (tests/conftest.py)."""
+    return app_pool
 
 
 def signed_agreement(session: Session) -> Any:

@@ -227,7 +227,42 @@ def new_document(*, title: str, subject: str, landscape: bool = False, title_siz
     return doc
 
 
+def _drop_unused_styles(doc: DocumentObject) -> None:
+    """Keep only the styles the document uses (with their basedOn / next / link chains).
+
+    python-docx's default package carries 164 styles (340 KB of styles.xml) plus a 440 KB
+    stylesWithEffects.xml for Word 2010; LibreOffice imports every one of them for every PDF
+    (~40 ms of each conversion). Word still offers its built-in styles from its own list.
+    """
+    refs = ("w:pStyle", "w:rStyle", "w:tblStyle", "w:numStyleLink", "w:styleLink")
+    parts = [doc.part] + [rel.target_part for rel in doc.part.rels.values() if not rel.is_external]
+    used: set[str] = set()
+    for part in parts:
+        element = getattr(part, "element", None)
+        if element is None:
+            continue
+        for tag in refs:
+            used.update(el.get(qn("w:val")) for el in element.iter(qn(tag)))
+    styles = {el.get(qn("w:styleId")): el for el in doc.styles.element.iter(qn("w:style"))}
+    used.update(sid for sid, el in styles.items() if el.get(qn("w:default")) in ("1", "true"))
+    todo = list(used)
+    while todo:
+        el = styles.get(todo.pop())
+        for tag in ("w:basedOn", "w:next", "w:link"):
+            ref = el.find(qn(tag)) if el is not None else None
+            if ref is not None and ref.get(qn("w:val")) not in used:
+                used.add(ref.get(qn("w:val")))
+                todo.append(ref.get(qn("w:val")))
+    for sid, el in styles.items():
+        if sid not in used:
+            el.getparent().remove(el)
+    for r_id, rel in list(doc.part.rels.items()):
+        if rel.reltype.endswith("/stylesWithEffects"):
+            del doc.part.rels[r_id]
+
+
 def save(doc: DocumentObject, name: str) -> Path:
+    _drop_unused_styles(doc)
     buf = BytesIO()
     doc.save(buf)
     path = TEMPLATES / name

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     converter_restart_after: int = 200
     # Start the LibreOffice pool when the app starts (false: on the first conversion; tests).
     converter_warm_start: bool = True
+    # Tagged PDF (a structure tree for screen readers). Off by default: pyHanko's difference
+    # analysis walks the structure tree of every signed revision, which makes verifying a
+    # three-signature agreement ~3x slower (BENCHMARKS.md); the text stays extractable anyway.
+    pdf_tagged: bool = False
     # Verification worker pool (backend.auditing.worker): processes (0 = one per core), seconds
     # per file before the worker is killed and replaced, address-space limit per worker.
     verify_workers: int = 0

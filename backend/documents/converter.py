@@ -57,6 +57,8 @@ logging.getLogger("unoserver").setLevel(logging.WARNING)
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_UNO_SITE = REPO / ".venv" / "uno-site"
+# unoserver's server, loading documents hidden (see that module); run as a script.
+UNO_SERVER = Path(__file__).with_name("uno_server.py")
 # Writer documents only: the project installs libreoffice-writer-nogui, not Calc (the 推进表's
 # PDF is made from its DOCX).
 SourceFormat = Literal["docx", "odt"]
@@ -90,14 +92,14 @@ class _StartFailed(Exception):
     pass
 
 
-def pdf_export_options(*, pdfa: bool = False) -> dict[str, bool | int]:
+def pdf_export_options(*, pdfa: bool = False, tagged: bool = False) -> dict[str, bool | int]:
     """FilterData for LibreOffice's PDF export.
 
-    Fonts are always embedded (the standard 14 too) so the PDF looks the same everywhere, and
-    the PDF is tagged (accessibility; the structure carries the document language). PDF/A-2b
+    Fonts are always embedded (the standard 14 too) so the PDF looks the same everywhere.
+    Tagging is the `pdf_tagged` setting (see there for why it is off by default). PDF/A-2b
     (`SelectPdfVersion=2`) is optional: it is for archiving and all our signers accept it.
     """
-    options: dict[str, bool | int] = {"EmbedStandardFonts": True, "UseTaggedPDF": True}
+    options: dict[str, bool | int] = {"EmbedStandardFonts": True, "UseTaggedPDF": tagged}
     if pdfa:
         options["SelectPdfVersion"] = 2
     return options
@@ -203,6 +205,7 @@ class ConverterPool:
         host: str = "127.0.0.1",
         start_timeout_seconds: float = 60.0,
         queue_wait_seconds: float | None = None,
+        tagged: bool = False,
     ) -> None:
         self.size = instances if instances > 0 else (os.cpu_count() or 1)
         self.timeout_seconds = timeout_seconds
@@ -212,6 +215,7 @@ class ConverterPool:
         self.uno_site = uno_site
         self.soffice = soffice
         self.host = host
+        self.tagged = tagged
         self.start_timeout_seconds = start_timeout_seconds
         # A waiting request must outlast one restart of an instance (~6 s with unoserver 3.7).
         self.queue_wait_seconds = queue_wait_seconds or max(timeout_seconds, start_timeout_seconds)
@@ -242,6 +246,7 @@ class ConverterPool:
             timeout_seconds=s.converter_timeout_seconds,
             max_queue=s.converter_max_queue,
             restart_after=s.converter_restart_after,
+            tagged=s.pdf_tagged,
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -353,7 +358,8 @@ class ConverterPool:
         if self.uno_site:
             env["PYTHONPATH"] = str(self.uno_site)
         cmd = [
-            self.python, "-m", "unoserver.server",
+            # -P: the script's folder (ours) must not shadow anything on Debian's python path.
+            self.python, "-P", str(UNO_SERVER),
             "--interface", self.host, "--uno-interface", self.host,
             "--port", str(inst.port), "--uno-port", str(inst.uno_port),
             "--user-installation", str(inst.profile_dir),
@@ -507,7 +513,7 @@ class ConverterPool:
     def _convert_admitted(
         self, data: bytes, source_format: SourceFormat, pdfa: bool, timeout: float | None
     ) -> bytes:
-        options = pdf_export_options(pdfa=pdfa)
+        options = pdf_export_options(pdfa=pdfa, tagged=self.tagged)
         timeout = timeout or self.timeout_seconds
         if self._mode == "fallback":
             return self._convert_oneshot(data, source_format, options, timeout)

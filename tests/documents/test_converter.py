@@ -17,7 +17,12 @@ import pypdf
 import pytest
 from docx.oxml.ns import qn
 
-from backend.documents.converter import ConversionTimeout, ConverterPool
+from backend.documents.converter import (
+    DEFAULT_UNO_SITE,
+    UNO_SERVER,
+    ConversionTimeout,
+    ConverterPool,
+)
 from backend.errors import ServiceBusy
 
 pytestmark = pytest.mark.libreoffice
@@ -102,6 +107,45 @@ def test_chinese_docx_converts_to_pdf_with_its_text_and_zh_cn_language(pool):
     assert pdf.startswith(b"%PDF")
     assert TEXT in pdf_text(pdf).replace("\n", "")
     assert pypdf.PdfReader(io.BytesIO(pdf)).trailer["/Root"]["/Lang"] == "zh-CN"
+
+
+def test_instances_run_the_server_that_loads_documents_hidden(pool):
+    # The pool runs unoserver through uno_server.py …
+    cmdlines = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in pool.stats().pids if pid]
+    assert len(cmdlines) == 2 and all(str(UNO_SERVER).encode() in c for c in cmdlines)
+    # … whose Desktop adds Hidden=True to every load (and overrides a Hidden=False).
+    probe = f"""
+import runpy
+from unoserver import converter
+from unoserver.converter import PropertyValue
+module = runpy.run_path({str(UNO_SERVER)!r})
+assert converter.UnoConverter is module["HiddenUnoConverter"]
+class Desktop:
+    def loadComponentFromURL(self, url, frame, flags, props):
+        return sorted((p.Name, p.Value) for p in props)
+desktop = module["_HiddenDesktop"](Desktop())
+props = (PropertyValue(Name="ReadOnly", Value=True), PropertyValue(Name="Hidden", Value=False))
+print(desktop.loadComponentFromURL("file:///x.docx", "_default", 0, props))
+"""
+    out = subprocess.run(
+        ["/usr/bin/python3", "-P", "-c", probe],
+        env={**os.environ, "PYTHONPATH": str(DEFAULT_UNO_SITE)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.strip() == "[('Hidden', True), ('ReadOnly', True)]"
+
+
+def test_pdf_is_untagged_unless_the_pool_is_asked_for_tags(pool, make_pool):
+    untagged = pypdf.PdfReader(io.BytesIO(pool.convert(chinese_docx()))).trailer["/Root"]
+    assert "/StructTreeRoot" not in untagged
+    # The one-shot path (no warm instance can start) takes the same options.
+    tagging = make_pool(instances=1, python="/nonexistent", tagged=True)
+    tagging.start()
+    tagged = pypdf.PdfReader(io.BytesIO(tagging.convert(chinese_docx()))).trailer["/Root"]
+    assert "/StructTreeRoot" in tagged and bool(tagged["/MarkInfo"]["/Marked"])
+    assert tagging.stats().fallback_conversions == 1
 
 
 def test_pdfa_option_produces_pdfa_2b(pool):

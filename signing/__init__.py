@@ -3,6 +3,7 @@
 A pure library (no web framework, no database); see signing/README.md.
 """
 
+from . import hexstrings
 from .appearance import SignatureAppearance
 from .errors import SigningError
 from .hashes import sha256_hex, sm3_hex
@@ -25,6 +26,9 @@ from .verify import (
     exit_code,
     verify_pdf,
 )
+
+# pyHanko's byte-at-a-time hex-string reader was a fifth of verification; see hexstrings.py.
+hexstrings.install()
 
 __all__ = [
     "CertificateAuthority",

@@ -1,8 +1,9 @@
 """Office → PDF through a pool of warm LibreOffice instances (unoserver) that the app runs itself.
 
 Why a pool: a one-shot `soffice --convert-to pdf` pays ~1 s of start-up per document; a warm
-instance converts a 3-page DOCX in ~0.13 s. Each instance is an unoserver process (Debian's
-python, which has `uno`) with its own XML-RPC port, UNO port and LibreOffice profile under
+instance converts the 6-page agreement in ~0.12 s. Each instance is unoserver's server run
+through `uno_server.py` (which loads documents hidden) by Debian's python, which has `uno`,
+with its own XML-RPC port, UNO port and LibreOffice profile under
 `<data_dir>/converter/`, started in its own process group so that a crash, a hang or a routine
 recycle can kill the whole tree (unoserver + soffice.bin) at once.
 

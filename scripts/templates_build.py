@@ -109,6 +109,13 @@ def _reset_style(
     pf.keep_with_next = keep_next
 
 
+def _set_language(rpr, *, western: str) -> None:
+    lang = _child(rpr, "w:lang")
+    lang.set(qn("w:val"), western)
+    lang.set(qn("w:eastAsia"), "zh-CN")
+    lang.set(qn("w:bidi"), "ar-SA")
+
+
 def _setup_styles(doc: DocumentObject, *, title_size: float) -> None:
     styles_el = doc.styles.element
     # Remove theme fonts everywhere (they override explicit faces in Word).
@@ -116,15 +123,13 @@ def _setup_styles(doc: DocumentObject, *, title_size: float) -> None:
         for attr in list(rfonts.attrib):
             if attr.endswith("Theme") or attr.endswith("theme"):
                 del rfonts.attrib[attr]
-    # docDefaults: body face, 小四 (12pt), East-Asian language zh-CN → Simplified glyphs.
+    # docDefaults: body face, 小四 (12pt), language zh-CN (East-Asian: Simplified glyphs; Western:
+    # what LibreOffice writes as the PDF's /Lang). Normal sets en-US for Latin runs, below.
     rpr_default = styles_el.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
     _set_fonts(rpr_default, SERIF)
     for tag, val in (("w:sz", "24"), ("w:szCs", "24")):
         _child(rpr_default, tag).set(qn("w:val"), val)
-    lang = _child(rpr_default, "w:lang")
-    lang.set(qn("w:val"), "en-US")  # Latin runs: Western line breaking (no splits inside words)
-    lang.set(qn("w:eastAsia"), "zh-CN")
-    lang.set(qn("w:bidi"), "ar-SA")
+    _set_language(rpr_default, western="zh-CN")
     ppr_default = styles_el.find(qn("w:docDefaults")).find(qn("w:pPrDefault")).find(qn("w:pPr"))
     spacing = ppr_default.find(qn("w:spacing"))
     spacing.set(qn("w:after"), "0")
@@ -132,6 +137,9 @@ def _setup_styles(doc: DocumentObject, *, title_size: float) -> None:
     spacing.set(qn("w:lineRule"), "auto")
 
     _reset_style(doc, "Normal", face=SERIF, size=12, line=1.5)
+    # Latin runs: Western line breaking, so codes and numbers do not split inside words. Every
+    # paragraph style is based on Normal.
+    _set_language(_style_rpr(doc.styles["Normal"]), western="en-US")
     _reset_style(
         doc,
         "Title",

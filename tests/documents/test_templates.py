@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import docx
+import pypdf
 import pytest
 from lxml import etree
 from openpyxl import load_workbook
@@ -323,7 +324,7 @@ def test_templates_declare_zh_cn_and_east_asian_fonts(name):
     path = Path(__file__).resolve().parents[2] / "templates" / name
     styles = zipfile.ZipFile(path).read("word/styles.xml").decode()
     defaults = styles[styles.index("<w:docDefaults>") : styles.index("</w:docDefaults>")]
-    assert 'w:eastAsia="zh-CN"' in defaults
+    assert 'w:val="zh-CN" w:eastAsia="zh-CN"' in defaults
     assert 'w:eastAsia="Noto Serif CJK SC"' in defaults
     assert "Theme=" not in defaults
     assert 'w:eastAsia="Noto Sans CJK SC"' in styles  # headings
@@ -592,6 +593,15 @@ def test_pdf_embeds_noto_cjk_fonts_only(pdfs, stem):
     for row in rows:
         emb = row.split()[-5]
         assert emb == "yes", row
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("stem", list(EXPECTED_IN_PDF))
+def test_pdf_declares_zh_cn_as_its_language(pdfs, stem):
+    # LibreOffice writes the DOCX's default Western language as /Lang; the templates' Latin
+    # runs keep en-US through their Normal style.
+    root = pypdf.PdfReader(pdfs[stem]).trailer["/Root"]
+    assert root["/Lang"] == "zh-CN"
 
 
 def _page_count(path: Path) -> int:

@@ -190,10 +190,12 @@ def main() -> None:
         ),
         platform.processor(),
     )
+    from bench.bench_agreements import reference_loop_ms
+
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
         f"machine: nproc={os.cpu_count()} cpu={cpu!r} date={date.today().isoformat()} "
-        f"load average before: {load}"
+        f"load average before: {load}, reference loop {reference_loop_ms():.0f} ms"
     )
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_agreements import _cpu_model, setup_data_dir  # noqa: E402
+from bench.bench_agreements import _cpu_model, reference_loop_ms, setup_data_dir  # noqa: E402
 
 PASSWORD = "jingpin-demo"
 
@@ -117,6 +117,7 @@ def main() -> None:
             assert report.indication == "TOTAL_PASSED"
             return elapsed
 
+        reference_before = reference_loop_ms()
         api(), library()  # warm-up (imports, font and key caches, pool workers)
         api_ms: list[float] = []
         lib_ms: list[float] = []
@@ -162,6 +163,10 @@ def main() -> None:
 
         api_med, lib_med = statistics.median(api_ms), statistics.median(lib_ms)
         print(f"CPU: {_cpu_model()}, cores: {os.cpu_count()}, workers: {pool.size}")
+        print(
+            f"reference loop: {reference_before:.0f} ms before, {reference_loop_ms():.0f} ms after "
+            "(machine speed; lower is faster)"
+        )
         print(f"file: three-signature agreement, {len(pdf):,} bytes")
         print(
             f"latency median over {args.rounds} rounds: API {api_med:.0f} ms, library verify_pdf "

@@ -81,12 +81,7 @@ def to_asn1_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
 
 
 def ca_signer(ca: CertificateAuthority, serial: int | str) -> signers.SimpleSigner:
-    """A pyHanko signer for a certificate whose key the CA keeps (decrypted with the KEK).
-
-    The signature carries the seal and the issuing CA; the root is the verifier's own trust
-    anchor (exported with `jingpin ca export-root`), so a copy in every signature only adds
-    bytes and work for every verifier (~10 % of verifying a three-signature agreement).
-    """
+    """A pyHanko signer for a certificate whose key the CA keeps (decrypted with the KEK)."""
     issued = ca.get(serial)
     key = ca.private_key(serial)
     der = key.private_bytes(
@@ -95,7 +90,9 @@ def ca_signer(ca: CertificateAuthority, serial: int | str) -> signers.SimpleSign
     return signers.SimpleSigner(
         signing_cert=to_asn1_cert(issued.certificate),
         signing_key=asn1_keys.PrivateKeyInfo.load(der),
-        cert_registry=SimpleCertificateStore.from_certs([to_asn1_cert(ca.issuing_certificate)]),
+        cert_registry=SimpleCertificateStore.from_certs(
+            [to_asn1_cert(ca.issuing_certificate), to_asn1_cert(ca.root_certificate)]
+        ),
     )
 
 

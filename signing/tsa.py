@@ -125,8 +125,12 @@ class TimestampAuthority:
 
     @classmethod
     def from_ca(cls, ca: CertificateAuthority, **kwargs: object) -> TimestampAuthority:
-        # The TSA certificate is issued by the root, the verifier's trust anchor: no chain.
-        return cls(ca.tsa_certificate, ca.tsa_private_key(), [], **kwargs)  # type: ignore[arg-type]
+        return cls(
+            ca.tsa_certificate,
+            ca.tsa_private_key(),
+            [ca.root_certificate],
+            **kwargs,  # type: ignore[arg-type]
+        )
 
     @property
     def certificates(self) -> list[x509.Certificate]:

@@ -38,23 +38,6 @@ def test_pyhanko_sees_three_intact_trusted_signatures_with_only_form_filling_aft
     assert sigs[0].docmdp_level == MDPPerm.FILL_FORMS
 
 
-def test_signatures_carry_seal_and_issuing_ca_and_timestamps_the_tsa_but_not_the_root(
-    ca, three_signed
-):
-    def names(certificate_set) -> set[str]:
-        return {c.chosen.subject.native["common_name"] for c in certificate_set}
-
-    issuing = to_asn1_cert(ca.issuing_certificate).subject.native["common_name"]
-    tsa = to_asn1_cert(ca.tsa_certificate).subject.native["common_name"]
-    for sig in PdfFileReader(BytesIO(three_signed)).embedded_signatures:
-        assert names(sig.signed_data["certificates"]) == {
-            sig.signer_cert.subject.native["common_name"],
-            issuing,
-        }
-        token = sig.signer_info["unsigned_attrs"][0]["values"][0]["content"]
-        assert names(token["certificates"]) == {tsa}
-
-
 @pytest.mark.skipif(shutil.which("pdfsig") is None, reason="poppler's pdfsig is not installed")
 def test_pdfsig_reports_all_three_valid_and_last_covering_whole_document(tmp_path, three_signed):
     path = tmp_path / "signed.pdf"

@@ -55,9 +55,9 @@ HTTP_CODES = {
 
 
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith(("/api/", "/tsa")) and "text/html" in request.headers.get(
-        "accept", ""
-    )
+    return not request.url.path.startswith(
+        ("/api/", "/tsa")
+    ) and "text/html" in request.headers.get("accept", "")
 
 
 @asynccontextmanager
@@ -109,17 +109,23 @@ def create_app() -> FastAPI:
     @app.exception_handler(OverflowError)
     async def number_out_of_range(request: Request, exc: OverflowError) -> Response:
         # An id beyond 64 bits in a path or query (SQLite cannot bind it): bad input, not a 500.
-        return await domain_error(request, ValidationFailed("编号超出范围", code="number_out_of_range"))
+        return await domain_error(
+            request, ValidationFailed("编号超出范围", code="number_out_of_range")
+        )
 
     @app.exception_handler(DataError)
     async def value_out_of_range(request: Request, exc: DataError) -> Response:
         # The database refused a value (PostgreSQL: an id beyond its integer range): bad input.
-        return await domain_error(request, ValidationFailed("提交的值超出范围", code="number_out_of_range"))
+        return await domain_error(
+            request, ValidationFailed("提交的值超出范围", code="number_out_of_range")
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        err = JingpinError("系统内部错误，请稍后再试；如持续出现请联系管理员", code="internal_error")
+        err = JingpinError(
+            "系统内部错误，请稍后再试；如持续出现请联系管理员", code="internal_error"
+        )
         err.status_code = 500
         return await domain_error(request, err)
 

@@ -12,8 +12,11 @@ from backend.documents.cli import app as render_app
 from backend.pki.cli import ca_app
 from backend.pki.cli import verify as verify_command
 
-app = typer.Typer(help="微短剧精品创作传播计划管理系统 jingpin", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="微短剧精品创作传播计划管理系统 jingpin",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 user_app = typer.Typer(help="用户管理", no_args_is_help=True)
 audit_app = typer.Typer(help="审计日志", no_args_is_help=True)
 app.add_typer(user_app, name="user")
@@ -46,8 +49,10 @@ def init() -> None:
     with session_scope() as session:
         load_reference(session)
         issued = ensure_seals(session, actor="init")
-    typer.echo(f"已初始化：数据目录 {settings.data_dir.resolve()}，数据库已升级到最新版本，"
-               f"证书机构与时间戳服务就绪（新签发机构印章证书 {issued} 张）。")
+    typer.echo(
+        f"已初始化：数据目录 {settings.data_dir.resolve()}，数据库已升级到最新版本，"
+        f"证书机构与时间戳服务就绪（新签发机构印章证书 {issued} 张）。"
+    )
 
 
 @app.command()
@@ -62,7 +67,9 @@ def demo() -> None:
     with session_scope() as session:
         result = load_demo(session)
     typer.echo(f"演示数据已就绪。演示账号（密码均为 {result['password']}）：")
-    typer.echo("  prod-hz prod-cd unit-zj unit-sc ministry expert1 expert2 finance-a finance-b auditor admin")
+    typer.echo(
+        "  prod-hz prod-cd unit-zj unit-sc ministry expert1 expert2 finance-a finance-b auditor admin"
+    )
 
 
 @app.command()
@@ -82,7 +89,10 @@ def serve(
 @user_app.command("create")
 def user_create(
     username: str,
-    role: Annotated[str, typer.Option(help="producer/unit_reviewer/ministry_officer/expert/finance/auditor/admin")],
+    role: Annotated[
+        str,
+        typer.Option(help="producer/unit_reviewer/ministry_officer/expert/finance/auditor/admin"),
+    ],
     organisation_id: Annotated[int, typer.Option("--org", help="所属机构编号")],
     display_name: Annotated[str, typer.Option("--name", help="姓名")] = "",
     password: Annotated[str | None, typer.Option(help="密码（不填则交互输入）")] = None,
@@ -107,8 +117,15 @@ def user_create(
             if org is None:
                 fail(f"机构 {organisation_id} 不存在")
                 return
-            user = create_user(session, username=username, display_name=display_name or username,
-                               password=password, role=role_value, organisation=org, actor="cli")
+            user = create_user(
+                session,
+                username=username,
+                display_name=display_name or username,
+                password=password,
+                role=role_value,
+                organisation=org,
+                actor="cli",
+            )
             typer.echo(f"已创建用户 {user.username}（{role_value.label}）")
     except JingpinError as exc:
         fail(f"{exc.message}：{'；'.join(exc.fields.values())}" if exc.fields else exc.message)
@@ -129,7 +146,9 @@ def audit_verify() -> None:
 
 
 @audit_app.command("verify-export")
-def audit_verify_export(file: Annotated[Path, typer.Argument(help="导出的审计轨迹（.jsonl）")]) -> None:
+def audit_verify_export(
+    file: Annotated[Path, typer.Argument(help="导出的审计轨迹（.jsonl）")],
+) -> None:
     """核验导出的审计轨迹的系统签名：0 有效，1 已被改动或签名无效，3 无法读取。"""
     from backend.auditing.cli import verify_export_file
 

@@ -34,26 +34,49 @@ def load_reference(session: Session) -> None:
             unit = RecommendingUnit(code=code, name=name, short_name=short, kind=UnitKind(kind))
             session.add(unit)
             session.flush()
-            record(session, actor="system", action="unit.create", object_type="unit",
-                   object_id=unit.id, payload={"code": code, "name": name})
-        if not session.exec(select(Organisation).where(Organisation.unit_id == unit.id,
-                                                       Organisation.kind == OrgKind.unit)).first():
+            record(
+                session,
+                actor="system",
+                action="unit.create",
+                object_type="unit",
+                object_id=unit.id,
+                payload={"code": code, "name": name},
+            )
+        if not session.exec(
+            select(Organisation).where(
+                Organisation.unit_id == unit.id, Organisation.kind == OrgKind.unit
+            )
+        ).first():
             session.add(Organisation(kind=OrgKind.unit, name=name, unit_id=unit.id))
     if ministry(session) is None:
-        session.add(Organisation(kind=OrgKind.ministry, name=MINISTRY_NAME,
-                                 contact_name="网络视听节目管理司"))
+        session.add(
+            Organisation(
+                kind=OrgKind.ministry, name=MINISTRY_NAME, contact_name="网络视听节目管理司"
+            )
+        )
     for b in _load("batches.json")["batches"]:
-        if session.exec(select(Batch).where(Batch.year == b["year"], Batch.number == b["number"])).first():
+        if session.exec(
+            select(Batch).where(Batch.year == b["year"], Batch.number == b["number"])
+        ).first():
             continue
         batch = Batch(
-            year=b["year"], number=b["number"], quota=b["quota"], notice_days=b["notice_days"],
+            year=b["year"],
+            number=b["number"],
+            quota=b["quota"],
+            notice_days=b["notice_days"],
             registration_deadline=datetime.fromisoformat(b["registration_deadline"]),
             submission_deadline=datetime.fromisoformat(b["submission_deadline"]),
         )
         session.add(batch)
         session.flush()
-        record(session, actor="system", action="batch.create", object_type="batch",
-               object_id=batch.id, payload={"year": batch.year, "number": batch.number})
+        record(
+            session,
+            actor="system",
+            action="batch.create",
+            object_type="batch",
+            object_id=batch.id,
+            payload={"year": batch.year, "number": batch.number},
+        )
     session.flush()
 
 
@@ -63,8 +86,11 @@ def ministry(session: Session) -> Organisation | None:
 
 def unit_org(session: Session, code: str) -> Organisation:
     unit = session.exec(select(RecommendingUnit).where(RecommendingUnit.code == code)).one()
-    return session.exec(select(Organisation).where(Organisation.unit_id == unit.id,
-                                                   Organisation.kind == OrgKind.unit)).one()
+    return session.exec(
+        select(Organisation).where(
+            Organisation.unit_id == unit.id, Organisation.kind == OrgKind.unit
+        )
+    ).one()
 
 
 def load_demo(session: Session) -> dict[str, Any]:
@@ -83,13 +109,21 @@ def load_demo(session: Session) -> dict[str, Any]:
     for p in demo["producers"]:
         existing = session.exec(select(Organisation).where(Organisation.uscc == p["uscc"])).first()
         if existing is None:
-            unit = session.exec(select(RecommendingUnit).where(RecommendingUnit.code == p["unit"])).one()
+            unit = session.exec(
+                select(RecommendingUnit).where(RecommendingUnit.code == p["unit"])
+            ).one()
             fields = {k: v for k, v in p.items() if k not in {"key", "unit"}}
             existing = Organisation(kind=OrgKind.producer, unit_id=unit.id, **fields)
             session.add(existing)
             session.flush()
-            record(session, actor="system", action="organisation.create",
-                   object_type="organisation", object_id=existing.id, payload={"name": p["name"]})
+            record(
+                session,
+                actor="system",
+                action="organisation.create",
+                object_type="organisation",
+                object_id=existing.id,
+                payload={"name": p["name"]},
+            )
         producers[p["key"]] = existing
     session.flush()
     # Seal certificates before anything is signed (the CA exists: `init` made it).
@@ -101,19 +135,31 @@ def load_demo(session: Session) -> dict[str, Any]:
         if session.exec(select(User).where(User.username == username)).first():
             continue
         kind, _, key = where.partition(":")
-        target = {"producer": lambda k: producers[k], "unit": lambda k: unit_org(session, k),
-                  "ministry": lambda _k: org}[kind](key)
-        create_user(session, username=username, display_name=display, password=demo["password"],
-                    role=Role(role), organisation=target, actor="demo")
+        target = {
+            "producer": lambda k: producers[k],
+            "unit": lambda k: unit_org(session, k),
+            "ministry": lambda _k: org,
+        }[kind](key)
+        create_user(
+            session,
+            username=username,
+            display_name=display,
+            password=demo["password"],
+            role=Role(role),
+            organisation=target,
+            actor="demo",
+        )
         created_users.append(username)
     batches = {b.number: b for b in session.exec(select(Batch).where(Batch.year == 2026))}
     for w in demo["works"]:
         producer = producers[w["producer"]]
-        if session.exec(select(Work).where(Work.title == w["title"],
-                                           Work.organisation_id == producer.id)).first():
+        if session.exec(
+            select(Work).where(Work.title == w["title"], Work.organisation_id == producer.id)
+        ).first():
             continue
-        author = session.exec(select(User).where(User.organisation_id == producer.id,
-                                                 User.role == Role.producer)).first()
+        author = session.exec(
+            select(User).where(User.organisation_id == producer.id, User.role == Role.producer)
+        ).first()
         assert author is not None
         fields = {k: v for k, v in w.items() if k not in {"producer", "batch"}}
         for d in ("planned_start", "planned_completion"):

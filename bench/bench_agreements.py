@@ -112,10 +112,16 @@ def library_request(pdf_number: str) -> Any:
         org = s.get(Organisation, user.organisation_id)
         assert org is not None and org.seal_cert_serial
         return SigningRequest(
-            field="party_yi", signer=ca_signer(get_ca(), org.seal_cert_serial), level=PadesLevel.B_T,
-            timestamper=timestamper(), certify=True,
+            field="party_yi",
+            signer=ca_signer(get_ca(), org.seal_cert_serial),
+            level=PadesLevel.B_T,
+            timestamper=timestamper(),
+            certify=True,
             appearance=SignatureAppearance(organisation=org.name, signer_name=user.display_name),
-            font_cache_dir=font_cache_dir(), reason=f"乙方签署三方协议 {pdf_number}", location="中国")
+            font_cache_dir=font_cache_dir(),
+            reason=f"乙方签署三方协议 {pdf_number}",
+            location="中国",
+        )
 
 
 def run(rounds: int) -> dict[str, list[float]]:
@@ -135,9 +141,18 @@ def run(rounds: int) -> dict[str, list[float]]:
     with Session(get_engine()) as s:
         work_id = s.exec(select(Work).where(Work.title == TITLE)).one().id or 0
         hz_hash = s.exec(select(User).where(User.username == "prod-hz")).one().password_hash
-    times: dict[str, list[float]] = {k: [] for k in (
-        "create", "sign_yi_api", "sign_yi_library", "sign_bing_api", "sign_jia_api", "total",
-        "argon2_verify")}
+    times: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "create",
+            "sign_yi_api",
+            "sign_yi_library",
+            "sign_bing_api",
+            "sign_jia_api",
+            "total",
+            "argon2_verify",
+        )
+    }
     with TestClient(create_app()) as client:
         tokens = {}
         for name in ("prod-hz", "unit-zj", "ministry"):
@@ -145,15 +160,19 @@ def run(rounds: int) -> dict[str, list[float]]:
             tokens[name] = {"Authorization": f"Bearer {r.json()['access_token']}"}
 
         def sign(name: str, aid: int) -> Any:
-            r = client.post(f"/api/v1/agreements/{aid}/sign", json={"password": PASSWORD},
-                            headers=tokens[name])
+            r = client.post(
+                f"/api/v1/agreements/{aid}/sign", json={"password": PASSWORD}, headers=tokens[name]
+            )
             assert r.status_code == 200, r.text
             return r.json()
 
         for i in range(rounds + 1):  # round 0 warms up (fonts, key cache, first conversion)
             void_live_agreements(work_id)
-            t_create, r = _ms(lambda: client.post("/api/v1/agreements", json={"work_id": work_id},
-                                                  headers=tokens["ministry"]))
+            t_create, r = _ms(
+                lambda: client.post(
+                    "/api/v1/agreements", json={"work_id": work_id}, headers=tokens["ministry"]
+                )
+            )
             assert r.status_code == 201, r.text
             ag = r.json()
             prepared = get_store().get(ag["current_pdf_sha256"])
@@ -171,12 +190,21 @@ def run(rounds: int) -> dict[str, list[float]]:
             if i == 0:
                 assert verify_bytes(lib_pdf).indication == TOTAL_PASSED
                 continue
-            for key, value in (("create", t_create), ("sign_yi_api", t_yi), ("sign_yi_library", t_lib),
-                               ("sign_bing_api", t_bing), ("sign_jia_api", t_jia),
-                               ("total", t_create + t_yi + t_bing + t_jia), ("argon2_verify", t_argon)):
+            for key, value in (
+                ("create", t_create),
+                ("sign_yi_api", t_yi),
+                ("sign_yi_library", t_lib),
+                ("sign_bing_api", t_bing),
+                ("sign_jia_api", t_jia),
+                ("total", t_create + t_yi + t_bing + t_jia),
+                ("argon2_verify", t_argon),
+            ):
                 times[key].append(value)
-            print(f"round {i}: create {t_create:.0f} ms, 乙 API {t_yi:.0f} / library {t_lib:.0f} ms, "
-                  f"丙 {t_bing:.0f} ms, 甲 {t_jia:.0f} ms", flush=True)
+            print(
+                f"round {i}: create {t_create:.0f} ms, 乙 API {t_yi:.0f} / library {t_lib:.0f} ms, "
+                f"丙 {t_bing:.0f} ms, 甲 {t_jia:.0f} ms",
+                flush=True,
+            )
     return times
 
 
@@ -196,15 +224,19 @@ def main() -> None:
         except Exception:  # noqa: BLE001 - best effort at exit
             pass
     med = {k: _median(v) for k, v in times.items()}
-    print(f"\nmachine: nproc={os.cpu_count()}, CPU {_cpu_model()!r}, load {os.getloadavg()}, "
-          f"{time.strftime('%Y-%m-%d %H:%M %Z')}")
+    print(
+        f"\nmachine: nproc={os.cpu_count()}, CPU {_cpu_model()!r}, load {os.getloadavg()}, "
+        f"{time.strftime('%Y-%m-%d %H:%M %Z')}"
+    )
     print(f"medians of {args.rounds} rounds (ms):")
     for key, value in med.items():
         print(f"  {key:18} {value:8.1f}")
     ratio = med["sign_yi_api"] / med["sign_yi_library"]
     no_pw = (med["sign_yi_api"] - med["argon2_verify"]) / med["sign_yi_library"]
-    print(f"sign API / library: {ratio:.2f}x (goal ≤ 1.3x: {'met' if ratio <= 1.3 else 'NOT met'}); "
-          f"without the argon2id password check: {no_pw:.2f}x")
+    print(
+        f"sign API / library: {ratio:.2f}x (goal ≤ 1.3x: {'met' if ratio <= 1.3 else 'NOT met'}); "
+        f"without the argon2id password check: {no_pw:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -62,7 +62,9 @@ def _insert(conn, table: str, n: int, values: dict[str, str]) -> None:  # type: 
             cols[name] = FILLER[dtype]
     names = ", ".join(cols)
     exprs = ", ".join(cols.values())
-    conn.execute(text(f"INSERT INTO {table} ({names}) SELECT {exprs} FROM generate_series(1, {n}) AS i"))  # noqa: S608
+    conn.execute(
+        text(f"INSERT INTO {table} ({names}) SELECT {exprs} FROM generate_series(1, {n}) AS i")
+    )  # noqa: S608
 
 
 def populate(engine: Engine, agreements: int, ledger: int) -> dict[str, int]:
@@ -71,61 +73,135 @@ def populate(engine: Engine, agreements: int, ledger: int) -> dict[str, int]:
     units, per = 40, agreements
     disb = ledger * 2 // 5  # 40 % requests, 60 % entries (approve / pay / some reversals)
     with engine.begin() as conn:
-        _insert(conn, "recommending_units", units, {"code": "'u' || i", "name": "'单位' || i",
-                                                    "short_name": "'单位' || i", "kind": "'provincial'"})
+        _insert(
+            conn,
+            "recommending_units",
+            units,
+            {
+                "code": "'u' || i",
+                "name": "'单位' || i",
+                "short_name": "'单位' || i",
+                "kind": "'provincial'",
+            },
+        )
         _insert(conn, "batches", 3, {"year": "2026", "number": "i"})
         _insert(conn, "organisations", units + 2, {"name": "'机构' || i", "kind": "'producer'"})
         org = conn.execute(text("SELECT min(id) FROM organisations")).scalar_one()
-        _insert(conn, "users", 2, {"username": "'bench' || i", "organisation_id": str(org),
-                                   "role": "'finance'", "display_name": "'财务' || i"})
+        _insert(
+            conn,
+            "users",
+            2,
+            {
+                "username": "'bench' || i",
+                "organisation_id": str(org),
+                "role": "'finance'",
+                "display_name": "'财务' || i",
+            },
+        )
         uid = conn.execute(text("SELECT min(id) FROM users")).scalar_one()
         unit0 = conn.execute(text("SELECT min(id) FROM recommending_units")).scalar_one()
         batch0 = conn.execute(text("SELECT min(id) FROM batches")).scalar_one()
-        _insert(conn, "works", per, {"title": "'作品' || i", "organisation_id": str(org),
-                                     "unit_id": f"{unit0} + i % {units}",
-                                     "batch_id": f"{batch0} + i % 3", "status": "'confirmed'", "direction": "'new_era'", "episodes": "30"})
+        _insert(
+            conn,
+            "works",
+            per,
+            {
+                "title": "'作品' || i",
+                "organisation_id": str(org),
+                "unit_id": f"{unit0} + i % {units}",
+                "batch_id": f"{batch0} + i % 3",
+                "status": "'confirmed'",
+                "direction": "'new_era'",
+                "episodes": "30",
+            },
+        )
         w0 = conn.execute(text("SELECT min(id) FROM works")).scalar_one()
-        _insert(conn, "agreements", per, {
-            "work_id": f"{w0} + i - 1", "version": "1", "number": "'BA-' || i",
-            "status": "'fully_signed'", "grant_fen": "100000000", "producer_org_id": str(org),
-            "unit_org_id": str(org), "ministry_org_id": str(org), "created_by": str(uid)})
+        _insert(
+            conn,
+            "agreements",
+            per,
+            {
+                "work_id": f"{w0} + i - 1",
+                "version": "1",
+                "number": "'BA-' || i",
+                "status": "'fully_signed'",
+                "grant_fen": "100000000",
+                "producer_org_id": str(org),
+                "unit_org_id": str(org),
+                "ministry_org_id": str(org),
+                "created_by": str(uid),
+            },
+        )
         a0 = conn.execute(text("SELECT min(id) FROM agreements")).scalar_one()
-        _insert(conn, "agreement_milestones", per * 3, {
-            "agreement_id": f"{a0} + (i - 1) / 3", "seq": "1 + (i - 1) % 3", "name": "'节点'",
-            "amount_fen": "CASE WHEN (i - 1) % 3 = 0 THEN 40000000 ELSE 30000000 END",
-            "gate": "(ARRAY['agreement_signed','midterm_check_passed','acceptance_passed'])[1 + (i - 1) % 3]",
-            "planned_date": "DATE '2026-06-01' + (i % 300)"})
+        _insert(
+            conn,
+            "agreement_milestones",
+            per * 3,
+            {
+                "agreement_id": f"{a0} + (i - 1) / 3",
+                "seq": "1 + (i - 1) % 3",
+                "name": "'节点'",
+                "amount_fen": "CASE WHEN (i - 1) % 3 = 0 THEN 40000000 ELSE 30000000 END",
+                "gate": "(ARRAY['agreement_signed','midterm_check_passed','acceptance_passed'])[1 + (i - 1) % 3]",
+                "planned_date": "DATE '2026-06-01' + (i % 300)",
+            },
+        )
         m0 = conn.execute(text("SELECT min(id) FROM agreement_milestones")).scalar_one()
         # Gates open: every first milestone, half of the second ones.
-        conn.execute(text(
-            "INSERT INTO milestone_gate_openings (milestone_id, agreement_id, gate, source, reason, opened_at) "
-            "SELECT id, agreement_id, gate, 'manual', 'bench', now() FROM agreement_milestones "
-            "WHERE seq = 1 OR (seq = 2 AND agreement_id % 2 = 0)"))
+        conn.execute(
+            text(
+                "INSERT INTO milestone_gate_openings (milestone_id, agreement_id, gate, source, reason, opened_at) "
+                "SELECT id, agreement_id, gate, 'manual', 'bench', now() FROM agreement_milestones "
+                "WHERE seq = 1 OR (seq = 2 AND agreement_id % 2 = 0)"
+            )
+        )
         # Disbursements against open milestones, round robin.
-        _insert(conn, "disbursements", disb, {
-            "agreement_id": f"{a0} + (i - 1) % {per}",
-            "milestone_id": f"{m0} + ((i - 1) % {per}) * 3 + ((i - 1) / {per}) % 2",
-            "amount_fen": "1000000", "payee_org_id": str(org), "payee_name": "'收款'",
-            "bank_name": "'银行'", "bank_account": "'6222'", "requested_by": str(uid),
-            "requested_at": "now()"})
+        _insert(
+            conn,
+            "disbursements",
+            disb,
+            {
+                "agreement_id": f"{a0} + (i - 1) % {per}",
+                "milestone_id": f"{m0} + ((i - 1) % {per}) * 3 + ((i - 1) / {per}) % 2",
+                "amount_fen": "1000000",
+                "payee_org_id": str(org),
+                "payee_name": "'收款'",
+                "bank_name": "'银行'",
+                "bank_account": "'6222'",
+                "requested_by": str(uid),
+                "requested_at": "now()",
+            },
+        )
         d0 = conn.execute(text("SELECT min(id) FROM disbursements")).scalar_one()
         entries = ledger - disb
         approvals = min(disb, entries * 5 // 9)
         payments = min(approvals, entries * 3 // 9)
         reversals = max(entries - approvals - payments, 0)
-        for step, kind, n, delta in (("decision", "approved", approvals, "0"),
-                                     ("payment", "paid", payments, "1000000"),
-                                     ("reversal", "reversed", reversals, "-1000000")):
-            _insert(conn, "disbursement_entries", n, {
-                "disbursement_id": f"{d0} + i - 1",
-                "milestone_id": f"(SELECT milestone_id FROM disbursements WHERE id = {d0} + i - 1)",
-                "step": f"'{step}'", "kind": f"'{kind}'", "paid_delta_fen": delta,
-                "actor_id": str(uid + 1), "at": "now()",
-                "paid_on": "current_date - (i % 200)" if kind == "paid" else "NULL"})
+        for step, kind, n, delta in (
+            ("decision", "approved", approvals, "0"),
+            ("payment", "paid", payments, "1000000"),
+            ("reversal", "reversed", reversals, "-1000000"),
+        ):
+            _insert(
+                conn,
+                "disbursement_entries",
+                n,
+                {
+                    "disbursement_id": f"{d0} + i - 1",
+                    "milestone_id": f"(SELECT milestone_id FROM disbursements WHERE id = {d0} + i - 1)",
+                    "step": f"'{step}'",
+                    "kind": f"'{kind}'",
+                    "paid_delta_fen": delta,
+                    "actor_id": str(uid + 1),
+                    "at": "now()",
+                    "paid_on": "current_date - (i % 200)" if kind == "paid" else "NULL",
+                },
+            )
         conn.execute(text("ANALYZE"))
-        counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()  # noqa: S608
-                  for t in ("agreements", "agreement_milestones", "disbursements",
-                            "disbursement_entries")}
+        counts = {
+            t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()  # noqa: S608
+            for t in ("agreements", "agreement_milestones", "disbursements", "disbursement_entries")
+        }
     return counts
 
 
@@ -155,9 +231,11 @@ def main() -> None:
         today = date(2026, 11, 26)
         results = {}
         with Session(engine) as s:
-            for name, fn in (("per unit", lambda: summary(s, "unit", today)),
-                             ("per batch", lambda: summary(s, "batch", today)),
-                             ("monthly curve", lambda: monthly_paid(s))):
+            for name, fn in (
+                ("per unit", lambda: summary(s, "unit", today)),
+                ("per batch", lambda: summary(s, "batch", today)),
+                ("monthly curve", lambda: monthly_paid(s)),
+            ):
                 fn()  # warm
                 times = []
                 for _ in range(args.repeat):
@@ -169,7 +247,9 @@ def main() -> None:
             print(f"{name:14s} median {med:7.1f} ms  max {worst:7.1f} ms  ({n} rows)")
         goal = all(med < 300 for med, _w, _n in results.values())
         print(f"goal < 300 ms: {'met' if goal else 'MISSED'}")
-        print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+        print(
+            f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+        )
         engine.dispose()
     finally:
         _admin(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')

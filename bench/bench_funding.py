@@ -29,7 +29,9 @@ from datetime import date
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-ADMIN = os.environ.get("JINGPIN_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+ADMIN = os.environ.get(
+    "JINGPIN_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def _admin(sql: str) -> None:
@@ -50,29 +52,61 @@ def _agreement(n_milestones: int, amount: int) -> tuple[int, list[int]]:
     from backend.funding.service import open_gates_for_signature
 
     with session_scope() as s:
-        base = s.exec(select(Agreement).where(Agreement.status == AgreementStatus.fully_signed.value)
-                      .order_by(col(Agreement.id))).first()
+        base = s.exec(
+            select(Agreement)
+            .where(Agreement.status == AgreementStatus.fully_signed.value)
+            .order_by(col(Agreement.id))
+        ).first()
         assert base is not None, "the demo has no fully signed agreement"
         ministry = s.exec(select(User).where(User.username == "ministry")).one()
-        version = max(a.version for a in s.exec(select(Agreement).where(Agreement.work_id == base.work_id))) + 1
-        ag = Agreement(work_id=base.work_id, version=version, number=f"B-{uuid.uuid4().hex[:10]}",
-                       status=AgreementStatus.fully_signed.value, grant_fen=n_milestones * amount,
-                       producer_org_id=base.producer_org_id, unit_org_id=base.unit_org_id,
-                       ministry_org_id=base.ministry_org_id, created_by=ministry.id or 0,
-                       fully_signed_at=utcnow())
+        version = (
+            max(
+                a.version
+                for a in s.exec(select(Agreement).where(Agreement.work_id == base.work_id))
+            )
+            + 1
+        )
+        ag = Agreement(
+            work_id=base.work_id,
+            version=version,
+            number=f"B-{uuid.uuid4().hex[:10]}",
+            status=AgreementStatus.fully_signed.value,
+            grant_fen=n_milestones * amount,
+            producer_org_id=base.producer_org_id,
+            unit_org_id=base.unit_org_id,
+            ministry_org_id=base.ministry_org_id,
+            created_by=ministry.id or 0,
+            fully_signed_at=utcnow(),
+        )
         s.add(ag)
         s.flush()
-        ms = [AgreementMilestone(agreement_id=ag.id or 0, seq=i + 1, name=f"节点{i + 1}", amount_fen=amount,
-                                 gate="agreement_signed") for i in range(n_milestones)]
+        ms = [
+            AgreementMilestone(
+                agreement_id=ag.id or 0,
+                seq=i + 1,
+                name=f"节点{i + 1}",
+                amount_fen=amount,
+                gate="agreement_signed",
+            )
+            for i in range(n_milestones)
+        ]
         s.add_all(ms)
         s.flush()
-        event = record(s, actor=ministry, action="agreement.fully_signed", object_type="agreement",
-                       object_id=ag.id, payload={"bench": True})
+        event = record(
+            s,
+            actor=ministry,
+            action="agreement.fully_signed",
+            object_type="agreement",
+            object_id=ag.id,
+            payload={"bench": True},
+        )
         open_gates_for_signature(s, ag, event, ministry)
         return ag.id or 0, [m.id or 0 for m in ms]
 
 
-def run_case(name: str, milestone_ids: list[int], clients: int, requests: int, seconds: float) -> dict[str, float]:
+def run_case(
+    name: str, milestone_ids: list[int], clients: int, requests: int, seconds: float
+) -> dict[str, float]:
     from sqlmodel import select
 
     from backend.auth.models import User
@@ -80,7 +114,9 @@ def run_case(name: str, milestone_ids: list[int], clients: int, requests: int, s
     from backend.funding import service
 
     with session_scope() as s:
-        users = [s.exec(select(User).where(User.username == n)).one() for n in ("finance-a", "finance-b")]
+        users = [
+            s.exec(select(User).where(User.username == n)).one() for n in ("finance-a", "finance-b")
+        ]
     latencies: list[float] = []
     lock = threading.Lock()
     issued = 0
@@ -98,8 +134,13 @@ def run_case(name: str, milestone_ids: list[int], clients: int, requests: int, s
                 issued += 1
             t0 = time.perf_counter()
             with session_scope() as s:
-                service.request_disbursement(s, users[i % 2], milestone_id=milestone_ids[i % len(milestone_ids)],
-                                             amount_fen=1, planned_on=date.today())
+                service.request_disbursement(
+                    s,
+                    users[i % 2],
+                    milestone_id=milestone_ids[i % len(milestone_ids)],
+                    amount_fen=1,
+                    planned_on=date.today(),
+                )
             dt = time.perf_counter() - t0
             with lock:
                 latencies.append(dt)
@@ -111,11 +152,18 @@ def run_case(name: str, milestone_ids: list[int], clients: int, requests: int, s
         total = sum(pool.map(client, range(clients)))
     wall = time.perf_counter() - t0
     lat = sorted(latencies)
-    result = {"requests": total, "seconds": wall, "per_s": total / wall,
-              "p50_ms": statistics.median(lat) * 1000, "p95_ms": lat[int(len(lat) * 0.95) - 1] * 1000,
-              "max_ms": lat[-1] * 1000}
-    print(f"{name}: {total} requests in {wall:.1f} s → {result['per_s']:.0f}/s; "
-          f"p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms, max {result['max_ms']:.1f} ms")
+    result = {
+        "requests": total,
+        "seconds": wall,
+        "per_s": total / wall,
+        "p50_ms": statistics.median(lat) * 1000,
+        "p95_ms": lat[int(len(lat) * 0.95) - 1] * 1000,
+        "max_ms": lat[-1] * 1000,
+    }
+    print(
+        f"{name}: {total} requests in {wall:.1f} s → {result['per_s']:.0f}/s; "
+        f"p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms, max {result['max_ms']:.1f} ms"
+    )
     return result
 
 
@@ -131,17 +179,29 @@ def main() -> None:
     url = make_url(ADMIN).set(database=dbname).render_as_string(hide_password=False)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            os.environ.update({"JINGPIN_DATA_DIR": tmp, "JINGPIN_DATABASE_URL": url, "JINGPIN_ENV": "dev"})
+            os.environ.update(
+                {"JINGPIN_DATA_DIR": tmp, "JINGPIN_DATABASE_URL": url, "JINGPIN_ENV": "dev"}
+            )
             print("building the demo database …", flush=True)
-            subprocess.run([sys.executable, "-m", "backend.cli", "demo"], check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "backend.cli", "demo"], check=True, capture_output=True
+            )
             from backend.db import get_engine
 
-            print(f"{platform.node()} · {platform.processor() or platform.machine()} · {os.cpu_count()} CPUs · "
-                  f"Python {platform.python_version()} · {args.clients} clients")
+            print(
+                f"{platform.node()} · {platform.processor() or platform.machine()} · {os.cpu_count()} CPUs · "
+                f"Python {platform.python_version()} · {args.clients} clients"
+            )
             _ag, hot = _agreement(1, 10**8)
             run_case("one milestone (hot row)", hot, args.clients, args.requests, args.seconds)
             _ag, spread = _agreement(args.clients, 10**7)
-            run_case(f"{args.clients} milestones of one agreement", spread, args.clients, args.requests, args.seconds)
+            run_case(
+                f"{args.clients} milestones of one agreement",
+                spread,
+                args.clients,
+                args.requests,
+                args.seconds,
+            )
             get_engine().dispose()
     finally:
         _admin(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')

@@ -77,7 +77,9 @@ class Template:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
+def template(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Template]:
     backend = request.param
     data_dir = tmp_path_factory.mktemp(f"template-{backend}")
     if backend == "sqlite":
@@ -104,11 +106,15 @@ def template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
 
 @pytest.fixture
-def env(template: Template, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+def env(
+    template: Template, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, Any]]:
     """A fresh copy of the demo data dir and database for one test."""
     data_dir = tmp_path / "var"
     # The font cache is read-only and large: share it; LibreOffice profiles are per pool.
-    shutil.copytree(template.data_dir, data_dir, ignore=shutil.ignore_patterns("fonts", "converter"))
+    shutil.copytree(
+        template.data_dir, data_dir, ignore=shutil.ignore_patterns("fonts", "converter")
+    )
     (data_dir / "fonts").symlink_to(template.data_dir / "fonts")
     dbname = None
     if template.backend == "sqlite":
@@ -152,7 +158,9 @@ def token_for(client: Any) -> Any:
 
     def get(username: str) -> dict[str, str]:
         if username not in cache:
-            r = client.post("/api/v1/auth/token", data={"username": username, "password": DEMO_PASSWORD})
+            r = client.post(
+                "/api/v1/auth/token", data={"username": username, "password": DEMO_PASSWORD}
+            )
             assert r.status_code == 200, r.text
             cache[username] = {"Authorization": f"Bearer {r.json()['access_token']}"}
         return cache[username]
@@ -180,7 +188,9 @@ def live_server(env: dict[str, Any]) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -194,8 +204,15 @@ def live_server(env: dict[str, Any]) -> Iterator[str]:
 
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @pytest.fixture(scope="module")

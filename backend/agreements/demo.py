@@ -12,10 +12,12 @@ from backend.works.models import Work, WorkStatus
 
 # (work title, signers in order) — 乙 → 丙 → 甲; fewer signers leave it waiting for the next.
 # One agreement in each signing state; the works are confirmed by backend.workflow.demo.
-PLAN = (("西湖边的修伞人", ("prod-hz", "unit-zj", "ministry")),  # fully signed
-        ("熊猫巡护员", ("prod-cd",)),  # waiting for 丙方 (unit-sc); no grant (central support)
-        ("蜀绣传人", ("prod-cd", "unit-sc")),  # waiting for 甲方 (ministry)
-        ("千岛湖的守鱼人", ()))  # waiting for 乙方 (prod-hz)
+PLAN = (
+    ("西湖边的修伞人", ("prod-hz", "unit-zj", "ministry")),  # fully signed
+    ("熊猫巡护员", ("prod-cd",)),  # waiting for 丙方 (unit-sc); no grant (central support)
+    ("蜀绣传人", ("prod-cd", "unit-sc")),  # waiting for 甲方 (ministry)
+    ("千岛湖的守鱼人", ()),
+)  # waiting for 乙方 (prod-hz)
 
 
 def load_agreements_demo(session: Session, password: str) -> None:

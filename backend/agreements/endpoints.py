@@ -22,18 +22,32 @@ def _attachment(name: str) -> str:
 
 
 @router.get("", summary="协议列表（本人可见的）")
-def list_agreements(session: SessionDep, user: CurrentUser, work_id: int | None = None) -> list[dict[str, Any]]:
-    return [service.to_dict(session, ag, user) for ag in service.list_agreements(session, user, work_id)]
+def list_agreements(
+    session: SessionDep, user: CurrentUser, work_id: int | None = None
+) -> list[dict[str, Any]]:
+    return [
+        service.to_dict(session, ag, user) for ag in service.list_agreements(session, user, work_id)
+    ]
 
 
 @router.post("", status_code=201, summary="生成三方协议（总局）")
-def create_agreement(body: AgreementCreate, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+def create_agreement(
+    body: AgreementCreate, session: SessionDep, user: CurrentUser
+) -> dict[str, Any]:
     milestones = None
     if body.milestones is not None:
-        milestones = [service.MilestoneInput(m.name, m.amount_fen, m.gate, m.planned_date)
-                      for m in body.milestones]
-    ag = service.create_agreement(session, user, body.work_id, grant_fen=body.grant_fen,
-                                  milestones=milestones, over_request_reason=body.over_request_reason)
+        milestones = [
+            service.MilestoneInput(m.name, m.amount_fen, m.gate, m.planned_date)
+            for m in body.milestones
+        ]
+    ag = service.create_agreement(
+        session,
+        user,
+        body.work_id,
+        grant_fen=body.grant_fen,
+        milestones=milestones,
+        over_request_reason=body.over_request_reason,
+    )
     return service.to_dict(session, ag, user)
 
 
@@ -41,32 +55,49 @@ def create_agreement(body: AgreementCreate, session: SessionDep, user: CurrentUs
 def get_agreement(agreement_id: int, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
     ag = service.get_agreement(session, user, agreement_id)
     data = service.to_dict(session, ag, user)
-    data["history"] = [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "action": e.action}
-                       for e in service.history(session, ag)]
+    data["history"] = [
+        {"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "action": e.action}
+        for e in service.history(session, ag)
+    ]
     return data
 
 
 @router.get("/{agreement_id}/document.pdf", response_class=Response, summary="协议当前版本 PDF")
 def document_pdf(agreement_id: int, session: SessionDep, user: CurrentUser) -> Response:
     ag, data = service.current_pdf(session, user, agreement_id)
-    return Response(data, media_type="application/pdf", headers={
-        "Content-Disposition": _attachment(f"三方协议-{ag.number}.pdf").replace("attachment", "inline", 1),
-        "X-Document-SHA256": ag.current_pdf_sha256 or "", "Cache-Control": "private, no-store"})
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": _attachment(f"三方协议-{ag.number}.pdf").replace(
+                "attachment", "inline", 1
+            ),
+            "X-Document-SHA256": ag.current_pdf_sha256 or "",
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @router.get("/{agreement_id}/evidence.zip", response_class=Response, summary="证据包")
 def evidence(agreement_id: int, session: SessionDep, user: CurrentUser) -> Response:
     ag, data = service.evidence_zip(session, user, agreement_id)
-    return Response(data, media_type="application/zip", headers={
-        "Content-Disposition": _attachment(f"三方协议证据包-{ag.number}.zip"),
-        "Cache-Control": "private, no-store"})
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": _attachment(f"三方协议证据包-{ag.number}.zip"),
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @router.post("/{agreement_id}/sign", summary="签署（需再次输入密码；不可撤销）")
-async def sign(agreement_id: int, body: SignBody, request: Request, session: SessionDep,
-               user: CurrentUser) -> dict[str, Any]:
-    plan = await run_in_threadpool(service.begin_signing, session, user, agreement_id, body.password,
-                                   client_address(request))
+async def sign(
+    agreement_id: int, body: SignBody, request: Request, session: SessionDep, user: CurrentUser
+) -> dict[str, Any]:
+    plan = await run_in_threadpool(
+        service.begin_signing, session, user, agreement_id, body.password, client_address(request)
+    )
     try:
         signed = await run_in_threadpool(sign_pdf, plan.pdf, plan.request)
     except Exception:
@@ -77,6 +108,8 @@ async def sign(agreement_id: int, body: SignBody, request: Request, session: Ses
 
 
 @router.post("/{agreement_id}/decline", summary="拒签（协议作废，总局可生成新版本）")
-def decline(agreement_id: int, body: DeclineBody, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+def decline(
+    agreement_id: int, body: DeclineBody, session: SessionDep, user: CurrentUser
+) -> dict[str, Any]:
     ag = service.decline(session, user, agreement_id, body.reason)
     return service.to_dict(session, ag, user)

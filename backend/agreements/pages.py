@@ -30,24 +30,38 @@ def _back(url: str, msg: str) -> Response:
 
 
 @router.get("/agreements")
-def agreements_page(request: Request, session: SessionDep, user: PageUser, msg: str = "") -> Response:
+def agreements_page(
+    request: Request, session: SessionDep, user: PageUser, msg: str = ""
+) -> Response:
     rows = [service.to_dict(session, ag, user) for ag in service.list_agreements(session, user)]
     waiting: list[Work] = []
     if user.role == Role.ministry_officer:
-        live = {ag.work_id for ag in session.exec(select(Agreement)).all()
-                if ag.status in service.LIVE}
-        waiting = [w for w in session.exec(select(Work).where(Work.status == WorkStatus.confirmed)).all()
-                   if w.id not in live]
+        live = {
+            ag.work_id for ag in session.exec(select(Agreement)).all() if ag.status in service.LIVE
+        }
+        waiting = [
+            w
+            for w in session.exec(select(Work).where(Work.status == WorkStatus.confirmed)).all()
+            if w.id not in live
+        ]
     mine = {ag.id for ag in service.awaiting(session, user)}
-    return render(request, "agreements/list.html", rows=rows, waiting=waiting, mine=mine, msg=msg,
-                  yuan=yuan)
+    return render(
+        request, "agreements/list.html", rows=rows, waiting=waiting, mine=mine, msg=msg, yuan=yuan
+    )
 
 
 @router.post("/agreements")
-def create_page(request: Request, session: SessionDep, user: PageUser,
-                work_id: Annotated[int, Form()], over_request_reason: Annotated[str, Form()] = "") -> Response:
+def create_page(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    work_id: Annotated[int, Form()],
+    over_request_reason: Annotated[str, Form()] = "",
+) -> Response:
     try:
-        ag = service.create_agreement(session, user, work_id, over_request_reason=over_request_reason)
+        ag = service.create_agreement(
+            session, user, work_id, over_request_reason=over_request_reason
+        )
     except JingpinError as exc:
         session.rollback()
         return _back("/agreements", exc.message + "".join(f"；{v}" for v in exc.fields.values()))
@@ -55,27 +69,50 @@ def create_page(request: Request, session: SessionDep, user: PageUser,
 
 
 @router.get("/agreements/{agreement_id}")
-def agreement_page(agreement_id: int, request: Request, session: SessionDep, user: PageUser,
-                   msg: str = "") -> Response:
+def agreement_page(
+    agreement_id: int, request: Request, session: SessionDep, user: PageUser, msg: str = ""
+) -> Response:
     ag = service.get_agreement(session, user, agreement_id)
     data = service.to_dict(session, ag, user)
     my_party = service.party_of(user, ag)
-    can_sign = (my_party is not None and ag.next_party == my_party.value
-                and ag.status in (AgreementStatus.open, AgreementStatus.signing))
-    can_decline = my_party is not None and ag.status in (AgreementStatus.open, AgreementStatus.signing)
+    can_sign = (
+        my_party is not None
+        and ag.next_party == my_party.value
+        and ag.status in (AgreementStatus.open, AgreementStatus.signing)
+    )
+    can_decline = my_party is not None and ag.status in (
+        AgreementStatus.open,
+        AgreementStatus.signing,
+    )
     events = service.history(session, ag)
-    return render(request, "agreements/detail.html", ag=data, can_sign=can_sign,
-                  can_decline=can_decline, my_party=my_party, events=events, msg=msg, yuan=yuan,
-                  local_time=local_time, Party=Party)
+    return render(
+        request,
+        "agreements/detail.html",
+        ag=data,
+        can_sign=can_sign,
+        can_decline=can_decline,
+        my_party=my_party,
+        events=events,
+        msg=msg,
+        yuan=yuan,
+        local_time=local_time,
+        Party=Party,
+    )
 
 
 @router.post("/agreements/{agreement_id}/sign")
-async def sign_page(agreement_id: int, request: Request, session: SessionDep, user: PageUser,
-                    password: Annotated[str, Form()]) -> Response:
+async def sign_page(
+    agreement_id: int,
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    password: Annotated[str, Form()],
+) -> Response:
     url = f"/agreements/{agreement_id}"
     try:
-        plan = await run_in_threadpool(service.begin_signing, session, user, agreement_id, password,
-                                       client_address(request))
+        plan = await run_in_threadpool(
+            service.begin_signing, session, user, agreement_id, password, client_address(request)
+        )
         signed = await run_in_threadpool(sign_pdf, plan.pdf, plan.request)
         ag = await run_in_threadpool(service.finish_signing, session, user, plan, signed)
     except JingpinError as exc:
@@ -88,8 +125,13 @@ async def sign_page(agreement_id: int, request: Request, session: SessionDep, us
 
 
 @router.post("/agreements/{agreement_id}/decline")
-def decline_page(agreement_id: int, request: Request, session: SessionDep, user: PageUser,
-                 reason: Annotated[str, Form()] = "") -> Response:
+def decline_page(
+    agreement_id: int,
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
     try:
         service.decline(session, user, agreement_id, reason)
     except JingpinError as exc:

@@ -18,7 +18,9 @@ class MilestoneIn(BaseModel):
 
 class AgreementCreate(BaseModel):
     work_id: int
-    grant_fen: int | None = Field(default=None, ge=0, description="扶持资金（分）；默认：申请金额，已获中央财政扶持的为0")
+    grant_fen: int | None = Field(
+        default=None, ge=0, description="扶持资金（分）；默认：申请金额，已获中央财政扶持的为0"
+    )
     milestones: list[MilestoneIn] | None = Field(default=None, description="默认 40%/30%/30%")
     over_request_reason: str = Field(default="", max_length=500)
 

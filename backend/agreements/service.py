@@ -52,18 +52,32 @@ from signing.verify import TOTAL_PASSED, describe_zh
 
 TEMPLATE = "agreement.docx"
 INSET = 2.0  # pt inside the table cell, so the appearance does not cover the cell border
-DEFAULT_SPLIT = ((Gate.agreement_signed, "首期款", 40), (Gate.midterm_check_passed, "中期款", 30),
-                 (Gate.acceptance_passed, "尾款", 30))
+DEFAULT_SPLIT = (
+    (Gate.agreement_signed, "首期款", 40),
+    (Gate.midterm_check_passed, "中期款", 30),
+    (Gate.acceptance_passed, "尾款", 30),
+)
 SEE_ALL = {Role.ministry_officer, Role.finance, Role.auditor, Role.admin}
-LIVE = {AgreementStatus.draft, AgreementStatus.open, AgreementStatus.signing,
-        AgreementStatus.fully_signed}
-PARTY_ROLE = {Party.yi: Role.producer, Party.bing: Role.unit_reviewer, Party.jia: Role.ministry_officer}
+LIVE = {
+    AgreementStatus.draft,
+    AgreementStatus.open,
+    AgreementStatus.signing,
+    AgreementStatus.fully_signed,
+}
+PARTY_ROLE = {
+    Party.yi: Role.producer,
+    Party.bing: Role.unit_reviewer,
+    Party.jia: Role.ministry_officer,
+}
 
 
 # --------------------------------------------------------------------------- visibility
 def party_org_id(ag: Agreement, party: Party) -> int:
-    return {Party.yi: ag.producer_org_id, Party.bing: ag.unit_org_id,
-            Party.jia: ag.ministry_org_id}[party]
+    return {
+        Party.yi: ag.producer_org_id,
+        Party.bing: ag.unit_org_id,
+        Party.jia: ag.ministry_org_id,
+    }[party]
 
 
 def party_of(user: User, ag: Agreement) -> Party | None:
@@ -99,9 +113,13 @@ def get_agreement(session: Session, user: User, agreement_id: int) -> Agreement:
 
 def awaiting(session: Session, user: User) -> list[Agreement]:
     """Agreements whose next signature is this user's (home page: 待我签署)."""
-    return [ag for ag in list_agreements(session, user)
-            if ag.status in (AgreementStatus.open, AgreementStatus.signing)
-            and ag.next_party is not None and party_of(user, ag) == ag.next_party]
+    return [
+        ag
+        for ag in list_agreements(session, user)
+        if ag.status in (AgreementStatus.open, AgreementStatus.signing)
+        and ag.next_party is not None
+        and party_of(user, ag) == ag.next_party
+    ]
 
 
 # --------------------------------------------------------------------------- creation
@@ -119,22 +137,34 @@ def default_milestones(grant_fen: int) -> list[MilestoneInput]:
     first = grant_fen * 40 // 100
     second = grant_fen * 30 // 100
     amounts = [first, second, grant_fen - first - second]
-    return [MilestoneInput(name, amount, gate)
-            for (gate, name, _pct), amount in zip(DEFAULT_SPLIT, amounts, strict=True) if amount > 0]
+    return [
+        MilestoneInput(name, amount, gate)
+        for (gate, name, _pct), amount in zip(DEFAULT_SPLIT, amounts, strict=True)
+        if amount > 0
+    ]
 
 
-def _orgs_for(session: Session, work: Work) -> tuple[Organisation, RecommendingUnit, Organisation, Organisation]:
+def _orgs_for(
+    session: Session, work: Work
+) -> tuple[Organisation, RecommendingUnit, Organisation, Organisation]:
     producer = session.get(Organisation, work.organisation_id)
     unit = session.get(RecommendingUnit, work.unit_id)
-    unit_org = session.exec(select(Organisation).where(Organisation.unit_id == work.unit_id,
-                                                       Organisation.kind == OrgKind.unit)).first()
-    ministry = session.exec(select(Organisation).where(Organisation.kind == OrgKind.ministry)).first()
+    unit_org = session.exec(
+        select(Organisation).where(
+            Organisation.unit_id == work.unit_id, Organisation.kind == OrgKind.unit
+        )
+    ).first()
+    ministry = session.exec(
+        select(Organisation).where(Organisation.kind == OrgKind.ministry)
+    ).first()
     if producer is None or unit is None or unit_org is None or ministry is None:
         raise ValidationFailed("协议各方机构信息不完整", code="parties_missing")
     return producer, unit, unit_org, ministry
 
 
-def validate_money(work: Work, grant_fen: int, milestones: list[MilestoneInput], reason: str) -> None:
+def validate_money(
+    work: Work, grant_fen: int, milestones: list[MilestoneInput], reason: str
+) -> None:
     fields: dict[str, str] = {}
     if grant_fen < 0:
         fields["grant_fen"] = "扶持资金金额不能为负数"
@@ -142,7 +172,8 @@ def validate_money(work: Work, grant_fen: int, milestones: list[MilestoneInput],
         fields["grant_fen"] = "该作品已获得中央财政资金扶持，不再发放扶持资金（金额须为0）"
     if grant_fen > work.requested_fen and not reason.strip():
         fields["over_request_reason"] = (
-            f"扶持资金{format_fen(grant_fen)}超过申请金额{format_fen(work.requested_fen)}，须说明理由")
+            f"扶持资金{format_fen(grant_fen)}超过申请金额{format_fen(work.requested_fen)}，须说明理由"
+        )
     for i, m in enumerate(milestones):
         if m.amount_fen <= 0:
             fields[f"milestones[{i}].amount_fen"] = f"第{i + 1}个付款节点金额须大于0"
@@ -153,10 +184,12 @@ def validate_money(work: Work, grant_fen: int, milestones: list[MilestoneInput],
         diff = grant_fen - total
         fields["milestones"] = (
             f"付款节点金额合计{format_fen(total)}与扶持资金{format_fen(grant_fen)}不一致，"
-            f"{'少' if diff > 0 else '多'}{format_fen(abs(diff))}")
+            f"{'少' if diff > 0 else '多'}{format_fen(abs(diff))}"
+        )
     if fields:
-        raise ValidationFailed(next(iter(fields.values())), fields=fields,
-                               extra={"difference_fen": grant_fen - total})
+        raise ValidationFailed(
+            next(iter(fields.values())), fields=fields, extra={"difference_fen": grant_fen - total}
+        )
 
 
 def create_agreement(
@@ -179,8 +212,9 @@ def create_agreement(
         raise Conflict("仅确认入选的作品可以签订三方协议", code="work_not_confirmed")
     existing = session.exec(select(Agreement).where(Agreement.work_id == work_id)).all()
     if any(a.status in LIVE for a in existing):
-        raise Conflict("该作品已有有效的三方协议；如需重签，请先拒签或作废当前版本",
-                       code="agreement_exists")
+        raise Conflict(
+            "该作品已有有效的三方协议；如需重签，请先拒签或作废当前版本", code="agreement_exists"
+        )
     if grant_fen is None:
         grant_fen = 0 if work.central_support_received else work.requested_fen
     if milestones is None:
@@ -190,36 +224,82 @@ def create_agreement(
     version = max((a.version for a in existing), default=0) + 1
     issued_on = issued_on or today_shanghai()
     number = f"JP-XY-{issued_on.year}-{work.id:05d}-V{version}"
-    ag = Agreement(work_id=work_id, version=version, number=number, grant_fen=grant_fen,
-                   over_request_reason=over_request_reason.strip(), producer_org_id=producer.id or 0,
-                   unit_org_id=unit_org.id or 0, ministry_org_id=ministry.id or 0,
-                   created_by=user.id or 0)
+    ag = Agreement(
+        work_id=work_id,
+        version=version,
+        number=number,
+        grant_fen=grant_fen,
+        over_request_reason=over_request_reason.strip(),
+        producer_org_id=producer.id or 0,
+        unit_org_id=unit_org.id or 0,
+        ministry_org_id=ministry.id or 0,
+        created_by=user.id or 0,
+    )
     session.add(ag)
     session.flush()
     for seq, m in enumerate(milestones, start=1):
-        session.add(AgreementMilestone(agreement_id=ag.id or 0, seq=seq, name=m.name.strip(),
-                                       amount_fen=m.amount_fen, gate=Gate(m.gate).value,
-                                       planned_date=m.planned_date))
+        session.add(
+            AgreementMilestone(
+                agreement_id=ag.id or 0,
+                seq=seq,
+                name=m.name.strip(),
+                amount_fen=m.amount_fen,
+                gate=Gate(m.gate).value,
+                planned_date=m.planned_date,
+            )
+        )
     session.flush()
     context = agreement_context(
-        session=session, work=work, producer=producer, unit=unit, grant_fen=grant_fen,
-        milestones=[{"name": m.name, "amount_fen": m.amount_fen, "condition": GATE_LABELS[Gate(m.gate)],
-                     "planned_date": m.planned_date} for m in milestones],
-        agreement_number=number, version=version, issued_on=issued_on, unit_org=unit_org)
-    docx = store_rendered(session, kind=DocumentKind.agreement, subject_type=SubjectType.agreement,
-                          subject_id=ag.id or 0, template_name=TEMPLATE,
-                          template_sha256=template_sha256(TEMPLATE),
-                          context_digest=context_digest(context), fmt=DocumentFormat.docx,
-                          data=render_docx(TEMPLATE, context), created_by=user.id)
+        session=session,
+        work=work,
+        producer=producer,
+        unit=unit,
+        grant_fen=grant_fen,
+        milestones=[
+            {
+                "name": m.name,
+                "amount_fen": m.amount_fen,
+                "condition": GATE_LABELS[Gate(m.gate)],
+                "planned_date": m.planned_date,
+            }
+            for m in milestones
+        ],
+        agreement_number=number,
+        version=version,
+        issued_on=issued_on,
+        unit_org=unit_org,
+    )
+    docx = store_rendered(
+        session,
+        kind=DocumentKind.agreement,
+        subject_type=SubjectType.agreement,
+        subject_id=ag.id or 0,
+        template_name=TEMPLATE,
+        template_sha256=template_sha256(TEMPLATE),
+        context_digest=context_digest(context),
+        fmt=DocumentFormat.docx,
+        data=render_docx(TEMPLATE, context),
+        created_by=user.id,
+    )
     pdf_doc = pdf_for_docx(session, docx, created_by=user.id)
-    fields = [FieldSpec(name, box.page, (box.x1 + INSET, box.y1 + INSET, box.x2 - INSET, box.y2 - INSET))
-              for name, box in SIGNATURE_BOXES.items()]
+    fields = [
+        FieldSpec(name, box.page, (box.x1 + INSET, box.y1 + INSET, box.x2 - INSET, box.y2 - INSET))
+        for name, box in SIGNATURE_BOXES.items()
+    ]
     prepared = prepare(get_store().get(pdf_doc.sha256), fields)
-    doc = store_rendered(session, kind=DocumentKind.agreement, subject_type=SubjectType.agreement,
-                         subject_id=ag.id or 0, template_name=TEMPLATE,
-                         template_sha256=docx.template_sha256, context_digest=docx.context_digest,
-                         fmt=DocumentFormat.pdf, data=prepared, created_by=user.id,
-                         source_sha256=pdf_doc.sha256)
+    doc = store_rendered(
+        session,
+        kind=DocumentKind.agreement,
+        subject_type=SubjectType.agreement,
+        subject_id=ag.id or 0,
+        template_name=TEMPLATE,
+        template_sha256=docx.template_sha256,
+        context_digest=docx.context_digest,
+        fmt=DocumentFormat.pdf,
+        data=prepared,
+        created_by=user.id,
+        source_sha256=pdf_doc.sha256,
+    )
     ag.prepared_pdf_sha256 = doc.sha256
     ag.current_pdf_sha256 = doc.sha256
     ag.current_pdf_sm3 = doc.sm3
@@ -228,12 +308,26 @@ def create_agreement(
     ag.opened_at = ag.updated_at = utcnow()
     session.add(ag)
     session.flush()
-    record(session, actor=user, action="agreement.create", object_type="agreement", object_id=ag.id,
-           payload={"work_id": work_id, "number": number, "version": version, "grant_fen": grant_fen,
-                    "milestones": [{"name": m.name, "amount_fen": m.amount_fen, "gate": str(m.gate)}
-                                   for m in milestones],
-                    "over_request_reason": ag.over_request_reason, "pdf_sha256": doc.sha256,
-                    "pdf_sm3": doc.sm3})
+    record(
+        session,
+        actor=user,
+        action="agreement.create",
+        object_type="agreement",
+        object_id=ag.id,
+        payload={
+            "work_id": work_id,
+            "number": number,
+            "version": version,
+            "grant_fen": grant_fen,
+            "milestones": [
+                {"name": m.name, "amount_fen": m.amount_fen, "gate": str(m.gate)}
+                for m in milestones
+            ],
+            "over_request_reason": ag.over_request_reason,
+            "pdf_sha256": doc.sha256,
+            "pdf_sm3": doc.sm3,
+        },
+    )
     return ag
 
 
@@ -253,52 +347,88 @@ def _check_can_sign(session: Session, ag: Agreement, party: Party) -> None:
         raise Conflict("该协议已完成三方签署", code="agreement_fully_signed")
     if ag.status not in (AgreementStatus.open, AgreementStatus.signing):
         raise Conflict("该协议已作废或已拒签，不能签署", code="agreement_not_open")
-    done = session.exec(select(AgreementSignature).where(
-        AgreementSignature.agreement_id == ag.id, AgreementSignature.party == party.value)).first()
+    done = session.exec(
+        select(AgreementSignature).where(
+            AgreementSignature.agreement_id == ag.id, AgreementSignature.party == party.value
+        )
+    ).first()
     if done is not None:
         raise Conflict(f"{party.label}已签署", code="already_signed")
     if ag.next_party != party.value:
         nxt = Party(ag.next_party).label if ag.next_party else ""
-        raise Conflict(f"尚未轮到{party.label}签署（签署顺序：乙方 → 丙方 → 甲方；当前待{nxt}签署）",
-                       code="out_of_turn")
+        raise Conflict(
+            f"尚未轮到{party.label}签署（签署顺序：乙方 → 丙方 → 甲方；当前待{nxt}签署）",
+            code="out_of_turn",
+        )
 
 
-def begin_signing(session: Session, user: User, agreement_id: int, password: str,
-                  address: str) -> SignPlan:
+def begin_signing(
+    session: Session, user: User, agreement_id: int, password: str, address: str
+) -> SignPlan:
     ag = get_agreement(session, user, agreement_id)
     party = party_of(user, ag)
     if party is None:
         raise NotFound("您不是该协议的签署方", code="not_a_party")
     _check_can_sign(session, ag, party)
     confirm_password(session, user, password, address)  # 403 wrong_password (commits the failure)
-    locked = session.exec(select(Agreement).where(Agreement.id == agreement_id)
-                          .with_for_update().execution_options(populate_existing=True)).one()
+    locked = session.exec(
+        select(Agreement)
+        .where(Agreement.id == agreement_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
     _check_can_sign(session, locked, party)
     org = session.get(Organisation, party_org_id(locked, party))
     issued = usable_seal(org)
     assert org is not None and org.seal_cert_serial is not None
     ca = get_ca()
     request = SigningRequest(
-        field=party.field_name, signer=ca_signer(ca, org.seal_cert_serial), level=PadesLevel.B_T,
-        timestamper=timestamper(), certify=party == SIGNING_ORDER[0],
+        field=party.field_name,
+        signer=ca_signer(ca, org.seal_cert_serial),
+        level=PadesLevel.B_T,
+        timestamper=timestamper(),
+        certify=party == SIGNING_ORDER[0],
         appearance=SignatureAppearance(organisation=org.name, signer_name=user.display_name),
-        font_cache_dir=font_cache_dir(), reason=f"{party.label}签署三方协议 {locked.number}",
-        location="中国")
-    return SignPlan(agreement_id, party, org.id or 0, issued.serial_hex,
-                    get_store().get(locked.current_pdf_sha256 or ""), request)
+        font_cache_dir=font_cache_dir(),
+        reason=f"{party.label}签署三方协议 {locked.number}",
+        location="中国",
+    )
+    return SignPlan(
+        agreement_id,
+        party,
+        org.id or 0,
+        issued.serial_hex,
+        get_store().get(locked.current_pdf_sha256 or ""),
+        request,
+    )
 
 
 def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) -> Agreement:
     ag = session.get(Agreement, plan.agreement_id)
     assert ag is not None
-    doc = store_rendered(session, kind=DocumentKind.agreement, subject_type=SubjectType.agreement,
-                         subject_id=ag.id or 0, template_name=TEMPLATE, template_sha256=None,
-                         context_digest=None, fmt=DocumentFormat.pdf, data=signed,
-                         created_by=user.id, source_sha256=ag.current_pdf_sha256)
+    doc = store_rendered(
+        session,
+        kind=DocumentKind.agreement,
+        subject_type=SubjectType.agreement,
+        subject_id=ag.id or 0,
+        template_name=TEMPLATE,
+        template_sha256=None,
+        context_digest=None,
+        fmt=DocumentFormat.pdf,
+        data=signed,
+        created_by=user.id,
+        source_sha256=ag.current_pdf_sha256,
+    )
     assert doc.sm3 is not None  # store_rendered records the SM3 digest of every document
-    sig = AgreementSignature(agreement_id=ag.id or 0, party=plan.party.value, user_id=user.id or 0,
-                             organisation_id=plan.organisation_id, cert_serial=plan.cert_serial,
-                             revision_sha256=doc.sha256, revision_sm3=doc.sm3)
+    sig = AgreementSignature(
+        agreement_id=ag.id or 0,
+        party=plan.party.value,
+        user_id=user.id or 0,
+        organisation_id=plan.organisation_id,
+        cert_serial=plan.cert_serial,
+        revision_sha256=doc.sha256,
+        revision_sm3=doc.sm3,
+    )
     try:
         with session.begin_nested():
             session.add(sig)
@@ -313,34 +443,66 @@ def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) 
     ag.updated_at = utcnow()
     session.add(ag)
     session.flush()
-    record(session, actor=user, action="agreement.sign", object_type="agreement", object_id=ag.id,
-           payload={"party": plan.party.value, "organisation_id": plan.organisation_id,
-                    "cert_serial": plan.cert_serial, "sha256": doc.sha256, "sm3": doc.sm3})
+    record(
+        session,
+        actor=user,
+        action="agreement.sign",
+        object_type="agreement",
+        object_id=ag.id,
+        payload={
+            "party": plan.party.value,
+            "organisation_id": plan.organisation_id,
+            "cert_serial": plan.cert_serial,
+            "sha256": doc.sha256,
+            "sm3": doc.sm3,
+        },
+    )
     if last:
         report = verify_bytes(signed)
         if report.indication != TOTAL_PASSED or len(report.signatures) != len(SIGNING_ORDER):
-            raise Conflict("签署后的协议未通过验证，未标记为签署完成：" + "；".join(describe_zh(report)),
-                           code="verification_failed")
+            raise Conflict(
+                "签署后的协议未通过验证，未标记为签署完成：" + "；".join(describe_zh(report)),
+                code="verification_failed",
+            )
         ag.status = AgreementStatus.fully_signed.value
         ag.fully_signed_at = utcnow()
         session.add(ag)
         session.flush()
         milestones = milestones_of(session, ag)
-        event = record(session, actor=user, action="agreement.fully_signed",
-                       object_type="agreement", object_id=ag.id,
-                       payload={"work_id": ag.work_id, "number": ag.number, "version": ag.version,
-                                "grant_fen": ag.grant_fen, "sha256": doc.sha256, "sm3": doc.sm3,
-                                "milestones": [{"id": m.id, "seq": m.seq, "name": m.name,
-                                                "amount_fen": m.amount_fen, "gate": m.gate}
-                                               for m in milestones]})
+        event = record(
+            session,
+            actor=user,
+            action="agreement.fully_signed",
+            object_type="agreement",
+            object_id=ag.id,
+            payload={
+                "work_id": ag.work_id,
+                "number": ag.number,
+                "version": ag.version,
+                "grant_fen": ag.grant_fen,
+                "sha256": doc.sha256,
+                "sm3": doc.sm3,
+                "milestones": [
+                    {
+                        "id": m.id,
+                        "seq": m.seq,
+                        "name": m.name,
+                        "amount_fen": m.amount_fen,
+                        "gate": m.gate,
+                    }
+                    for m in milestones
+                ],
+            },
+        )
         from backend.funding.service import open_gates_for_signature
 
         open_gates_for_signature(session, ag, event, user)  # same transaction as the event
     return ag
 
 
-def sign_sync(session: Session, user: User, agreement_id: int, password: str,
-              address: str = "local") -> Agreement:
+def sign_sync(
+    session: Session, user: User, agreement_id: int, password: str, address: str = "local"
+) -> Agreement:
     """Whole signing in one call (demo loader, CLI, tests); sync pyHanko wrapper inside."""
     from signing.pades import sign_pdf
 
@@ -354,8 +516,12 @@ def decline(session: Session, user: User, agreement_id: int, reason: str) -> Agr
         raise NotFound("您不是该协议的签署方", code="not_a_party")
     if not reason.strip():
         raise ValidationFailed("请填写拒签理由", fields={"reason": "请填写拒签理由"})
-    locked = session.exec(select(Agreement).where(Agreement.id == agreement_id)
-                          .with_for_update().execution_options(populate_existing=True)).one()
+    locked = session.exec(
+        select(Agreement)
+        .where(Agreement.id == agreement_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
     if locked.status not in (AgreementStatus.open, AgreementStatus.signing):
         raise Conflict("该协议当前状态不能拒签", code="agreement_not_open")
     locked.status = AgreementStatus.voided.value
@@ -365,27 +531,46 @@ def decline(session: Session, user: User, agreement_id: int, reason: str) -> Agr
     locked.voided_at = locked.updated_at = utcnow()
     session.add(locked)
     session.flush()
-    record(session, actor=user, action="agreement.declined", object_type="agreement",
-           object_id=locked.id, payload={"reason": locked.decline_reason,
-                                         "party": (party_of(user, locked) or Party.jia).value})
+    record(
+        session,
+        actor=user,
+        action="agreement.declined",
+        object_type="agreement",
+        object_id=locked.id,
+        payload={
+            "reason": locked.decline_reason,
+            "party": (party_of(user, locked) or Party.jia).value,
+        },
+    )
     return locked
 
 
 # --------------------------------------------------------------------------- reading
 def milestones_of(session: Session, ag: Agreement) -> list[AgreementMilestone]:
-    return list(session.exec(select(AgreementMilestone).where(AgreementMilestone.agreement_id == ag.id)
-                             .order_by(col(AgreementMilestone.seq))).all())
+    return list(
+        session.exec(
+            select(AgreementMilestone)
+            .where(AgreementMilestone.agreement_id == ag.id)
+            .order_by(col(AgreementMilestone.seq))
+        ).all()
+    )
 
 
 def signatures_of(session: Session, ag: Agreement) -> list[AgreementSignature]:
-    sigs = session.exec(select(AgreementSignature).where(AgreementSignature.agreement_id == ag.id)).all()
+    sigs = session.exec(
+        select(AgreementSignature).where(AgreementSignature.agreement_id == ag.id)
+    ).all()
     return sorted(sigs, key=lambda s: SIGNING_ORDER.index(Party(s.party)))
 
 
 def history(session: Session, ag: Agreement) -> list[AuditEvent]:
-    return list(session.exec(select(AuditEvent).where(AuditEvent.object_type == "agreement",
-                                                      AuditEvent.object_id == str(ag.id))
-                             .order_by(col(AuditEvent.seq))).all())
+    return list(
+        session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.object_type == "agreement", AuditEvent.object_id == str(ag.id))
+            .order_by(col(AuditEvent.seq))
+        ).all()
+    )
 
 
 def to_dict(session: Session, ag: Agreement, user: User | None = None) -> dict[str, Any]:
@@ -397,30 +582,57 @@ def to_dict(session: Session, ag: Agreement, user: User | None = None) -> dict[s
         s = sigs.get(p.value)
         signer = session.get(User, s.user_id) if s else None
         org = orgs[p]
-        parties.append({"party": p.value, "label": p.label, "organisation_id": party_org_id(ag, p),
-                        "organisation": org.name if org else None,
-                        "signed": s is not None,
-                        "signature": None if s is None else {
-                            "user_id": s.user_id, "signer": signer.display_name if signer else None,
-                            "username": signer.username if signer else None,
-                            "cert_serial": s.cert_serial, "revision_sha256": s.revision_sha256,
-                            "revision_sm3": s.revision_sm3, "signed_at": s.signed_at.isoformat()}})
+        parties.append(
+            {
+                "party": p.value,
+                "label": p.label,
+                "organisation_id": party_org_id(ag, p),
+                "organisation": org.name if org else None,
+                "signed": s is not None,
+                "signature": None
+                if s is None
+                else {
+                    "user_id": s.user_id,
+                    "signer": signer.display_name if signer else None,
+                    "username": signer.username if signer else None,
+                    "cert_serial": s.cert_serial,
+                    "revision_sha256": s.revision_sha256,
+                    "revision_sm3": s.revision_sm3,
+                    "signed_at": s.signed_at.isoformat(),
+                },
+            }
+        )
     my_party = party_of(user, ag) if user else None
     return {
-        "id": ag.id, "number": ag.number, "version": ag.version, "work_id": ag.work_id,
-        "work_title": work.title if work else None, "status": ag.status,
-        "status_label": AgreementStatus(ag.status).label, "next_party": ag.next_party,
-        "grant_fen": ag.grant_fen, "over_request_reason": ag.over_request_reason,
-        "current_pdf_sha256": ag.current_pdf_sha256, "current_pdf_sm3": ag.current_pdf_sm3,
+        "id": ag.id,
+        "number": ag.number,
+        "version": ag.version,
+        "work_id": ag.work_id,
+        "work_title": work.title if work else None,
+        "status": ag.status,
+        "status_label": AgreementStatus(ag.status).label,
+        "next_party": ag.next_party,
+        "grant_fen": ag.grant_fen,
+        "over_request_reason": ag.over_request_reason,
+        "current_pdf_sha256": ag.current_pdf_sha256,
+        "current_pdf_sm3": ag.current_pdf_sm3,
         "decline_reason": ag.decline_reason or None,
-        "created_at": ag.created_at.isoformat(), "updated_at": ag.updated_at.isoformat(),
+        "created_at": ag.created_at.isoformat(),
+        "updated_at": ag.updated_at.isoformat(),
         "fully_signed_at": ag.fully_signed_at.isoformat() if ag.fully_signed_at else None,
         "parties": parties,
         "signatures": [p["signature"] | {"party": p["party"]} for p in parties if p["signature"]],
-        "milestones": [{"seq": m.seq, "name": m.name, "amount_fen": m.amount_fen, "gate": m.gate,
-                        "gate_label": GATE_LABELS[Gate(m.gate)],
-                        "planned_date": m.planned_date.isoformat() if m.planned_date else None}
-                       for m in milestones_of(session, ag)],
+        "milestones": [
+            {
+                "seq": m.seq,
+                "name": m.name,
+                "amount_fen": m.amount_fen,
+                "gate": m.gate,
+                "gate_label": GATE_LABELS[Gate(m.gate)],
+                "planned_date": m.planned_date.isoformat() if m.planned_date else None,
+            }
+            for m in milestones_of(session, ag)
+        ],
         "my_party": my_party.value if my_party else None,
     }
 
@@ -440,23 +652,48 @@ def evidence_zip(session: Session, user: User, agreement_id: int) -> tuple[Agree
     from cryptography.hazmat.primitives import serialization
 
     report = verify_bytes(pdf)
-    report_text = "\n".join([f"协议编号：{ag.number}（第{ag.version}版）",
-                             f"状态：{AgreementStatus(ag.status).label}",
-                             f"文件 SHA-256：{report.file_sha256}", f"文件 SM3：{report.file_sm3}",
-                             f"总体结论：{report.indication}", *describe_zh(report)]) + "\n"
+    report_text = (
+        "\n".join(
+            [
+                f"协议编号：{ag.number}（第{ag.version}版）",
+                f"状态：{AgreementStatus(ag.status).label}",
+                f"文件 SHA-256：{report.file_sha256}",
+                f"文件 SM3：{report.file_sm3}",
+                f"总体结论：{report.indication}",
+                *describe_zh(report),
+            ]
+        )
+        + "\n"
+    )
     events = history(session, ag)
-    trail = "".join(json.dumps({"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor,
-                                "action": e.action, "object_type": e.object_type,
-                                "object_id": e.object_id, "payload": json.loads(e.payload),
-                                "payload_sha256": e.payload_sha256, "prev_hash": e.prev_hash,
-                                "hash": e.hash}, ensure_ascii=False) + "\n" for e in events)
+    trail = "".join(
+        json.dumps(
+            {
+                "seq": e.seq,
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "action": e.action,
+                "object_type": e.object_type,
+                "object_id": e.object_id,
+                "payload": json.loads(e.payload),
+                "payload_sha256": e.payload_sha256,
+                "prev_hash": e.prev_hash,
+                "hash": e.hash,
+            },
+            ensure_ascii=False,
+        )
+        + "\n"
+        for e in events
+    )
     from backend.auditing.report import render_sealed_report
     from backend.auditing.service import result_body
 
     body = result_body(session, report, pdf, f"agreement-{ag.number}.pdf")
     files: dict[str, bytes] = {
         f"agreement-{ag.number}.pdf": pdf,
-        "verification-report.json": json.dumps(report.to_dict(), ensure_ascii=False, indent=2).encode(),
+        "verification-report.json": json.dumps(
+            report.to_dict(), ensure_ascii=False, indent=2
+        ).encode(),
         # The same report for people: rendered and sealed by the system (PAdES B-T).
         "verification-report.pdf": render_sealed_report(body),
         "verification-report.txt": report_text.encode(),
@@ -466,11 +703,14 @@ def evidence_zip(session: Session, user: User, agreement_id: int) -> tuple[Agree
         "tsa.pem": ca.tsa_certificate.public_bytes(serialization.Encoding.PEM),
         "issuing-ca.crl": ca.crl_der(),
     }
-    manifest = {"agreement": {"id": ag.id, "number": ag.number, "version": ag.version,
-                              "status": ag.status},
-                "generated_at": utcnow().isoformat(),
-                "files": {name: {"sha256": sha256_hex(data), "sm3": sm3_hex(data), "size": len(data)}
-                          for name, data in files.items()}}
+    manifest = {
+        "agreement": {"id": ag.id, "number": ag.number, "version": ag.version, "status": ag.status},
+        "generated_at": utcnow().isoformat(),
+        "files": {
+            name: {"sha256": sha256_hex(data), "sm3": sm3_hex(data), "size": len(data)}
+            for name, data in files.items()
+        },
+    }
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in files.items():

@@ -20,9 +20,11 @@ class UnitKind(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"provincial": "省级广电主管部门", "corps": "新疆生产建设兵团", "central": "中央直属单位"}[
-            self.value
-        ]
+        return {
+            "provincial": "省级广电主管部门",
+            "corps": "新疆生产建设兵团",
+            "central": "中央直属单位",
+        }[self.value]
 
 
 class RecommendingUnit(SQLModel, table=True):
@@ -43,7 +45,9 @@ class OrgKind(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"producer": "节目制作机构", "unit": "推荐单位", "ministry": "国家广播电视总局"}[self.value]
+        return {"producer": "节目制作机构", "unit": "推荐单位", "ministry": "国家广播电视总局"}[
+            self.value
+        ]
 
 
 class Organisation(SQLModel, table=True):

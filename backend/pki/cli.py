@@ -32,7 +32,9 @@ def list_certs() -> None:
 
     for c in get_ca().list():
         state = "已吊销" if c.revoked else "有效"
-        typer.echo(f"{c.serial_hex}  {state}  {c.organisation}  {c.common_name}  至 {c.certificate.not_valid_after_utc:%Y-%m-%d}")
+        typer.echo(
+            f"{c.serial_hex}  {state}  {c.organisation}  {c.common_name}  至 {c.certificate.not_valid_after_utc:%Y-%m-%d}"
+        )
 
 
 def _org_cert(org_id: int, renew: bool) -> None:
@@ -48,7 +50,9 @@ def _org_cert(org_id: int, renew: bool) -> None:
                 _fail(f"机构 {org_id} 不存在")
                 return
             serial = issue_seal(session, org, actor="cli", renew=renew)
-            typer.echo(f"已为“{org.name}”{'续期' if renew else '签发'}电子印章证书，序列号 {serial}")
+            typer.echo(
+                f"已为“{org.name}”{'续期' if renew else '签发'}电子印章证书，序列号 {serial}"
+            )
     except JingpinError as exc:
         _fail(exc.message)
 
@@ -68,7 +72,12 @@ def renew(org: Annotated[int, typer.Option("--org", help="机构编号")]) -> No
 @ca_app.command("revoke")
 def revoke(
     serial: Annotated[str, typer.Argument(help="证书序列号（十六进制）")],
-    reason: Annotated[str, typer.Option(help="key_compromise / affiliation_changed / superseded / cessation_of_operation / unspecified")] = "unspecified",
+    reason: Annotated[
+        str,
+        typer.Option(
+            help="key_compromise / affiliation_changed / superseded / cessation_of_operation / unspecified"
+        ),
+    ] = "unspecified",
 ) -> None:
     """吊销证书（写入 CRL）。"""
     from backend.db import session_scope

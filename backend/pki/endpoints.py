@@ -20,11 +20,20 @@ class PayloadTooLarge(JingpinError):
     code = "file_too_large"
 
 
-@router.post("/tsa", summary="RFC 3161 时间戳服务", response_class=Response,
-             responses={200: {"content": {"application/timestamp-reply": {}}}})
+@router.post(
+    "/tsa",
+    summary="RFC 3161 时间戳服务",
+    response_class=Response,
+    responses={200: {"content": {"application/timestamp-reply": {}}}},
+)
 async def tsa(request: Request) -> Response:
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/timestamp-query":
-        raise JingpinError("请求类型应为 application/timestamp-query", code="unsupported_media_type")
+    if (
+        request.headers.get("content-type", "").split(";")[0].strip()
+        != "application/timestamp-query"
+    ):
+        raise JingpinError(
+            "请求类型应为 application/timestamp-query", code="unsupported_media_type"
+        )
     body = await request.body()
     if len(body) > 64 * 1024:
         raise PayloadTooLarge("时间戳请求过大")
@@ -41,8 +50,11 @@ def root_pem() -> Response:
     return Response(get_ca().export_root_pem(), media_type="application/x-pem-file")
 
 
-@router.post("/api/v1/verify", summary="验证任意 PDF 的电子签名",
-             responses={413: {"description": "文件过大"}, 422: {"description": "空文件或验证被中止"}})
+@router.post(
+    "/api/v1/verify",
+    summary="验证任意 PDF 的电子签名",
+    responses={413: {"description": "文件过大"}, 422: {"description": "空文件或验证被中止"}},
+)
 async def verify(
     file: Annotated[UploadFile, File(description="待验证的 PDF")],
     session: SessionDep,

@@ -81,9 +81,14 @@ def issue_seal(session: Session, org: Organisation, *, actor: object, renew: boo
     org.seal_cert_serial = issued.serial_hex
     session.add(org)
     session.flush()
-    record(session, actor=actor, action="certificate.renew" if renew else "certificate.issue",
-           object_type="organisation", object_id=org.id,
-           payload={"serial": issued.serial_hex, "subject": org.name})
+    record(
+        session,
+        actor=actor,
+        action="certificate.renew" if renew else "certificate.issue",
+        object_type="organisation",
+        object_id=org.id,
+        payload={"serial": issued.serial_hex, "subject": org.name},
+    )
     return issued.serial_hex
 
 
@@ -107,8 +112,14 @@ def revoke_seal(session: Session, serial: str, reason: str, *, actor: object) ->
         raise NotFound("未找到该证书", code="certificate_not_found") from exc
     except CertificateAuthorityError as exc:
         raise ValidationFailed("吊销原因无效", fields={"reason": "吊销原因无效"}) from exc
-    record(session, actor=actor, action="certificate.revoke", object_type="certificate",
-           object_id=serial, payload={"reason": reason})
+    record(
+        session,
+        actor=actor,
+        action="certificate.revoke",
+        object_type="certificate",
+        object_id=serial,
+        payload={"reason": reason},
+    )
 
 
 def ensure_seals(session: Session, *, actor: object) -> int:

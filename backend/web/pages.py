@@ -75,14 +75,24 @@ def login(
     try:
         user = authenticate(session, username, password, client_address(request))
     except JingpinError as exc:
-        return render(request, "login.html", status_code=exc.status_code, error=exc.message,
-                      next=_safe_next(next), username=username)
+        return render(
+            request,
+            "login.html",
+            status_code=exc.status_code,
+            error=exc.message,
+            next=_safe_next(next),
+            username=username,
+        )
     token, _row = issue_token(session, user, TokenKind.session)
     record(session, actor=user, action="auth.login", object_type="user", object_id=user.id)
     response = RedirectResponse(_safe_next(next), status_code=303)
     settings = get_settings()
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        path="/",
         secure=settings.base_url.startswith("https") or settings.is_production,
         max_age=settings.session_hours * 3600,
     )
@@ -130,8 +140,9 @@ def work_new(request: Request, session: SessionDep, user: PageUser) -> Response:
     org = session.get(Organisation, user.organisation_id)
     unit = session.get(RecommendingUnit, org.unit_id) if org and org.unit_id else None
     values = {"unit_code": unit.code if unit else "", "is_original": True, "is_online": False}
-    return render(request, "works/form.html", values=values, errors={}, work=None,
-                  **_form_choices(session))
+    return render(
+        request, "works/form.html", values=values, errors={}, work=None, **_form_choices(session)
+    )
 
 
 def _work_from_form(form: dict[str, Any]) -> dict[str, Any]:
@@ -159,16 +170,27 @@ async def work_create(request: Request, session: SessionDep, user: PageUser) -> 
         work = works.create_work(session, user, body)
     except (ValidationError, ValidationFailed) as exc:
         errors = _errors(exc)
-        return render(request, "works/form.html", status_code=422, values=form, errors=errors,
-                      work=None, **_form_choices(session))
+        return render(
+            request,
+            "works/form.html",
+            status_code=422,
+            values=form,
+            errors=errors,
+            work=None,
+            **_form_choices(session),
+        )
     return RedirectResponse(f"/works/{work.id}?created=1", status_code=303)
 
 
 @router.get("/works/{work_id}", response_class=HTMLResponse)
 def work_detail(request: Request, work_id: int, session: SessionDep, user: PageUser) -> Response:
     work = works.get_work(session, user, work_id)
-    return render(request, "works/detail.html", work=works.to_read(session, work),
-                  editable=user.role.value == "producer" and work.status in works.EDITABLE)
+    return render(
+        request,
+        "works/detail.html",
+        work=works.to_read(session, work),
+        editable=user.role.value == "producer" and work.status in works.EDITABLE,
+    )
 
 
 @router.get("/works/{work_id}/edit", response_class=HTMLResponse)
@@ -178,21 +200,30 @@ def work_edit(request: Request, work_id: int, session: SessionDep, user: PageUse
     values = read.model_dump()
     values["budget_yuan"] = display.plain_yuan(work.budget_fen)
     values["requested_yuan"] = display.plain_yuan(work.requested_fen)
-    return render(request, "works/form.html", values=values, errors={}, work=read,
-                  **_form_choices(session))
+    return render(
+        request, "works/form.html", values=values, errors={}, work=read, **_form_choices(session)
+    )
 
 
 @router.post("/works/{work_id}/edit", response_class=HTMLResponse)
-async def work_update(request: Request, work_id: int, session: SessionDep, user: PageUser) -> Response:
+async def work_update(
+    request: Request, work_id: int, session: SessionDep, user: PageUser
+) -> Response:
     work: Work = works.get_work(session, user, work_id)
     form = dict(await request.form())
     try:
         patch = WorkUpdate.model_validate(_work_from_form(form))
         works.update_work(session, user, work_id, patch)
     except (ValidationError, ValidationFailed) as exc:
-        return render(request, "works/form.html", status_code=422, values=form,
-                      errors=_errors(exc), work=works.to_read(session, work),
-                      **_form_choices(session))
+        return render(
+            request,
+            "works/form.html",
+            status_code=422,
+            values=form,
+            errors=_errors(exc),
+            work=works.to_read(session, work),
+            **_form_choices(session),
+        )
     return RedirectResponse(f"/works/{work_id}?saved=1", status_code=303)
 
 

@@ -49,12 +49,17 @@ public_router = APIRouter(prefix="/api/v1/public", tags=["public"])
 
 def batch_read(batch: Batch) -> BatchRead:
     return BatchRead(
-        id=batch.id or 0, year=batch.year, number=batch.number, label=batch.label,
+        id=batch.id or 0,
+        year=batch.year,
+        number=batch.number,
+        label=batch.label,
         registration_deadline=batch.registration_deadline,
         submission_deadline=batch.submission_deadline,
         registration_deadline_beijing=service.beijing(batch.registration_deadline),
         submission_deadline_beijing=service.beijing(batch.submission_deadline),
-        quota=batch.quota, notice_days=batch.notice_days, open=service.batch_open(batch),
+        quota=batch.quota,
+        notice_days=batch.notice_days,
+        open=service.batch_open(batch),
     )
 
 
@@ -67,26 +72,51 @@ def slot_from_url(name: str) -> DocumentSlot:
 
 def application_read(session: Session, work: Work) -> ApplicationRead:
     docs = service.current_documents(session, work)
-    problems = service.eligibility_problems(session, work) if work.status in service.EDITABLE else {}
+    problems = (
+        service.eligibility_problems(session, work) if work.status in service.EDITABLE else {}
+    )
     last = service.latest_unit_review(session, work)
     return ApplicationRead(
-        work_id=work.id or 0, status=work.status.value, status_label=work.status.label,
+        work_id=work.id or 0,
+        status=work.status.value,
+        status_label=work.status.label,
         version=work.version,
-        documents=[DocumentRead(slot=d.slot, label=DocumentSlot(d.slot).label, version=d.version,
-                                provided_by=d.provided_by, provided_by_label=d.provided_by.label,
-                                sha256=d.sha256, size=d.size, pages=d.pages, filename=d.filename,
-                                created_at=d.created_at) for d in docs.values()],
-        eligible=not problems, problems=problems,
-        unit_review=({"decision": last.decision, "opinion": last.opinion,
-                      "at": last.created_at.isoformat()} if last else None),
+        documents=[
+            DocumentRead(
+                slot=d.slot,
+                label=DocumentSlot(d.slot).label,
+                version=d.version,
+                provided_by=d.provided_by,
+                provided_by_label=d.provided_by.label,
+                sha256=d.sha256,
+                size=d.size,
+                pages=d.pages,
+                filename=d.filename,
+                created_at=d.created_at,
+            )
+            for d in docs.values()
+        ],
+        eligible=not problems,
+        problems=problems,
+        unit_review=(
+            {"decision": last.decision, "opinion": last.opinion, "at": last.created_at.isoformat()}
+            if last
+            else None
+        ),
         funding=review.funding_status(session, work),
     )
 
 
 def decision_read(row: SelectionDecision, work: Work) -> DecisionRead:
-    return DecisionRead(work_id=row.work_id, round=row.round, selected=row.selected, reason=row.reason,
-                        grant_eligible=row.grant_eligible, funding_note=row.funding_note,
-                        status=work.status.value)
+    return DecisionRead(
+        work_id=row.work_id,
+        round=row.round,
+        selected=row.selected,
+        reason=row.reason,
+        grant_eligible=row.grant_eligible,
+        funding_note=row.funding_note,
+        status=work.status.value,
+    )
 
 
 # --- batches ----------------------------------------------------------------------------------
@@ -103,75 +133,138 @@ def create_batch(body: BatchIn, session: SessionDep, user: CurrentUser) -> Batch
 
 
 @router.patch("/batches/{batch_id}", response_model=BatchRead, summary="修改批次（管理员）")
-def update_batch(batch_id: int, body: BatchPatch, session: SessionDep, user: CurrentUser) -> BatchRead:
-    return batch_read(service.update_batch(session, user, batch_id, body.model_dump(exclude_unset=True)))
+def update_batch(
+    batch_id: int, body: BatchPatch, session: SessionDep, user: CurrentUser
+) -> BatchRead:
+    return batch_read(
+        service.update_batch(session, user, batch_id, body.model_dump(exclude_unset=True))
+    )
 
 
-@router.post("/batches/{batch_id}/quota-exceptions", response_model=QuotaRead, status_code=201,
-             summary="批准推荐名额例外 +1（管理员，须说明理由）")
-def quota_exception(batch_id: int, body: QuotaExceptionIn, session: SessionDep,
-                    user: CurrentUser) -> QuotaRead:
+@router.post(
+    "/batches/{batch_id}/quota-exceptions",
+    response_model=QuotaRead,
+    status_code=201,
+    summary="批准推荐名额例外 +1（管理员，须说明理由）",
+)
+def quota_exception(
+    batch_id: int, body: QuotaExceptionIn, session: SessionDep, user: CurrentUser
+) -> QuotaRead:
     row = service.grant_quota_exception(session, user, batch_id, body.unit_code, body.reason)
-    return QuotaRead(**service.quota_status(session, row.unit_id, service.get_batch(session, batch_id)))
+    return QuotaRead(
+        **service.quota_status(session, row.unit_id, service.get_batch(session, batch_id))
+    )
 
 
 @router.get("/batches/{batch_id}/quota", response_model=QuotaRead, summary="本单位推荐名额使用情况")
 def my_quota(batch_id: int, session: SessionDep, user: CurrentUser) -> QuotaRead:
     service.require_role(user, Role.unit_reviewer)
     unit = service.unit_of(session, user)
-    return QuotaRead(**service.quota_status(session, unit.id or 0, service.get_batch(session, batch_id)))
+    return QuotaRead(
+        **service.quota_status(session, unit.id or 0, service.get_batch(session, batch_id))
+    )
 
 
 # --- producer: documents and submission -------------------------------------------------------
 
 
-@router.get("/works/{work_id}/application", response_model=ApplicationRead, summary="申报状态与资格检查")
+@router.get(
+    "/works/{work_id}/application", response_model=ApplicationRead, summary="申报状态与资格检查"
+)
 def application(work_id: int, session: SessionDep, user: CurrentUser) -> ApplicationRead:
     return application_read(session, get_work(session, user, work_id))
 
 
-@router.post("/works/{work_id}/documents/{kind}/upload", response_model=DocumentRead, status_code=201,
-             summary="上传签字盖章的申请书/承诺书扫描件（PDF）")
-async def upload(work_id: int, kind: str, session: SessionDep, user: CurrentUser,
-                 file: Annotated[UploadFile, File(description="PDF 扫描件")]) -> DocumentRead:
+@router.post(
+    "/works/{work_id}/documents/{kind}/upload",
+    response_model=DocumentRead,
+    status_code=201,
+    summary="上传签字盖章的申请书/承诺书扫描件（PDF）",
+)
+async def upload(
+    work_id: int,
+    kind: str,
+    session: SessionDep,
+    user: CurrentUser,
+    file: Annotated[UploadFile, File(description="PDF 扫描件")],
+) -> DocumentRead:
     slot = slot_from_url(kind)
     limit = get_settings().upload_max_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
-        raise ValidationFailed("文件过大", fields={"file": f"文件不能超过 {limit // (1024 * 1024)} MB"})
+        raise ValidationFailed(
+            "文件过大", fields={"file": f"文件不能超过 {limit // (1024 * 1024)} MB"}
+        )
     d = service.upload_document(session, user, work_id, slot, data, file.filename or "")
-    return DocumentRead(slot=d.slot, label=slot.label, version=d.version, provided_by=d.provided_by,
-                        provided_by_label=d.provided_by.label, sha256=d.sha256, size=d.size,
-                        pages=d.pages, filename=d.filename, created_at=d.created_at)
+    return DocumentRead(
+        slot=d.slot,
+        label=slot.label,
+        version=d.version,
+        provided_by=d.provided_by,
+        provided_by_label=d.provided_by.label,
+        sha256=d.sha256,
+        size=d.size,
+        pages=d.pages,
+        filename=d.filename,
+        created_at=d.created_at,
+    )
 
 
 def document_read(d: Any) -> DocumentRead:
-    return DocumentRead(slot=d.slot, label=DocumentSlot(d.slot).label, version=d.version,
-                        provided_by=d.provided_by, provided_by_label=d.provided_by.label,
-                        sha256=d.sha256, size=d.size, pages=d.pages, filename=d.filename,
-                        created_at=d.created_at)
+    return DocumentRead(
+        slot=d.slot,
+        label=DocumentSlot(d.slot).label,
+        version=d.version,
+        provided_by=d.provided_by,
+        provided_by_label=d.provided_by.label,
+        sha256=d.sha256,
+        size=d.size,
+        pages=d.pages,
+        filename=d.filename,
+        created_at=d.created_at,
+    )
 
 
-@router.post("/works/{work_id}/documents/{kind}/sign", response_model=DocumentRead, status_code=201,
-             summary="在线签章：以本机构电子印章签署预填的申请书/承诺书（需再次输入密码）",
-             responses={403: {"description": "密码错误或角色无权签署"}, 404: {"description": "无权查看或不存在"},
-                        409: {"description": "作品已提交（冻结）或机构没有有效印章证书"},
-                        429: {"description": "密码错误次数过多"}})
-async def sign_document(work_id: int, kind: str, body: SignDocumentIn, request: Request,
-                        session: SessionDep, user: CurrentUser,
-                        pool: Annotated[ConverterPool, Depends(get_pool)]) -> DocumentRead:
+@router.post(
+    "/works/{work_id}/documents/{kind}/sign",
+    response_model=DocumentRead,
+    status_code=201,
+    summary="在线签章：以本机构电子印章签署预填的申请书/承诺书（需再次输入密码）",
+    responses={
+        403: {"description": "密码错误或角色无权签署"},
+        404: {"description": "无权查看或不存在"},
+        409: {"description": "作品已提交（冻结）或机构没有有效印章证书"},
+        429: {"description": "密码错误次数过多"},
+    },
+)
+async def sign_document(
+    work_id: int,
+    kind: str,
+    body: SignDocumentIn,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    pool: Annotated[ConverterPool, Depends(get_pool)],
+) -> DocumentRead:
     slot = slot_from_url(kind)
-    d = await signing.sign_online(session, user, work_id, slot, body.password,
-                                  client_address(request), pool)
+    d = await signing.sign_online(
+        session, user, work_id, slot, body.password, client_address(request), pool
+    )
     return document_read(d)
 
 
-@router.get("/works/{work_id}/documents/{kind}/provided.pdf", summary="下载已提供的申请书/承诺书 PDF")
-def provided_pdf(work_id: int, kind: str, session: SessionDep, user: CurrentUser,
-                 version: int | None = None) -> Response:
+@router.get(
+    "/works/{work_id}/documents/{kind}/provided.pdf", summary="下载已提供的申请书/承诺书 PDF"
+)
+def provided_pdf(
+    work_id: int, kind: str, session: SessionDep, user: CurrentUser, version: int | None = None
+) -> Response:
     row, data = service.document_bytes(session, user, work_id, slot_from_url(kind), version)
-    return Response(data, media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{kind}-v{row.version}.pdf"'})
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{kind}-v{row.version}.pdf"'},
+    )
 
 
 @router.post("/works/{work_id}/submit", response_model=WorkRead, summary="提交推荐单位（资格审查）")
@@ -183,27 +276,43 @@ def submit(work_id: int, session: SessionDep, user: CurrentUser) -> WorkRead:
 def versions(work_id: int, session: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
     import json
 
-    return [{"version": v.version, "submitted_at": v.submitted_at.isoformat(),
-             "snapshot": json.loads(v.snapshot)} for v in service.versions(session, user, work_id)]
+    return [
+        {
+            "version": v.version,
+            "submitted_at": v.submitted_at.isoformat(),
+            "snapshot": json.loads(v.snapshot),
+        }
+        for v in service.versions(session, user, work_id)
+    ]
 
 
 # --- unit: initial review and recommendation --------------------------------------------------
 
 
 @router.get("/reviews/unit", response_model=list[WorkRead], summary="本单位收到的申报（初评队列）")
-def unit_queue(session: SessionDep, user: CurrentUser,
-               batch_id: Annotated[int | None, Query()] = None) -> list[WorkRead]:
+def unit_queue(
+    session: SessionDep, user: CurrentUser, batch_id: Annotated[int | None, Query()] = None
+) -> list[WorkRead]:
     return [to_read(session, w) for w in service.unit_queue(session, user, batch_id)]
 
 
-@router.post("/reviews/unit/{work_id}", response_model=WorkRead, summary="初评：通过/不通过/退回修改")
-def unit_review(work_id: int, body: UnitReviewIn, session: SessionDep, user: CurrentUser) -> WorkRead:
-    return to_read(session, service.review_submission(session, user, work_id, body.decision, body.opinion))
+@router.post(
+    "/reviews/unit/{work_id}", response_model=WorkRead, summary="初评：通过/不通过/退回修改"
+)
+def unit_review(
+    work_id: int, body: UnitReviewIn, session: SessionDep, user: CurrentUser
+) -> WorkRead:
+    return to_read(
+        session, service.review_submission(session, user, work_id, body.decision, body.opinion)
+    )
 
 
-@router.post("/works/{work_id}/recommend", response_model=WorkRead, summary="推荐至总局（受名额限制）")
-def recommend(work_id: int, session: SessionDep, user: CurrentUser,
-              body: RecommendIn | None = None) -> WorkRead:
+@router.post(
+    "/works/{work_id}/recommend", response_model=WorkRead, summary="推荐至总局（受名额限制）"
+)
+def recommend(
+    work_id: int, session: SessionDep, user: CurrentUser, body: RecommendIn | None = None
+) -> WorkRead:
     return to_read(session, service.recommend(session, user, work_id, body.opinion if body else ""))
 
 
@@ -219,15 +328,30 @@ def criteria() -> list[dict[str, Any]]:
 def standings(batch_id: int, session: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
     out = []
     for s in review.standings(session, user, batch_id):
-        out.append({
-            "work_id": s.work.id, "title": s.work.title, "organisation": s.organisation, "unit": s.unit,
-            "status": s.work.status.value, "rank": s.rank,
-            "second": s.second.__dict__, "final": s.final.__dict__,
-            "central_support_received": s.work.central_support_received,
-            "decision": ({"round": s.decision.round, "selected": s.decision.selected,
-                          "reason": s.decision.reason, "grant_eligible": s.decision.grant_eligible,
-                          "funding_note": s.decision.funding_note} if s.decision else None),
-        })
+        out.append(
+            {
+                "work_id": s.work.id,
+                "title": s.work.title,
+                "organisation": s.organisation,
+                "unit": s.unit,
+                "status": s.work.status.value,
+                "rank": s.rank,
+                "second": s.second.__dict__,
+                "final": s.final.__dict__,
+                "central_support_received": s.work.central_support_received,
+                "decision": (
+                    {
+                        "round": s.decision.round,
+                        "selected": s.decision.selected,
+                        "reason": s.decision.reason,
+                        "grant_eligible": s.decision.grant_eligible,
+                        "funding_note": s.decision.funding_note,
+                    }
+                    if s.decision
+                    else None
+                ),
+            }
+        )
     return out
 
 
@@ -236,7 +360,9 @@ def _expert_ids(session: Session, body: AssignIn) -> list[int]:
     for name in body.expert_usernames:
         u = session.exec(select(User).where(User.username == name)).first()
         if u is None:
-            raise ValidationFailed("评审专家不存在", fields={"expert_usernames": f"用户 {name} 不存在"})
+            raise ValidationFailed(
+                "评审专家不存在", fields={"expert_usernames": f"用户 {name} 不存在"}
+            )
         ids.append(u.id or 0)
     return ids
 
@@ -249,8 +375,16 @@ def assign(work_id: int, body: AssignIn, session: SessionDep, user: CurrentUser)
 
 @router.get("/reviews/assignments", summary="分配给我的评审任务（专家）")
 def my_tasks(session: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
-    return [{"work_id": t.work.id, "title": t.work.title, "round": t.round, "open": t.open,
-             "total": t.score.total if t.score else None} for t in review.expert_tasks(session, user)]
+    return [
+        {
+            "work_id": t.work.id,
+            "title": t.work.title,
+            "round": t.round,
+            "open": t.open,
+            "total": t.score.total if t.score else None,
+        }
+        for t in review.expert_tasks(session, user)
+    ]
 
 
 @router.post("/reviews/{work_id}/scores", status_code=201, summary="专家打分（每轮一次）")
@@ -259,16 +393,26 @@ def score(work_id: int, body: ScoreIn, session: SessionDep, user: CurrentUser) -
     return {"work_id": work_id, "round": row.round, "total": row.total}
 
 
-@router.post("/reviews/{work_id}/second-round-conclusion", response_model=DecisionRead,
-             summary="复评结论：进入终评或未入选（总局）")
-def conclude(work_id: int, body: ConcludeIn, session: SessionDep, user: CurrentUser) -> DecisionRead:
+@router.post(
+    "/reviews/{work_id}/second-round-conclusion",
+    response_model=DecisionRead,
+    summary="复评结论：进入终评或未入选（总局）",
+)
+def conclude(
+    work_id: int, body: ConcludeIn, session: SessionDep, user: CurrentUser
+) -> DecisionRead:
     row = review.conclude_second_round(session, user, work_id, body.advance, body.reason)
     return decision_read(row, get_work(session, user, work_id))
 
 
-@router.post("/reviews/{work_id}/decision", response_model=DecisionRead,
-             summary="终评决定：拟入选或未入选（总局）")
-def decision(work_id: int, body: DecisionIn, session: SessionDep, user: CurrentUser) -> DecisionRead:
+@router.post(
+    "/reviews/{work_id}/decision",
+    response_model=DecisionRead,
+    summary="终评决定：拟入选或未入选（总局）",
+)
+def decision(
+    work_id: int, body: DecisionIn, session: SessionDep, user: CurrentUser
+) -> DecisionRead:
     row = review.decide(session, user, work_id, body.selected, body.reason)
     return decision_read(row, get_work(session, user, work_id))
 
@@ -278,38 +422,64 @@ def decision(work_id: int, body: DecisionIn, session: SessionDep, user: CurrentU
 
 def notice_read(session: Session, batch_id: int) -> NoticeRead:
     batch, notice, rows = review.public_list(session, batch_id)
-    return NoticeRead(batch_id=batch_id, batch_label=batch.label, starts_at=notice.starts_at,
-                      ends_at=notice.ends_at, ends_at_beijing=service.beijing(notice.ends_at),
-                      confirmed_at=notice.confirmed_at, works=rows)
+    return NoticeRead(
+        batch_id=batch_id,
+        batch_label=batch.label,
+        starts_at=notice.starts_at,
+        ends_at=notice.ends_at,
+        ends_at_beijing=service.beijing(notice.ends_at),
+        confirmed_at=notice.confirmed_at,
+        works=rows,
+    )
 
 
-@router.post("/batches/{batch_id}/notice", response_model=NoticeRead, status_code=201,
-             summary="发布入选名单公示（总局）")
+@router.post(
+    "/batches/{batch_id}/notice",
+    response_model=NoticeRead,
+    status_code=201,
+    summary="发布入选名单公示（总局）",
+)
 def publish(batch_id: int, session: SessionDep, user: CurrentUser) -> NoticeRead:
     review.publish_notice(session, user, batch_id)
     return notice_read(session, batch_id)
 
 
-@router.post("/batches/{batch_id}/notice/objections", response_model=ObjectionRead, status_code=201,
-             summary="登记公示异议（总局）")
-def objection(batch_id: int, body: ObjectionIn, session: SessionDep, user: CurrentUser) -> ObjectionRead:
+@router.post(
+    "/batches/{batch_id}/notice/objections",
+    response_model=ObjectionRead,
+    status_code=201,
+    summary="登记公示异议（总局）",
+)
+def objection(
+    batch_id: int, body: ObjectionIn, session: SessionDep, user: CurrentUser
+) -> ObjectionRead:
     o = review.record_objection(session, user, batch_id, body.work_id, body.submitter, body.content)
     return ObjectionRead(**o.model_dump())
 
 
-@router.post("/objections/{objection_id}/resolve", response_model=ObjectionRead, summary="处理公示异议（总局）")
-def resolve(objection_id: int, body: ResolveIn, session: SessionDep, user: CurrentUser) -> ObjectionRead:
+@router.post(
+    "/objections/{objection_id}/resolve",
+    response_model=ObjectionRead,
+    summary="处理公示异议（总局）",
+)
+def resolve(
+    objection_id: int, body: ResolveIn, session: SessionDep, user: CurrentUser
+) -> ObjectionRead:
     o = review.resolve_objection(session, user, objection_id, body.upheld, body.resolution)
     return ObjectionRead(**o.model_dump())
 
 
-@router.post("/batches/{batch_id}/confirm", response_model=NoticeRead, summary="公示期满确认入选（总局）")
+@router.post(
+    "/batches/{batch_id}/confirm", response_model=NoticeRead, summary="公示期满确认入选（总局）"
+)
 def confirm(batch_id: int, session: SessionDep, user: CurrentUser) -> NoticeRead:
     review.confirm_selection(session, user, batch_id)
     return notice_read(session, batch_id)
 
 
-@public_router.get("/notices/{batch_id}", response_model=NoticeRead, summary="入选名单公示（无需登录）")
+@public_router.get(
+    "/notices/{batch_id}", response_model=NoticeRead, summary="入选名单公示（无需登录）"
+)
 def public_notice(batch_id: int, session: SessionDep) -> NoticeRead:
     return notice_read(session, batch_id)
 
@@ -322,6 +492,10 @@ def my_notifications(session: SessionDep, user: CurrentUser) -> list[Notificatio
     return [NotificationRead(**n.model_dump()) for n in notes.list_notifications(session, user)]
 
 
-@router.post("/notifications/{notification_id}/read", response_model=NotificationRead, summary="标为已读")
-def read_notification(notification_id: int, session: SessionDep, user: CurrentUser) -> NotificationRead:
+@router.post(
+    "/notifications/{notification_id}/read", response_model=NotificationRead, summary="标为已读"
+)
+def read_notification(
+    notification_id: int, session: SessionDep, user: CurrentUser
+) -> NotificationRead:
     return NotificationRead(**notes.mark_read(session, user, notification_id).model_dump())

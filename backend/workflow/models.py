@@ -93,9 +93,11 @@ class ObjectionOutcome(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"open": "待处理", "dismissed": "异议不成立，维持入选", "upheld": "异议成立，取消入选"}[
-            self.value
-        ]
+        return {
+            "open": "待处理",
+            "dismissed": "异议不成立，维持入选",
+            "upheld": "异议成立，取消入选",
+        }[self.value]
 
 
 class WorkVersion(SQLModel, table=True):
@@ -235,7 +237,9 @@ class Objection(SQLModel, table=True):
     work_id: int = Field(foreign_key="works.id", index=True)
     submitter: str = Field(max_length=100)
     content: str = Field(sa_type=Text)
-    outcome: ObjectionOutcome = Field(default=ObjectionOutcome.open, sa_type=EnumText(ObjectionOutcome, 10))
+    outcome: ObjectionOutcome = Field(
+        default=ObjectionOutcome.open, sa_type=EnumText(ObjectionOutcome, 10)
+    )
     resolution: str = Field(default="", sa_type=Text)
     recorded_by: int = Field(foreign_key="users.id")
     created_at: datetime = timestamp_field()

@@ -18,26 +18,39 @@ from backend.workflow.models import Notification, OutboxMessage
 
 
 def unit_reviewers(session: Session, unit_id: int) -> list[User]:
-    return list(session.exec(
-        select(User).join(Organisation, col(Organisation.id) == col(User.organisation_id)).where(
-            Organisation.unit_id == unit_id, Organisation.kind == OrgKind.unit,
-            User.role == Role.unit_reviewer, col(User.is_active).is_(True),
+    return list(
+        session.exec(
+            select(User)
+            .join(Organisation, col(Organisation.id) == col(User.organisation_id))
+            .where(
+                Organisation.unit_id == unit_id,
+                Organisation.kind == OrgKind.unit,
+                User.role == Role.unit_reviewer,
+                col(User.is_active).is_(True),
+            )
         )
-    ))
+    )
 
 
 def producers(session: Session, organisation_id: int) -> list[User]:
-    return list(session.exec(select(User).where(
-        User.organisation_id == organisation_id, User.role == Role.producer,
-        col(User.is_active).is_(True),
-    )))
+    return list(
+        session.exec(
+            select(User).where(
+                User.organisation_id == organisation_id,
+                User.role == Role.producer,
+                col(User.is_active).is_(True),
+            )
+        )
+    )
 
 
 def with_role(session: Session, role: Role) -> list[User]:
     return list(session.exec(select(User).where(User.role == role, col(User.is_active).is_(True))))
 
 
-def notify(session: Session, users: Iterable[User], title: str, body: str = "", link: str = "") -> int:
+def notify(
+    session: Session, users: Iterable[User], title: str, body: str = "", link: str = ""
+) -> int:
     seen: set[int] = set()
     for user in users:
         if user.id is None or user.id in seen:
@@ -47,24 +60,36 @@ def notify(session: Session, users: Iterable[User], title: str, body: str = "", 
         session.add(note)
         session.flush()
         org = session.get(Organisation, user.organisation_id)
-        session.add(OutboxMessage(
-            notification_id=note.id, to_user_id=user.id,
-            to_address=(org.contact_email if org else "")[:100],
-            subject=f"【微短剧精品创作传播计划】{title}"[:200],
-            body=f"{user.display_name}：\n\n{body or title}\n\n{link}".strip(),
-        ))
+        session.add(
+            OutboxMessage(
+                notification_id=note.id,
+                to_user_id=user.id,
+                to_address=(org.contact_email if org else "")[:100],
+                subject=f"【微短剧精品创作传播计划】{title}"[:200],
+                body=f"{user.display_name}：\n\n{body or title}\n\n{link}".strip(),
+            )
+        )
     session.flush()
     return len(seen)
 
 
 def unread_count(session: Session, user: User) -> int:
-    return session.exec(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user.id, col(Notification.read_at).is_(None))).one()
+    return session.exec(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user.id, col(Notification.read_at).is_(None))
+    ).one()
 
 
 def list_notifications(session: Session, user: User, limit: int = 100) -> list[Notification]:
-    return list(session.exec(select(Notification).where(Notification.user_id == user.id)
-                             .order_by(col(Notification.id).desc()).limit(limit)))
+    return list(
+        session.exec(
+            select(Notification)
+            .where(Notification.user_id == user.id)
+            .order_by(col(Notification.id).desc())
+            .limit(limit)
+        )
+    )
 
 
 def mark_read(session: Session, user: User, notification_id: int) -> Notification:
@@ -80,5 +105,11 @@ def mark_read(session: Session, user: User, notification_id: int) -> Notificatio
 
 def pending_mail(session: Session, limit: int = 100) -> list[OutboxMessage]:
     """What a mail sender should send next (oldest first)."""
-    return list(session.exec(select(OutboxMessage).where(col(OutboxMessage.sent_at).is_(None))
-                             .order_by(col(OutboxMessage.id)).limit(limit)))
+    return list(
+        session.exec(
+            select(OutboxMessage)
+            .where(col(OutboxMessage.sent_at).is_(None))
+            .order_by(col(OutboxMessage.id))
+            .limit(limit)
+        )
+    )

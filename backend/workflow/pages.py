@@ -58,24 +58,44 @@ def _pick_batch(session: Session, batch_id: int | None) -> Batch | None:
 
 def _application_context(session: Session, user: User, work: Work) -> dict[str, Any]:
     docs = service.current_documents(session, work)
-    reviews = list(session.exec(select(UnitReview).where(UnitReview.work_id == work.id)
-                                .order_by(col(UnitReview.id))))
-    reviewers = {u.id: u.display_name for u in session.exec(select(User).where(
-        col(User.id).in_([r.reviewer_id for r in reviews])))}
-    versions = list(session.exec(select(WorkVersion).where(WorkVersion.work_id == work.id)
-                                 .order_by(col(WorkVersion.version))))
+    reviews = list(
+        session.exec(
+            select(UnitReview).where(UnitReview.work_id == work.id).order_by(col(UnitReview.id))
+        )
+    )
+    reviewers = {
+        u.id: u.display_name
+        for u in session.exec(
+            select(User).where(col(User.id).in_([r.reviewer_id for r in reviews]))
+        )
+    }
+    versions = list(
+        session.exec(
+            select(WorkVersion)
+            .where(WorkVersion.work_id == work.id)
+            .order_by(col(WorkVersion.version))
+        )
+    )
     batch = session.get(Batch, work.batch_id) if work.batch_id else None
     last = service.latest_unit_review(session, work)
     is_unit = user.role is Role.unit_reviewer
     return {
-        "work": to_read(session, work), "raw": work, "docs": docs, "slots": list(DocumentSlot),
+        "work": to_read(session, work),
+        "raw": work,
+        "docs": docs,
+        "slots": list(DocumentSlot),
         "editable": user.role is Role.producer and work.status in EDITABLE,
         "problems": service.eligibility_problems(session, work) if work.status in EDITABLE else {},
-        "reviews": reviews, "reviewers": reviewers, "versions": versions, "batch": batch,
+        "reviews": reviews,
+        "reviewers": reviewers,
+        "versions": versions,
+        "batch": batch,
         "deadline": service.beijing(batch.registration_deadline) if batch else "",
         "submission_deadline": service.beijing(batch.submission_deadline) if batch else "",
         "can_review": is_unit and work.status is WorkStatus.submitted and last is None,
-        "can_recommend": is_unit and work.status is WorkStatus.submitted and last is not None
+        "can_recommend": is_unit
+        and work.status is WorkStatus.submitted
+        and last is not None
         and last.decision == UnitDecision.passed,
         "quota": service.quota_status(session, work.unit_id, batch) if batch and is_unit else None,
         "decisions": [UnitDecision.passed, UnitDecision.reject, UnitDecision.return_],
@@ -86,20 +106,25 @@ def _application_context(session: Session, user: User, work: Work) -> dict[str, 
 
 
 @router.get("/works/{work_id}/application", response_class=HTMLResponse)
-def application_page(request: Request, work_id: int, session: SessionDep, user: PageUser) -> Response:
+def application_page(
+    request: Request, work_id: int, session: SessionDep, user: PageUser
+) -> Response:
     work = get_work(session, user, work_id)
     return render(request, "workflow/application.html", **_application_context(session, user, work))
 
 
 @router.post("/works/{work_id}/application/documents/{kind}", response_class=HTMLResponse)
-async def upload_page(request: Request, work_id: int, kind: str, session: SessionDep,
-                      user: PageUser) -> Response:
+async def upload_page(
+    request: Request, work_id: int, kind: str, session: SessionDep, user: PageUser
+) -> Response:
     slot = slot_from_url(kind)
     form = await request.form()
     upload = form.get("file")
     data = await upload.read() if upload is not None and hasattr(upload, "read") else b""
     if not data:
-        raise ValidationFailed("请选择要上传的 PDF 文件", fields={"file": "请选择要上传的 PDF 文件"})
+        raise ValidationFailed(
+            "请选择要上传的 PDF 文件", fields={"file": "请选择要上传的 PDF 文件"}
+        )
     name = getattr(upload, "filename", "") or ""
     try:
         service.upload_document(session, user, work_id, slot, data, name)
@@ -113,17 +138,21 @@ async def upload_page(request: Request, work_id: int, kind: str, session: Sessio
 
 
 @router.post("/works/{work_id}/application/documents/{kind}/sign", response_class=HTMLResponse)
-async def sign_page(request: Request, work_id: int, kind: str, session: SessionDep,
-                    user: PageUser) -> Response:
+async def sign_page(
+    request: Request, work_id: int, kind: str, session: SessionDep, user: PageUser
+) -> Response:
     """在线签章 from the application page: the password field next to the upload form."""
     slot = slot_from_url(kind)
     form = await request.form()
     password = form.get("password")
     try:
         if not isinstance(password, str) or not password:
-            raise ValidationFailed("请输入登录密码以确认签章", fields={"password": "请输入登录密码"})
-        await signing.sign_online(session, user, work_id, slot, password, client_address(request),
-                                  get_pool())
+            raise ValidationFailed(
+                "请输入登录密码以确认签章", fields={"password": "请输入登录密码"}
+            )
+        await signing.sign_online(
+            session, user, work_id, slot, password, client_address(request), get_pool()
+        )
     except JingpinError as exc:
         if exc.status_code not in (403, 409, 422):
             raise
@@ -151,8 +180,11 @@ def submit_page(request: Request, work_id: int, session: SessionDep, user: PageU
 
 @router.post("/works/{work_id}/application/unit-review", response_class=HTMLResponse)
 def unit_review_page(
-    work_id: int, session: SessionDep, user: PageUser,
-    decision: Annotated[str, Form()] = "", opinion: Annotated[str, Form(max_length=5000)] = "",
+    work_id: int,
+    session: SessionDep,
+    user: PageUser,
+    decision: Annotated[str, Form()] = "",
+    opinion: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     try:
         choice = UnitDecision(decision)
@@ -163,20 +195,30 @@ def unit_review_page(
 
 
 @router.post("/works/{work_id}/application/recommend", response_class=HTMLResponse)
-def recommend_page(work_id: int, session: SessionDep, user: PageUser,
-                   opinion: Annotated[str, Form(max_length=5000)] = "") -> Response:
+def recommend_page(
+    work_id: int,
+    session: SessionDep,
+    user: PageUser,
+    opinion: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
     service.recommend(session, user, work_id, opinion)
     return _see_other(f"/works/{work_id}/application", "已推荐至总局")
 
 
 @router.get("/works/{work_id}/application/versions/{version}", response_class=HTMLResponse)
-def version_page(request: Request, work_id: int, version: int, session: SessionDep,
-                 user: PageUser) -> Response:
+def version_page(
+    request: Request, work_id: int, version: int, session: SessionDep, user: PageUser
+) -> Response:
     rows = [v for v in service.versions(session, user, work_id) if v.version == version]
     if not rows:
         raise JingpinError("未找到该版本", code="not_found")
-    return render(request, "workflow/version.html", work_id=work_id, version=rows[0],
-                  snapshot=json.loads(rows[0].snapshot))
+    return render(
+        request,
+        "workflow/version.html",
+        work_id=work_id,
+        version=rows[0],
+        snapshot=json.loads(rows[0].snapshot),
+    )
 
 
 @router.get("/applications", response_class=HTMLResponse)
@@ -194,34 +236,55 @@ def applications_page(request: Request, session: SessionDep, user: PageUser) -> 
 
 
 @router.get("/reviews/unit", response_class=HTMLResponse)
-def unit_desk(request: Request, session: SessionDep, user: PageUser, batch_id: int | None = None) -> Response:
+def unit_desk(
+    request: Request, session: SessionDep, user: PageUser, batch_id: int | None = None
+) -> Response:
     service.require_role(user, Role.unit_reviewer, message="只有推荐单位审核员可以查看初评队列")
     batch = _pick_batch(session, batch_id)
     unit = service.unit_of(session, user)
     works = service.unit_queue(session, user, batch.id if batch else None)
     rows = [(to_read(session, w), service.latest_unit_review(session, w)) for w in works]
-    return render(request, "workflow/unit.html", unit=unit, batch=batch, batches=_batches(session),
-                  rows=rows, quota=service.quota_status(session, unit.id or 0, batch) if batch else None,
-                  deadline=service.beijing(batch.submission_deadline) if batch else "")
+    return render(
+        request,
+        "workflow/unit.html",
+        unit=unit,
+        batch=batch,
+        batches=_batches(session),
+        rows=rows,
+        quota=service.quota_status(session, unit.id or 0, batch) if batch else None,
+        deadline=service.beijing(batch.submission_deadline) if batch else "",
+    )
 
 
 # --- ministry desk (复评、终评、公示) -----------------------------------------------------------
 
 
 @router.get("/reviews/ministry", response_class=HTMLResponse)
-def ministry_desk(request: Request, session: SessionDep, user: PageUser,
-                  batch_id: int | None = None) -> Response:
+def ministry_desk(
+    request: Request, session: SessionDep, user: PageUser, batch_id: int | None = None
+) -> Response:
     batch = _pick_batch(session, batch_id)
     standings = review.standings(session, user, batch.id or 0) if batch else []
     notice = review.notice_for(session, batch.id or 0) if batch else None
-    experts = list(session.exec(select(User).where(User.role == Role.expert).order_by(col(User.id))))
+    experts = list(
+        session.exec(select(User).where(User.role == Role.expert).order_by(col(User.id)))
+    )
     titles = {s.work.id: s.work.title for s in standings}
-    return render(request, "workflow/ministry.html", batch=batch, batches=_batches(session),
-                  standings=standings, experts=experts, notice=notice,
-                  notice_end=service.beijing(notice.ends_at) if notice else "",
-                  objections=review.objections(session, batch.id or 0) if batch else [],
-                  titles=titles, rounds=ReviewRound, criteria=review.CRITERIA,
-                  units={u.id: u.name for u in session.exec(select(RecommendingUnit))})
+    return render(
+        request,
+        "workflow/ministry.html",
+        batch=batch,
+        batches=_batches(session),
+        standings=standings,
+        experts=experts,
+        notice=notice,
+        notice_end=service.beijing(notice.ends_at) if notice else "",
+        objections=review.objections(session, batch.id or 0) if batch else [],
+        titles=titles,
+        rounds=ReviewRound,
+        criteria=review.CRITERIA,
+        units={u.id: u.name for u in session.exec(select(RecommendingUnit))},
+    )
 
 
 def _ministry_back(work_id: int, session: Session, msg: str) -> Response:
@@ -231,7 +294,9 @@ def _ministry_back(work_id: int, session: Session, msg: str) -> Response:
 
 
 @router.post("/reviews/ministry/{work_id}/assign", response_class=HTMLResponse)
-async def assign_page(request: Request, work_id: int, session: SessionDep, user: PageUser) -> Response:
+async def assign_page(
+    request: Request, work_id: int, session: SessionDep, user: PageUser
+) -> Response:
     form = await request.form()
     round_ = ReviewRound(str(form.get("round", "second")))
     ids = [int(str(v)) for v in form.getlist("expert_ids") if str(v).isdigit()]
@@ -240,15 +305,25 @@ async def assign_page(request: Request, work_id: int, session: SessionDep, user:
 
 
 @router.post("/reviews/ministry/{work_id}/conclude", response_class=HTMLResponse)
-def conclude_page(work_id: int, session: SessionDep, user: PageUser,
-                  advance: Annotated[str, Form()] = "", reason: Annotated[str, Form(max_length=5000)] = "") -> Response:
+def conclude_page(
+    work_id: int,
+    session: SessionDep,
+    user: PageUser,
+    advance: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
     review.conclude_second_round(session, user, work_id, advance == "yes", reason)
     return _ministry_back(work_id, session, "已记录复评结论")
 
 
 @router.post("/reviews/ministry/{work_id}/decide", response_class=HTMLResponse)
-def decide_page(work_id: int, session: SessionDep, user: PageUser,
-                selected: Annotated[str, Form()] = "", reason: Annotated[str, Form(max_length=5000)] = "") -> Response:
+def decide_page(
+    work_id: int,
+    session: SessionDep,
+    user: PageUser,
+    selected: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
     review.decide(session, user, work_id, selected == "yes", reason)
     return _ministry_back(work_id, session, "已记录终评决定")
 
@@ -260,17 +335,27 @@ def publish_page(batch_id: int, session: SessionDep, user: PageUser) -> Response
 
 
 @router.post("/reviews/ministry/batches/{batch_id}/objections", response_class=HTMLResponse)
-def objection_page(batch_id: int, session: SessionDep, user: PageUser,
-                   work_id: Annotated[int, Form()], submitter: Annotated[str, Form(max_length=100)] = "",
-                   content: Annotated[str, Form(max_length=5000)] = "") -> Response:
+def objection_page(
+    batch_id: int,
+    session: SessionDep,
+    user: PageUser,
+    work_id: Annotated[int, Form()],
+    submitter: Annotated[str, Form(max_length=100)] = "",
+    content: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
     review.record_objection(session, user, batch_id, work_id, submitter, content)
     return _see_other(f"/reviews/ministry?batch_id={batch_id}", "已登记异议")
 
 
 @router.post("/reviews/ministry/objections/{objection_id}/resolve", response_class=HTMLResponse)
-def resolve_page(objection_id: int, session: SessionDep, user: PageUser,
-                 upheld: Annotated[str, Form()] = "", resolution: Annotated[str, Form(max_length=5000)] = "",
-                 batch_id: Annotated[int, Form()] = 0) -> Response:
+def resolve_page(
+    objection_id: int,
+    session: SessionDep,
+    user: PageUser,
+    upheld: Annotated[str, Form()] = "",
+    resolution: Annotated[str, Form(max_length=5000)] = "",
+    batch_id: Annotated[int, Form()] = 0,
+) -> Response:
     review.resolve_objection(session, user, objection_id, upheld == "yes", resolution)
     return _see_other(f"/reviews/ministry?batch_id={batch_id}", "已处理异议")
 
@@ -287,12 +372,20 @@ def confirm_page(batch_id: int, session: SessionDep, user: PageUser) -> Response
 @router.get("/reviews/expert", response_class=HTMLResponse)
 def expert_desk(request: Request, session: SessionDep, user: PageUser) -> Response:
     tasks = review.expert_tasks(session, user)
-    return render(request, "workflow/expert.html", tasks=tasks, criteria=review.CRITERIA,
-                  parsed={id(t): json.loads(t.score.scores) for t in tasks if t.score}, errors={})
+    return render(
+        request,
+        "workflow/expert.html",
+        tasks=tasks,
+        criteria=review.CRITERIA,
+        parsed={id(t): json.loads(t.score.scores) for t in tasks if t.score},
+        errors={},
+    )
 
 
 @router.post("/reviews/expert/{work_id}/score", response_class=HTMLResponse)
-async def score_page(request: Request, work_id: int, session: SessionDep, user: PageUser) -> Response:
+async def score_page(
+    request: Request, work_id: int, session: SessionDep, user: PageUser
+) -> Response:
     form = await request.form()
     round_ = ReviewRound(str(form.get("round", "second")))
     scores = {c.key: str(form.get(c.key, "")).strip() for c in review.CRITERIA}
@@ -301,9 +394,15 @@ async def score_page(request: Request, work_id: int, session: SessionDep, user: 
     except ValidationFailed as exc:
         session.rollback()
         tasks = review.expert_tasks(session, user)
-        return render(request, "workflow/expert.html", status_code=422, tasks=tasks,
-                      criteria=review.CRITERIA, errors={(work_id, round_.value): exc},
-                      parsed={id(t): json.loads(t.score.scores) for t in tasks if t.score})
+        return render(
+            request,
+            "workflow/expert.html",
+            status_code=422,
+            tasks=tasks,
+            criteria=review.CRITERIA,
+            errors={(work_id, round_.value): exc},
+            parsed={id(t): json.loads(t.score.scores) for t in tasks if t.score},
+        )
     return _see_other("/reviews/expert", "评分已提交")
 
 
@@ -314,8 +413,16 @@ async def score_page(request: Request, work_id: int, session: SessionDep, user: 
 def batches_page(request: Request, session: SessionDep, user: PageUser) -> Response:
     rows = [(b, service.quota_exceptions(session, b.id or 0)) for b in _batches(session)]
     units = list(session.exec(select(RecommendingUnit).order_by(col(RecommendingUnit.id))))
-    return render(request, "workflow/batches.html", rows=rows, units=units, errors={}, values={},
-                  beijing=service.beijing, unit_names={u.id: u.name for u in units})
+    return render(
+        request,
+        "workflow/batches.html",
+        rows=rows,
+        units=units,
+        errors={},
+        values={},
+        beijing=service.beijing,
+        unit_names={u.id: u.name for u in units},
+    )
 
 
 def _batch_form(form: dict[str, Any]) -> dict[str, Any]:
@@ -339,28 +446,53 @@ async def batch_create_page(request: Request, session: SessionDep, user: PageUse
         session.rollback()
         from backend.works.service import fields_from_pydantic
 
-        errors = fields_from_pydantic(list(exc.errors())) if isinstance(exc, ValidationError) else exc.fields
+        errors = (
+            fields_from_pydantic(list(exc.errors()))
+            if isinstance(exc, ValidationError)
+            else exc.fields
+        )
         rows = [(b, service.quota_exceptions(session, b.id or 0)) for b in _batches(session)]
         units = list(session.exec(select(RecommendingUnit).order_by(col(RecommendingUnit.id))))
-        return render(request, "workflow/batches.html", status_code=422, rows=rows, units=units,
-                      errors=errors, values=form, beijing=service.beijing,
-                      unit_names={u.id: u.name for u in units})
+        return render(
+            request,
+            "workflow/batches.html",
+            status_code=422,
+            rows=rows,
+            units=units,
+            errors=errors,
+            values=form,
+            beijing=service.beijing,
+            unit_names={u.id: u.name for u in units},
+        )
     return _see_other("/batches", "已新建批次")
 
 
 @router.get("/batches/{batch_id}/edit", response_class=HTMLResponse)
-def batch_edit_page(request: Request, batch_id: int, session: SessionDep, user: PageUser) -> Response:
+def batch_edit_page(
+    request: Request, batch_id: int, session: SessionDep, user: PageUser
+) -> Response:
     service.require_role(user, Role.admin, message="只有系统管理员可以设置批次")
     batch = service.get_batch(session, batch_id)
-    return render(request, "workflow/batch_edit.html", batch=batch, errors={},
-                  values={"year": batch.year, "number": batch.number, "quota": batch.quota,
-                          "notice_days": batch.notice_days,
-                          "registration_deadline": service.to_local_input(batch.registration_deadline),
-                          "submission_deadline": service.to_local_input(batch.submission_deadline)})
+    return render(
+        request,
+        "workflow/batch_edit.html",
+        batch=batch,
+        errors={},
+        values={
+            "year": batch.year,
+            "number": batch.number,
+            "quota": batch.quota,
+            "notice_days": batch.notice_days,
+            "registration_deadline": service.to_local_input(batch.registration_deadline),
+            "submission_deadline": service.to_local_input(batch.submission_deadline),
+        },
+    )
 
 
 @router.post("/batches/{batch_id}/edit", response_class=HTMLResponse)
-async def batch_update_page(request: Request, batch_id: int, session: SessionDep, user: PageUser) -> Response:
+async def batch_update_page(
+    request: Request, batch_id: int, session: SessionDep, user: PageUser
+) -> Response:
     service.require_role(user, Role.admin, message="只有系统管理员可以设置批次")
     form = dict(await request.form())
     try:
@@ -370,16 +502,30 @@ async def batch_update_page(request: Request, batch_id: int, session: SessionDep
         session.rollback()
         from backend.works.service import fields_from_pydantic
 
-        errors = fields_from_pydantic(list(exc.errors())) if isinstance(exc, ValidationError) else exc.fields
-        return render(request, "workflow/batch_edit.html", status_code=422,
-                      batch=service.get_batch(session, batch_id), errors=errors, values=form)
+        errors = (
+            fields_from_pydantic(list(exc.errors()))
+            if isinstance(exc, ValidationError)
+            else exc.fields
+        )
+        return render(
+            request,
+            "workflow/batch_edit.html",
+            status_code=422,
+            batch=service.get_batch(session, batch_id),
+            errors=errors,
+            values=form,
+        )
     return _see_other("/batches", "批次已保存")
 
 
 @router.post("/batches/quota-exceptions", response_class=HTMLResponse)
-def quota_exception_page(session: SessionDep, user: PageUser, batch_id: Annotated[int, Form()],
-                         unit_code: Annotated[str, Form()] = "",
-                         reason: Annotated[str, Form(max_length=500)] = "") -> Response:
+def quota_exception_page(
+    session: SessionDep,
+    user: PageUser,
+    batch_id: Annotated[int, Form()],
+    unit_code: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
     service.grant_quota_exception(session, user, batch_id, unit_code, reason)
     return _see_other("/batches", "已批准名额例外 +1")
 
@@ -393,16 +539,30 @@ def public_index(request: Request, session: SessionDep) -> Response:
 
     notices = list(session.exec(select(PublicNotice).order_by(col(PublicNotice.id).desc())))
     batches = {b.id: b for b in _batches(session)}
-    return render(request, "workflow/public_index.html", user=None, csrf_token="",
-                  notices=[(n, batches[n.batch_id], service.beijing(n.ends_at)) for n in notices])
+    return render(
+        request,
+        "workflow/public_index.html",
+        user=None,
+        csrf_token="",
+        notices=[(n, batches[n.batch_id], service.beijing(n.ends_at)) for n in notices],
+    )
 
 
 @router.get("/public/notices/{batch_id}", response_class=HTMLResponse)
 def public_notice(request: Request, batch_id: int, session: SessionDep) -> Response:
     batch, notice, rows = review.public_list(session, batch_id)
-    return render(request, "workflow/public_notice.html", user=None, csrf_token="", batch=batch,
-                  notice=notice, rows=rows, starts=service.beijing(notice.starts_at),
-                  ends=service.beijing(notice.ends_at), running=review.notice_running(notice))
+    return render(
+        request,
+        "workflow/public_notice.html",
+        user=None,
+        csrf_token="",
+        batch=batch,
+        notice=notice,
+        rows=rows,
+        starts=service.beijing(notice.starts_at),
+        ends=service.beijing(notice.ends_at),
+        running=review.notice_running(notice),
+    )
 
 
 # --- notifications (站内通知) ------------------------------------------------------------------
@@ -410,7 +570,9 @@ def public_notice(request: Request, batch_id: int, session: SessionDep) -> Respo
 
 @router.get("/notifications", response_class=HTMLResponse)
 def notifications_page(request: Request, session: SessionDep, user: PageUser) -> Response:
-    return render(request, "workflow/notifications.html", items=notes.list_notifications(session, user))
+    return render(
+        request, "workflow/notifications.html", items=notes.list_notifications(session, user)
+    )
 
 
 @router.post("/notifications/{notification_id}/read", response_class=HTMLResponse)

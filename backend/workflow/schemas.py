@@ -38,7 +38,9 @@ class BatchIn(BaseModel):
     quota: Annotated[int, Field(ge=0, le=100)] = 5
     notice_days: Annotated[int, Field(ge=1, le=60)] = 7
 
-    _norm = field_validator("registration_deadline", "submission_deadline", mode="before")(_deadline)
+    _norm = field_validator("registration_deadline", "submission_deadline", mode="before")(
+        _deadline
+    )
 
 
 class BatchPatch(BaseModel):
@@ -51,7 +53,9 @@ class BatchPatch(BaseModel):
     quota: Annotated[int, Field(ge=0, le=100)] | None = None
     notice_days: Annotated[int, Field(ge=1, le=60)] | None = None
 
-    _norm = field_validator("registration_deadline", "submission_deadline", mode="before")(_deadline)
+    _norm = field_validator("registration_deadline", "submission_deadline", mode="before")(
+        _deadline
+    )
 
 
 class BatchRead(BaseModel):

@@ -117,14 +117,21 @@ def _check_batch(values: dict[str, Any]) -> None:
 def create_batch(session: Session, user: User, values: dict[str, Any]) -> Batch:
     require_role(user, Role.admin, message="只有系统管理员可以设置批次")
     _check_batch(values)
-    if session.exec(select(Batch).where(Batch.year == values["year"],
-                                        Batch.number == values["number"])).first():
+    if session.exec(
+        select(Batch).where(Batch.year == values["year"], Batch.number == values["number"])
+    ).first():
         raise Conflict(f"{values['year']}年第{values['number']}批已存在", code="batch_exists")
     batch = Batch(**values)
     session.add(batch)
     session.flush()
-    record(session, actor=user, action="batch.create", object_type="batch", object_id=batch.id,
-           payload=_batch_payload(batch))
+    record(
+        session,
+        actor=user,
+        action="batch.create",
+        object_type="batch",
+        object_id=batch.id,
+        payload=_batch_payload(batch),
+    )
     return batch
 
 
@@ -133,25 +140,39 @@ def update_batch(session: Session, user: User, batch_id: int, changes: dict[str,
     batch = get_batch(session, batch_id)
     merged = {**_batch_payload(batch, raw=True), **changes}
     _check_batch(merged)
-    clash = session.exec(select(Batch).where(Batch.year == merged["year"],
-                                             Batch.number == merged["number"],
-                                             Batch.id != batch.id)).first()
+    clash = session.exec(
+        select(Batch).where(
+            Batch.year == merged["year"], Batch.number == merged["number"], Batch.id != batch.id
+        )
+    ).first()
     if clash:
         raise Conflict(f"{merged['year']}年第{merged['number']}批已存在", code="batch_exists")
     for key, value in changes.items():
         setattr(batch, key, value)
     session.add(batch)
     session.flush()
-    record(session, actor=user, action="batch.update", object_type="batch", object_id=batch.id,
-           payload={"changes": {k: (v.isoformat() if isinstance(v, datetime) else v)
-                                for k, v in changes.items()}})
+    record(
+        session,
+        actor=user,
+        action="batch.update",
+        object_type="batch",
+        object_id=batch.id,
+        payload={
+            "changes": {
+                k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in changes.items()
+            }
+        },
+    )
     return batch
 
 
 def _batch_payload(batch: Batch, raw: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "year": batch.year, "number": batch.number, "quota": batch.quota,
-        "notice_days": batch.notice_days, "registration_deadline": batch.registration_deadline,
+        "year": batch.year,
+        "number": batch.number,
+        "quota": batch.quota,
+        "notice_days": batch.notice_days,
+        "registration_deadline": batch.registration_deadline,
         "submission_deadline": batch.submission_deadline,
     }
     if not raw:
@@ -177,13 +198,19 @@ def check_pdf(data: bytes, *, field: str = "file") -> int:
     """A real PDF: within the size limit, parses with pypdf, has at least one page → page count."""
     limit = get_settings().upload_max_bytes
     if len(data) > limit:
-        raise ValidationFailed("文件过大", fields={field: f"文件不能超过 {limit // (1024 * 1024)} MB"})
+        raise ValidationFailed(
+            "文件过大", fields={field: f"文件不能超过 {limit // (1024 * 1024)} MB"}
+        )
     if not data.startswith(b"%PDF-"):
-        raise ValidationFailed("只能上传 PDF 文件", fields={field: "文件不是 PDF（须为签字盖章后的 PDF 扫描件）"})
+        raise ValidationFailed(
+            "只能上传 PDF 文件", fields={field: "文件不是 PDF（须为签字盖章后的 PDF 扫描件）"}
+        )
     try:
         pages = len(PdfReader(io.BytesIO(data), strict=False).pages)
     except Exception as exc:  # pypdf raises many kinds for broken files
-        raise ValidationFailed("PDF 文件已损坏，无法读取", fields={field: "PDF 文件已损坏，无法读取"}) from exc
+        raise ValidationFailed(
+            "PDF 文件已损坏，无法读取", fields={field: "PDF 文件已损坏，无法读取"}
+        ) from exc
     if pages < 1:
         raise ValidationFailed("PDF 文件没有页面", fields={field: "PDF 文件没有页面"})
     return pages
@@ -197,39 +224,91 @@ def _editable_own_work(session: Session, user: User, work_id: int) -> Work:
     return work
 
 
-def _put_document(session: Session, user: User, work: Work, slot: DocumentSlot, *,
-                  provided_by: ProvidedBy, sha256: str, size: int, pages: int, filename: str,
-                  document_id: int | None) -> ApplicationDocument:
-    row = session.exec(select(ApplicationDocument).where(
-        ApplicationDocument.work_id == work.id, ApplicationDocument.version == work.version,
-        ApplicationDocument.slot == slot)).first()
+def _put_document(
+    session: Session,
+    user: User,
+    work: Work,
+    slot: DocumentSlot,
+    *,
+    provided_by: ProvidedBy,
+    sha256: str,
+    size: int,
+    pages: int,
+    filename: str,
+    document_id: int | None,
+) -> ApplicationDocument:
+    row = session.exec(
+        select(ApplicationDocument).where(
+            ApplicationDocument.work_id == work.id,
+            ApplicationDocument.version == work.version,
+            ApplicationDocument.slot == slot,
+        )
+    ).first()
     if row is None:
-        row = ApplicationDocument(work_id=work.id or 0, version=work.version, slot=slot,
-                                  provided_by=provided_by, sha256=sha256, size=size)
+        row = ApplicationDocument(
+            work_id=work.id or 0,
+            version=work.version,
+            slot=slot,
+            provided_by=provided_by,
+            sha256=sha256,
+            size=size,
+        )
     row.provided_by, row.sha256, row.size, row.pages = provided_by, sha256, size, pages
     row.filename, row.document_id, row.created_by, row.created_at = (
-        filename[:200], document_id, user.id, utcnow())
+        filename[:200],
+        document_id,
+        user.id,
+        utcnow(),
+    )
     session.add(row)
     session.flush()
-    record(session, actor=user, action=f"work.document.{provided_by.value}", object_type="work",
-           object_id=work.id, payload={"slot": slot.value, "version": work.version,
-                                       "sha256": sha256, "size": size, "pages": pages})
+    record(
+        session,
+        actor=user,
+        action=f"work.document.{provided_by.value}",
+        object_type="work",
+        object_id=work.id,
+        payload={
+            "slot": slot.value,
+            "version": work.version,
+            "sha256": sha256,
+            "size": size,
+            "pages": pages,
+        },
+    )
     return row
 
 
-def upload_document(session: Session, user: User, work_id: int, slot: DocumentSlot, data: bytes,
-                    filename: str = "") -> ApplicationDocument:
+def upload_document(
+    session: Session, user: User, work_id: int, slot: DocumentSlot, data: bytes, filename: str = ""
+) -> ApplicationDocument:
     """The signed-and-sealed scan (PDF) of 申请书 or 承诺书, stored content-addressed."""
     work = _editable_own_work(session, user, work_id)
     pages = check_pdf(data)
     sha256 = blob_store().put(data)  # content-addressed: a rollback leaves at most an orphan
-    return _put_document(session, user, work, slot, provided_by=ProvidedBy.sealed_scan,
-                         sha256=sha256, size=len(data), pages=pages, filename=filename,
-                         document_id=None)
+    return _put_document(
+        session,
+        user,
+        work,
+        slot,
+        provided_by=ProvidedBy.sealed_scan,
+        sha256=sha256,
+        size=len(data),
+        pages=pages,
+        filename=filename,
+        document_id=None,
+    )
 
 
-def mark_documents_signed(session: Session, user: User, work_id: int, slot: DocumentSlot, *,
-                          sha256: str, document_id: int | None = None) -> ApplicationDocument:
+def mark_documents_signed(
+    session: Session,
+    user: User,
+    work_id: int,
+    slot: DocumentSlot,
+    *,
+    sha256: str,
+    document_id: int | None = None,
+) -> ApplicationDocument:
     """HOOK for online signing (signing/ + backend.documents): call after the producer's PAdES
     signature over the rendered 申请书/承诺书 has been applied and the signed PDF stored in the
     blob store under `sha256`. This records that the slot is provided by an online signature;
@@ -237,24 +316,40 @@ def mark_documents_signed(session: Session, user: User, work_id: int, slot: Docu
     work = _editable_own_work(session, user, work_id)
     data = blob_store().get(sha256)
     pages = check_pdf(data)
-    return _put_document(session, user, work, slot, provided_by=ProvidedBy.signed_online,
-                         sha256=sha256, size=len(data), pages=pages, filename="",
-                         document_id=document_id)
+    return _put_document(
+        session,
+        user,
+        work,
+        slot,
+        provided_by=ProvidedBy.signed_online,
+        sha256=sha256,
+        size=len(data),
+        pages=pages,
+        filename="",
+        document_id=document_id,
+    )
 
 
 def current_documents(session: Session, work: Work) -> dict[DocumentSlot, ApplicationDocument]:
-    rows = session.exec(select(ApplicationDocument).where(
-        ApplicationDocument.work_id == work.id, ApplicationDocument.version == work.version))
+    rows = session.exec(
+        select(ApplicationDocument).where(
+            ApplicationDocument.work_id == work.id, ApplicationDocument.version == work.version
+        )
+    )
     return {DocumentSlot(r.slot): r for r in rows}
 
 
-def document_bytes(session: Session, user: User, work_id: int, slot: DocumentSlot,
-                   version: int | None = None) -> tuple[ApplicationDocument, bytes]:
+def document_bytes(
+    session: Session, user: User, work_id: int, slot: DocumentSlot, version: int | None = None
+) -> tuple[ApplicationDocument, bytes]:
     work = get_work(session, user, work_id)
-    row = session.exec(select(ApplicationDocument).where(
-        ApplicationDocument.work_id == work.id,
-        ApplicationDocument.version == (version or work.version),
-        ApplicationDocument.slot == slot)).first()
+    row = session.exec(
+        select(ApplicationDocument).where(
+            ApplicationDocument.work_id == work.id,
+            ApplicationDocument.version == (version or work.version),
+            ApplicationDocument.slot == slot,
+        )
+    ).first()
     if row is None:
         raise NotFound(f"尚未提供{slot.label}", code="document_not_found")
     return row, blob_store().get(row.sha256)
@@ -263,7 +358,9 @@ def document_bytes(session: Session, user: User, work_id: int, slot: DocumentSlo
 # --- eligibility and submission (资格审查、提交) -------------------------------------------------
 
 
-def eligibility_problems(session: Session, work: Work, now: datetime | None = None) -> dict[str, str]:
+def eligibility_problems(
+    session: Session, work: Work, now: datetime | None = None
+) -> dict[str, str]:
     """Every reason the work cannot be submitted now, in Chinese, at once (empty = eligible)."""
     now = now_or_clock(now)
     problems: dict[str, str] = {}
@@ -286,17 +383,22 @@ def eligibility_problems(session: Session, work: Work, now: datetime | None = No
     elif work.status is WorkStatus.returned:
         # A returned application may be resubmitted until the unit's own deadline.
         if not before(now, batch.submission_deadline):
-            problems["batch_id"] = f"{batch.label}已超过报送截止时间 {beijing(batch.submission_deadline)}"
+            problems["batch_id"] = (
+                f"{batch.label}已超过报送截止时间 {beijing(batch.submission_deadline)}"
+            )
     elif not before(now, batch.registration_deadline):
         problems["batch_id"] = f"已超过注册截止时间 {beijing(batch.registration_deadline)}"
     return problems
 
 
 def snapshot(session: Session, work: Work) -> dict[str, Any]:
-    data = {k: (v.isoformat() if hasattr(v, "isoformat") else v)
-            for k, v in work.model_dump().items()}
-    data["documents"] = {slot.value: {"sha256": d.sha256, "provided_by": d.provided_by, "size": d.size}
-                         for slot, d in current_documents(session, work).items()}
+    data = {
+        k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in work.model_dump().items()
+    }
+    data["documents"] = {
+        slot.value: {"sha256": d.sha256, "provided_by": d.provided_by, "size": d.size}
+        for slot, d in current_documents(session, work).items()
+    }
     return data
 
 
@@ -309,41 +411,78 @@ def submit(session: Session, user: User, work_id: int, *, now: datetime | None =
         raise Conflict(f"作品当前状态为“{work.status.label}”，不能重复提交", code="work_frozen")
     problems = eligibility_problems(session, work, now)
     if problems:
-        raise ValidationFailed("申报未通过资格审查：" + "；".join(problems.values()),
-                               code="not_eligible", fields=problems)
-    session.add(WorkVersion(work_id=work.id or 0, version=work.version,
-                            snapshot=canonical_json(snapshot(session, work)), submitted_by=user.id,
-                            submitted_at=now))
+        raise ValidationFailed(
+            "申报未通过资格审查：" + "；".join(problems.values()),
+            code="not_eligible",
+            fields=problems,
+        )
+    session.add(
+        WorkVersion(
+            work_id=work.id or 0,
+            version=work.version,
+            snapshot=canonical_json(snapshot(session, work)),
+            submitted_by=user.id,
+            submitted_at=now,
+        )
+    )
     previous = work.status
     work.status, work.submitted_at, work.updated_at = WorkStatus.submitted, now, utcnow()
     session.add(work)
     session.flush()
-    record(session, actor=user, action="work.submit", object_type="work", object_id=work.id,
-           payload={"version": work.version, "from": previous.value, "batch_id": work.batch_id,
-                    "unit_id": work.unit_id})
-    notes.notify(session, notes.unit_reviewers(session, work.unit_id),
-                 f"收到新的申报：《{work.title}》", f"第 {work.version} 版，请在报送截止前完成初评。",
-                 f"/works/{work.id}/application")
+    record(
+        session,
+        actor=user,
+        action="work.submit",
+        object_type="work",
+        object_id=work.id,
+        payload={
+            "version": work.version,
+            "from": previous.value,
+            "batch_id": work.batch_id,
+            "unit_id": work.unit_id,
+        },
+    )
+    notes.notify(
+        session,
+        notes.unit_reviewers(session, work.unit_id),
+        f"收到新的申报：《{work.title}》",
+        f"第 {work.version} 版，请在报送截止前完成初评。",
+        f"/works/{work.id}/application",
+    )
     return work
 
 
 def versions(session: Session, user: User, work_id: int) -> list[WorkVersion]:
     work = get_work(session, user, work_id)
-    return list(session.exec(select(WorkVersion).where(WorkVersion.work_id == work.id)
-                             .order_by(col(WorkVersion.version))))
+    return list(
+        session.exec(
+            select(WorkVersion)
+            .where(WorkVersion.work_id == work.id)
+            .order_by(col(WorkVersion.version))
+        )
+    )
 
 
 # --- initial review (初评) ---------------------------------------------------------------------
 
 
 def latest_unit_review(session: Session, work: Work) -> UnitReview | None:
-    return session.exec(select(UnitReview).where(UnitReview.work_id == work.id,
-                                                 UnitReview.version == work.version)
-                        .order_by(col(UnitReview.id).desc())).first()
+    return session.exec(
+        select(UnitReview)
+        .where(UnitReview.work_id == work.id, UnitReview.version == work.version)
+        .order_by(col(UnitReview.id).desc())
+    ).first()
 
 
-def review_submission(session: Session, user: User, work_id: int, decision: UnitDecision,
-                      opinion: str, *, now: datetime | None = None) -> Work:
+def review_submission(
+    session: Session,
+    user: User,
+    work_id: int,
+    decision: UnitDecision,
+    opinion: str,
+    *,
+    now: datetime | None = None,
+) -> Work:
     """初评: pass (stays submitted, may then be recommended), reject, or return for changes."""
     now = now_or_clock(now)
     work = get_work(session, user, work_id, for_update=True)
@@ -353,10 +492,20 @@ def review_submission(session: Session, user: User, work_id: int, decision: Unit
         raise Conflict(f"作品当前状态为“{work.status.label}”，不能初评", code="wrong_state")
     done = latest_unit_review(session, work)
     if done is not None:
-        raise Conflict(f"本版本已完成初评（{UnitDecision(done.decision).label}）", code="already_reviewed")
-    session.add(UnitReview(work_id=work.id or 0, version=work.version, unit_id=work.unit_id,
-                           decision=decision, opinion=opinion, reviewer_id=user.id or 0,
-                           created_at=now))
+        raise Conflict(
+            f"本版本已完成初评（{UnitDecision(done.decision).label}）", code="already_reviewed"
+        )
+    session.add(
+        UnitReview(
+            work_id=work.id or 0,
+            version=work.version,
+            unit_id=work.unit_id,
+            decision=decision,
+            opinion=opinion,
+            reviewer_id=user.id or 0,
+            created_at=now,
+        )
+    )
     version = work.version
     if decision is UnitDecision.reject:
         work.status = WorkStatus.rejected
@@ -366,11 +515,21 @@ def review_submission(session: Session, user: User, work_id: int, decision: Unit
     work.updated_at = utcnow()
     session.add(work)
     session.flush()
-    record(session, actor=user, action=f"work.unit_review.{decision.value}", object_type="work",
-           object_id=work.id, payload={"version": version, "opinion": opinion,
-                                       "status": work.status.value})
-    notes.notify(session, notes.producers(session, work.organisation_id),
-                 f"《{work.title}》{decision.label}", opinion, f"/works/{work.id}/application")
+    record(
+        session,
+        actor=user,
+        action=f"work.unit_review.{decision.value}",
+        object_type="work",
+        object_id=work.id,
+        payload={"version": version, "opinion": opinion, "status": work.status.value},
+    )
+    notes.notify(
+        session,
+        notes.producers(session, work.organisation_id),
+        f"《{work.title}》{decision.label}",
+        opinion,
+        f"/works/{work.id}/application",
+    )
     return work
 
 
@@ -380,22 +539,33 @@ def _quota_row(session: Session, unit_id: int, batch_id: int) -> UnitQuota:
     values = {"unit_id": unit_id, "batch_id": batch_id, "used": 0, "extra": 0}
     ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(UnitQuota).values(**values)
     session.execute(ins.on_conflict_do_nothing(index_elements=["unit_id", "batch_id"]))
-    row = session.exec(select(UnitQuota).where(UnitQuota.unit_id == unit_id,
-                                               UnitQuota.batch_id == batch_id)
-                       .with_for_update().execution_options(populate_existing=True)).one()
+    row = session.exec(
+        select(UnitQuota)
+        .where(UnitQuota.unit_id == unit_id, UnitQuota.batch_id == batch_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
     return row
 
 
 def quota_status(session: Session, unit_id: int, batch: Batch) -> dict[str, Any]:
-    row = session.exec(select(UnitQuota).where(UnitQuota.unit_id == unit_id,
-                                               UnitQuota.batch_id == batch.id)).first()
+    row = session.exec(
+        select(UnitQuota).where(UnitQuota.unit_id == unit_id, UnitQuota.batch_id == batch.id)
+    ).first()
     used, extra = (row.used, row.extra) if row else (0, 0)
-    return {"batch_id": batch.id, "unit_id": unit_id, "quota": batch.quota, "extra": extra,
-            "used": used, "remaining": max(batch.quota + extra - used, 0)}
+    return {
+        "batch_id": batch.id,
+        "unit_id": unit_id,
+        "quota": batch.quota,
+        "extra": extra,
+        "used": used,
+        "remaining": max(batch.quota + extra - used, 0),
+    }
 
 
-def recommend(session: Session, user: User, work_id: int, opinion: str = "", *,
-              now: datetime | None = None) -> Work:
+def recommend(
+    session: Session, user: User, work_id: int, opinion: str = "", *, now: datetime | None = None
+) -> Work:
     """推荐至总局: before the submission deadline, at most quota (+ recorded exceptions)."""
     now = now_or_clock(now)
     work = get_work(session, user, work_id, for_update=True)
@@ -409,35 +579,70 @@ def recommend(session: Session, user: User, work_id: int, opinion: str = "", *,
     if batch is None:
         raise Conflict("作品未选择批次", code="no_batch")
     if not before(now, batch.submission_deadline):
-        raise Conflict(f"已超过报送截止时间 {beijing(batch.submission_deadline)}", code="deadline_passed")
+        raise Conflict(
+            f"已超过报送截止时间 {beijing(batch.submission_deadline)}", code="deadline_passed"
+        )
     counter = _quota_row(session, work.unit_id, batch.id or 0)
     limit = batch.quota + counter.extra
     if counter.used >= limit:
         extra = f"（含管理员批准的例外 {counter.extra} 部）" if counter.extra else ""
-        raise Conflict(f"本单位{batch.label}推荐名额已用完：每批原则上不超过 {batch.quota} 部{extra}，"
-                       f"已推荐 {counter.used} 部", code="quota_exceeded",
-                       extra={"quota": batch.quota, "used": counter.used, "extra": counter.extra})
+        raise Conflict(
+            f"本单位{batch.label}推荐名额已用完：每批原则上不超过 {batch.quota} 部{extra}，"
+            f"已推荐 {counter.used} 部",
+            code="quota_exceeded",
+            extra={"quota": batch.quota, "used": counter.used, "extra": counter.extra},
+        )
     counter.used += 1
     session.add(counter)
-    session.add(Recommendation(work_id=work.id or 0, unit_id=work.unit_id, batch_id=batch.id or 0,
-                               opinion=(opinion or "").strip(), recommended_by=user.id or 0,
-                               beyond_quota=counter.used > batch.quota, created_at=now))
+    session.add(
+        Recommendation(
+            work_id=work.id or 0,
+            unit_id=work.unit_id,
+            batch_id=batch.id or 0,
+            opinion=(opinion or "").strip(),
+            recommended_by=user.id or 0,
+            beyond_quota=counter.used > batch.quota,
+            created_at=now,
+        )
+    )
     work.status, work.updated_at = WorkStatus.recommended, utcnow()
     session.add(work)
     session.flush()
-    record(session, actor=user, action="work.recommend", object_type="work", object_id=work.id,
-           payload={"batch_id": batch.id, "unit_id": work.unit_id, "used": counter.used,
-                    "quota": batch.quota, "extra": counter.extra,
-                    "beyond_quota": counter.used > batch.quota})
-    notes.notify(session, notes.with_role(session, Role.ministry_officer),
-                 f"新推荐作品：《{work.title}》", f"{batch.label}，请安排复评。", "/reviews/ministry")
-    notes.notify(session, notes.producers(session, work.organisation_id),
-                 f"《{work.title}》已推荐至总局", opinion or "", f"/works/{work.id}/application")
+    record(
+        session,
+        actor=user,
+        action="work.recommend",
+        object_type="work",
+        object_id=work.id,
+        payload={
+            "batch_id": batch.id,
+            "unit_id": work.unit_id,
+            "used": counter.used,
+            "quota": batch.quota,
+            "extra": counter.extra,
+            "beyond_quota": counter.used > batch.quota,
+        },
+    )
+    notes.notify(
+        session,
+        notes.with_role(session, Role.ministry_officer),
+        f"新推荐作品：《{work.title}》",
+        f"{batch.label}，请安排复评。",
+        "/reviews/ministry",
+    )
+    notes.notify(
+        session,
+        notes.producers(session, work.organisation_id),
+        f"《{work.title}》已推荐至总局",
+        opinion or "",
+        f"/works/{work.id}/application",
+    )
     return work
 
 
-def grant_quota_exception(session: Session, user: User, batch_id: int, unit_code: str,
-                          reason: str) -> UnitQuota:
+def grant_quota_exception(
+    session: Session, user: User, batch_id: int, unit_code: str, reason: str
+) -> UnitQuota:
     """原则上不超过5部: an admin's recorded +1 for one unit and batch, never silent."""
     require_role(user, Role.admin, message="只有系统管理员可以批准名额例外")
     reason = required_text(reason, "reason", "例外理由")
@@ -446,20 +651,38 @@ def grant_quota_exception(session: Session, user: User, batch_id: int, unit_code
     counter = _quota_row(session, unit.id or 0, batch.id or 0)
     counter.extra += 1
     session.add(counter)
-    session.add(QuotaException(unit_id=unit.id or 0, batch_id=batch.id or 0, reason=reason,
-                               granted_by=user.id or 0))
+    session.add(
+        QuotaException(
+            unit_id=unit.id or 0, batch_id=batch.id or 0, reason=reason, granted_by=user.id or 0
+        )
+    )
     session.flush()
-    record(session, actor=user, action="quota.exception", object_type="unit_quota",
-           object_id=counter.id, payload={"unit": unit.code, "batch_id": batch.id,
-                                          "extra": counter.extra, "reason": reason})
-    notes.notify(session, notes.unit_reviewers(session, unit.id or 0),
-                 f"{batch.label}推荐名额增加 1 部", reason, "/reviews/unit")
+    record(
+        session,
+        actor=user,
+        action="quota.exception",
+        object_type="unit_quota",
+        object_id=counter.id,
+        payload={"unit": unit.code, "batch_id": batch.id, "extra": counter.extra, "reason": reason},
+    )
+    notes.notify(
+        session,
+        notes.unit_reviewers(session, unit.id or 0),
+        f"{batch.label}推荐名额增加 1 部",
+        reason,
+        "/reviews/unit",
+    )
     return counter
 
 
 def quota_exceptions(session: Session, batch_id: int) -> list[QuotaException]:
-    return list(session.exec(select(QuotaException).where(QuotaException.batch_id == batch_id)
-                             .order_by(col(QuotaException.id))))
+    return list(
+        session.exec(
+            select(QuotaException)
+            .where(QuotaException.batch_id == batch_id)
+            .order_by(col(QuotaException.id))
+        )
+    )
 
 
 def unit_of(session: Session, user: User) -> RecommendingUnit:
@@ -482,8 +705,11 @@ def unit_queue(session: Session, user: User, batch_id: int | None = None) -> lis
 
 def count_unit_pending(session: Session, user: User) -> int:
     unit = unit_of(session, user)
-    return session.exec(select(func.count()).select_from(Work).where(
-        Work.unit_id == unit.id, Work.status == WorkStatus.submitted)).one()
+    return session.exec(
+        select(func.count())
+        .select_from(Work)
+        .where(Work.unit_id == unit.id, Work.status == WorkStatus.submitted)
+    ).one()
 
 
 def to_local_input(dt: datetime) -> str:

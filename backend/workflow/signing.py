@@ -172,10 +172,16 @@ def finish_online_signing(
     p = plan.prepared
 
     source = p.store(session, created_by=user.id)
-    unsigned = p.store(session, created_by=user.id, fmt=DocumentFormat.pdf, data=pdf,
-                       source_sha256=source.sha256)
-    doc = p.store(session, created_by=user.id, fmt=DocumentFormat.pdf, data=signed,
-                  source_sha256=unsigned.sha256)
+    unsigned = p.store(
+        session, created_by=user.id, fmt=DocumentFormat.pdf, data=pdf, source_sha256=source.sha256
+    )
+    doc = p.store(
+        session,
+        created_by=user.id,
+        fmt=DocumentFormat.pdf,
+        data=signed,
+        source_sha256=unsigned.sha256,
+    )
     record(
         session,
         actor=user,

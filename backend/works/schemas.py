@@ -22,7 +22,9 @@ class WorkFields(BaseModel):
     genre: Text50
     episodes: Annotated[int, Field(gt=0, le=1000, strict=True)]
     minutes_per_episode: Annotated[float, Field(gt=0, le=120)]
-    synopsis: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+    synopsis: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)
+    ]
     filing_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)] = ""
     is_original: bool = True
     is_online: bool = False
@@ -44,7 +46,11 @@ class WorkFields(BaseModel):
     def _consistent(self) -> WorkFields:
         if self.requested_fen > self.budget_fen:
             raise ValueError("申请扶持金额不能超过预算总额")
-        if self.planned_start and self.planned_completion and self.planned_completion < self.planned_start:
+        if (
+            self.planned_start
+            and self.planned_completion
+            and self.planned_completion < self.planned_start
+        ):
             raise ValueError("计划完成日期不能早于开机日期")
         if self.central_support_received and not self.central_support_details.strip():
             raise ValueError("已获其他中央财政资金扶持时须填写说明")

@@ -92,8 +92,14 @@ def create_work(session: Session, user: User, data: WorkCreate) -> Work:
     )
     session.add(work)
     session.flush()
-    record(session, actor=user, action="work.create", object_type="work", object_id=work.id,
-           payload={"title": work.title, **_jsonable(fields)})
+    record(
+        session,
+        actor=user,
+        action="work.create",
+        object_type="work",
+        object_id=work.id,
+        payload={"title": work.title, **_jsonable(fields)},
+    )
     return work
 
 
@@ -121,8 +127,14 @@ def update_work(session: Session, user: User, work_id: int, patch: WorkUpdate) -
     work.updated_at = utcnow()
     session.add(work)
     session.flush()
-    record(session, actor=user, action="work.update", object_type="work", object_id=work.id,
-           payload=_jsonable(changes))
+    record(
+        session,
+        actor=user,
+        action="work.update",
+        object_type="work",
+        object_id=work.id,
+        payload=_jsonable(changes),
+    )
     return work
 
 
@@ -141,12 +153,25 @@ def to_read(session: Session, work: Work) -> WorkRead:
 
 
 FIELD_LABELS = {
-    "title": "作品名称", "direction": "创作方向", "genre": "题材类型", "episodes": "集数",
-    "minutes_per_episode": "单集时长（分钟）", "synopsis": "内容简介", "filing_number": "规划立项备案号",
-    "budget_fen": "预算总额", "requested_fen": "申请扶持金额", "director": "导演", "screenwriter": "编剧",
-    "producer_name": "制片人", "schedule": "制作计划", "planned_start": "计划开机日期",
-    "planned_completion": "计划完成日期", "partner_platform": "合作播出平台", "unit_code": "推荐单位",
-    "central_support_details": "其他中央财政资金扶持说明", "batch_id": "批次",
+    "title": "作品名称",
+    "direction": "创作方向",
+    "genre": "题材类型",
+    "episodes": "集数",
+    "minutes_per_episode": "单集时长（分钟）",
+    "synopsis": "内容简介",
+    "filing_number": "规划立项备案号",
+    "budget_fen": "预算总额",
+    "requested_fen": "申请扶持金额",
+    "director": "导演",
+    "screenwriter": "编剧",
+    "producer_name": "制片人",
+    "schedule": "制作计划",
+    "planned_start": "计划开机日期",
+    "planned_completion": "计划完成日期",
+    "partner_platform": "合作播出平台",
+    "unit_code": "推荐单位",
+    "central_support_details": "其他中央财政资金扶持说明",
+    "batch_id": "批次",
 }
 
 _ERROR_ZH = {

@@ -37,6 +37,9 @@ def fresh_work(session: Session, title: str = "西湖边的修伞人") -> int:
     return wid
 
 
-def sign(client: Any, headers: dict[str, str], agreement_id: int, password: str = "jingpin-demo") -> Any:
-    return client.post(f"/api/v1/agreements/{agreement_id}/sign", json={"password": password},
-                       headers=headers)
+def sign(
+    client: Any, headers: dict[str, str], agreement_id: int, password: str = "jingpin-demo"
+) -> Any:
+    return client.post(
+        f"/api/v1/agreements/{agreement_id}/sign", json={"password": password}, headers=headers
+    )

@@ -20,7 +20,11 @@ def test_three_logins_sign_in_browser(pool: Any, page: Any, session: Session) ->
     ministry = session.exec(select(User).where(User.username == "ministry")).one()
     ag = service.create_agreement(session, ministry, wid)
     session.commit()
-    for username, expected in (("prod-hz", "签署中"), ("unit-zj", "签署中"), ("ministry", "三方签署完成")):
+    for username, expected in (
+        ("prod-hz", "签署中"),
+        ("unit-zj", "签署中"),
+        ("ministry", "三方签署完成"),
+    ):
         page.context.clear_cookies()
         login_page(page, username)
         page.goto("/home")

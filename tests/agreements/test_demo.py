@@ -8,7 +8,9 @@ from typing import Any
 from sqlmodel import Session, select
 
 
-def test_demo_leaves_one_agreement_waiting_for_each_party_and_one_fully_signed(session: Session) -> None:
+def test_demo_leaves_one_agreement_waiting_for_each_party_and_one_fully_signed(
+    session: Session,
+) -> None:
     from backend.agreements.models import Agreement, AgreementSignature
     from backend.works.models import Work
 
@@ -16,25 +18,46 @@ def test_demo_leaves_one_agreement_waiting_for_each_party_and_one_fully_signed(s
     states = sorted((a.status, a.next_party or "") for a in rows)
     assert states == [("fully_signed", ""), ("open", "yi"), ("signing", "bing"), ("signing", "jia")]
     titles = {a.next_party or "done": session.get(Work, a.work_id).title for a in rows}  # type: ignore[union-attr]
-    assert titles == {"done": "西湖边的修伞人", "bing": "熊猫巡护员", "jia": "蜀绣传人", "yi": "千岛湖的守鱼人"}
-    signed = {a.next_party or "done": len(session.exec(select(AgreementSignature).where(
-        AgreementSignature.agreement_id == a.id)).all()) for a in rows}
+    assert titles == {
+        "done": "西湖边的修伞人",
+        "bing": "熊猫巡护员",
+        "jia": "蜀绣传人",
+        "yi": "千岛湖的守鱼人",
+    }
+    signed = {
+        a.next_party or "done": len(
+            session.exec(
+                select(AgreementSignature).where(AgreementSignature.agreement_id == a.id)
+            ).all()
+        )
+        for a in rows
+    }
     assert signed == {"yi": 0, "bing": 1, "jia": 2, "done": 3}
 
 
 def test_demo_agreements_are_on_each_partys_home_list(client: Any, token_for: Any) -> None:
     for username, party in (("prod-hz", "yi"), ("unit-sc", "bing"), ("ministry", "jia")):
         mine = client.get("/api/v1/agreements", headers=token_for(username)).json()
-        assert any(a["next_party"] == party and a["my_party"] == party for a in mine), (username, mine)
+        assert any(a["next_party"] == party and a["my_party"] == party for a in mine), (
+            username,
+            mine,
+        )
 
 
-def test_demo_fully_signed_agreement_verifies_total_passed(session: Session, client: Any, token_for: Any) -> None:
+def test_demo_fully_signed_agreement_verifies_total_passed(
+    session: Session, client: Any, token_for: Any
+) -> None:
     from backend.agreements.models import Agreement
 
     ag = session.exec(select(Agreement).where(Agreement.status == "fully_signed")).one()
-    pdf = client.get(f"/api/v1/agreements/{ag.id}/document.pdf", headers=token_for("auditor")).content
-    r = client.post("/api/v1/verify", files={"file": ("a.pdf", pdf, "application/pdf")},
-                    headers=token_for("auditor")).json()
+    pdf = client.get(
+        f"/api/v1/agreements/{ag.id}/document.pdf", headers=token_for("auditor")
+    ).content
+    r = client.post(
+        "/api/v1/verify",
+        files={"file": ("a.pdf", pdf, "application/pdf")},
+        headers=token_for("auditor"),
+    ).json()
     assert r["indication"] == "TOTAL_PASSED" and len(r["signatures"]) == 3
     assert all(s["indication"] == "TOTAL_PASSED" and s["timestamp"] for s in r["signatures"])
     assert r["registry"]

@@ -16,18 +16,24 @@ from tests.agreements.conftest import fresh_work, sign
 
 
 def create(client: Any, token_for: Any, work_id: int, **body: Any) -> Any:
-    return client.post("/api/v1/agreements", json={"work_id": work_id, **body},
-                       headers=token_for("ministry"))
+    return client.post(
+        "/api/v1/agreements", json={"work_id": work_id, **body}, headers=token_for("ministry")
+    )
 
 
-def test_three_party_flow(pool: Any, client: Any, token_for: Any, session: Session, tmp_path: Path) -> None:
+def test_three_party_flow(
+    pool: Any, client: Any, token_for: Any, session: Session, tmp_path: Path
+) -> None:
     wid = fresh_work(session)
     r = create(client, token_for, wid)
     assert r.status_code == 201, r.text
     ag = r.json()
     assert ag["status"] == "open" and ag["next_party"] == "yi"
-    assert [m["gate"] for m in ag["milestones"]] == ["agreement_signed", "midterm_check_passed",
-                                                     "acceptance_passed"]
+    assert [m["gate"] for m in ag["milestones"]] == [
+        "agreement_signed",
+        "midterm_check_passed",
+        "acceptance_passed",
+    ]
     assert sum(m["amount_fen"] for m in ag["milestones"]) == ag["grant_fen"] > 0
     aid = ag["id"]
 
@@ -39,8 +45,11 @@ def test_three_party_flow(pool: Any, client: Any, token_for: Any, session: Sessi
     assert sign(client, token_for("prod-cd"), aid).status_code == 404
     assert sign(client, token_for("finance-a"), aid).status_code == 404
 
-    for user, status, nxt in (("prod-hz", "signing", "bing"), ("unit-zj", "signing", "jia"),
-                              ("ministry", "fully_signed", None)):
+    for user, status, nxt in (
+        ("prod-hz", "signing", "bing"),
+        ("unit-zj", "signing", "jia"),
+        ("ministry", "fully_signed", None),
+    ):
         r = sign(client, token_for(user), aid)
         assert r.status_code == 200, r.text
         assert r.json()["status"] == status and r.json()["next_party"] == nxt
@@ -76,8 +85,15 @@ def test_three_party_flow(pool: Any, client: Any, token_for: Any, session: Sessi
     with zipfile.ZipFile(io.BytesIO(z.content)) as zf:
         names = set(zf.namelist())
         manifest = json.loads(zf.read("manifest.json"))
-        assert {"verification-report.json", "verification-report.txt", "audit-trail.jsonl",
-                "ca-chain.pem", "tsa.pem", "issuing-ca.crl", "manifest.json"} <= names
+        assert {
+            "verification-report.json",
+            "verification-report.txt",
+            "audit-trail.jsonl",
+            "ca-chain.pem",
+            "tsa.pem",
+            "issuing-ca.crl",
+            "manifest.json",
+        } <= names
         import hashlib
 
         for name, meta in manifest["files"].items():

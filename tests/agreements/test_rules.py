@@ -13,8 +13,9 @@ from tests.agreements.conftest import fresh_work, sign
 
 
 def create(client: Any, token_for: Any, work_id: int, **body: Any) -> Any:
-    return client.post("/api/v1/agreements", json={"work_id": work_id, **body},
-                       headers=token_for("ministry"))
+    return client.post(
+        "/api/v1/agreements", json={"work_id": work_id, **body}, headers=token_for("ministry")
+    )
 
 
 def test_money_rules_and_roles(pool: Any, client: Any, token_for: Any, session: Session) -> None:
@@ -28,8 +29,10 @@ def test_money_rules_and_roles(pool: Any, client: Any, token_for: Any, session: 
     r = client.post("/api/v1/agreements", json={"work_id": wid}, headers=token_for("prod-hz"))
     assert r.status_code == 403
     # milestones must add up; the difference is named
-    bad = [{"name": "首期", "amount_fen": grant // 2, "gate": "agreement_signed"},
-           {"name": "尾款", "amount_fen": grant // 2 - 100, "gate": "acceptance_passed"}]
+    bad = [
+        {"name": "首期", "amount_fen": grant // 2, "gate": "agreement_signed"},
+        {"name": "尾款", "amount_fen": grant // 2 - 100, "gate": "acceptance_passed"},
+    ]
     r = create(client, token_for, wid, grant_fen=grant, milestones=bad)
     assert r.status_code == 422, r.text
     assert "milestones" in r.json()["fields"] and "少" in r.json()["fields"]["milestones"]
@@ -38,12 +41,16 @@ def test_money_rules_and_roles(pool: Any, client: Any, token_for: Any, session: 
     ms = [{"name": "全额", "amount_fen": over, "gate": "agreement_signed"}]
     r = create(client, token_for, wid, grant_fen=over, milestones=ms)
     assert r.status_code == 422 and "over_request_reason" in r.json()["fields"]
-    r = create(client, token_for, wid, grant_fen=over, milestones=ms, over_request_reason="追加扶持")
+    r = create(
+        client, token_for, wid, grant_fen=over, milestones=ms, over_request_reason="追加扶持"
+    )
     assert r.status_code == 201, r.text
     assert r.json()["grant_fen"] == over
 
 
-def test_zero_grant_when_central_support(pool: Any, client: Any, token_for: Any, session: Session) -> None:
+def test_zero_grant_when_central_support(
+    pool: Any, client: Any, token_for: Any, session: Session
+) -> None:
     from backend.works.models import Work
 
     wid = fresh_work(session, "熊猫巡护员")
@@ -61,8 +68,11 @@ def test_decline_and_reissue(pool: Any, client: Any, token_for: Any, session: Se
     first = create(client, token_for, wid).json()
     assert sign(client, token_for("prod-hz"), first["id"]).status_code == 200
     assert create(client, token_for, wid).status_code == 409  # a live version exists
-    r = client.post(f"/api/v1/agreements/{first['id']}/decline", json={"reason": "金额有误"},
-                    headers=token_for("unit-zj"))
+    r = client.post(
+        f"/api/v1/agreements/{first['id']}/decline",
+        json={"reason": "金额有误"},
+        headers=token_for("unit-zj"),
+    )
     assert r.status_code == 200 and r.json()["status"] == "voided"
     assert sign(client, token_for("unit-zj"), first["id"]).status_code == 409
     second = create(client, token_for, wid)
@@ -73,10 +83,15 @@ def test_decline_and_reissue(pool: Any, client: Any, token_for: Any, session: Se
     # other producer sees neither
     other = client.get(f"/api/v1/agreements?work_id={wid}", headers=token_for("prod-cd")).json()
     assert other == []
-    assert client.get(f"/api/v1/agreements/{first['id']}", headers=token_for("prod-cd")).status_code == 404
+    assert (
+        client.get(f"/api/v1/agreements/{first['id']}", headers=token_for("prod-cd")).status_code
+        == 404
+    )
 
 
-def test_revoked_certificate_blocks_signing(pool: Any, client: Any, token_for: Any, session: Session) -> None:
+def test_revoked_certificate_blocks_signing(
+    pool: Any, client: Any, token_for: Any, session: Session
+) -> None:
     from backend.auth.models import User
     from backend.orgs.models import Organisation
     from backend.pki.service import get_ca
@@ -91,27 +106,39 @@ def test_revoked_certificate_blocks_signing(pool: Any, client: Any, token_for: A
     assert r.status_code == 409 and r.json()["code"] == "certificate_revoked"
 
 
-def test_tampered_copy_fails_verification(pool: Any, client: Any, token_for: Any, session: Session) -> None:
+def test_tampered_copy_fails_verification(
+    pool: Any, client: Any, token_for: Any, session: Session
+) -> None:
     wid = fresh_work(session)
     aid = create(client, token_for, wid).json()["id"]
     for user in ("prod-hz", "unit-zj", "ministry"):
         assert sign(client, token_for(user), aid).status_code == 200
-    pdf = client.get(f"/api/v1/agreements/{aid}/document.pdf", headers=token_for("ministry")).content
-    good = client.post("/api/v1/verify", files={"file": ("a.pdf", pdf, "application/pdf")},
-                       headers=token_for("auditor"))
+    pdf = client.get(
+        f"/api/v1/agreements/{aid}/document.pdf", headers=token_for("ministry")
+    ).content
+    good = client.post(
+        "/api/v1/verify",
+        files={"file": ("a.pdf", pdf, "application/pdf")},
+        headers=token_for("auditor"),
+    )
     assert good.json()["indication"] == "TOTAL_PASSED"
     # flip a byte in the binary comment on line 2: inside every signature's byte range
     nl = pdf.index(b"\n")
     tampered = bytearray(pdf)
     tampered[nl + 2] ^= 0x01
-    r = client.post("/api/v1/verify", files={"file": ("t.pdf", bytes(tampered), "application/pdf")},
-                    headers=token_for("auditor"))
+    r = client.post(
+        "/api/v1/verify",
+        files={"file": ("t.pdf", bytes(tampered), "application/pdf")},
+        headers=token_for("auditor"),
+    )
     assert r.status_code == 200, r.text
     assert r.json()["indication"] == "TOTAL_FAILED", r.json()
 
 
 @pytest.mark.postgres
-def test_concurrent_sign_same_party(pool: Any, client: Any, token_for: Any, session: Session) -> None:
+def test_concurrent_sign_same_party(
+    pool: Any, client: Any, token_for: Any, session: Session
+) -> None:
     from backend.agreements.models import AgreementSignature
 
     wid = fresh_work(session)
@@ -131,5 +158,7 @@ def test_concurrent_sign_same_party(pool: Any, client: Any, token_for: Any, sess
         t.join()
     assert sorted(results) == [200, 409], results
     session.expire_all()
-    rows = session.exec(select(AgreementSignature).where(AgreementSignature.agreement_id == aid)).all()
+    rows = session.exec(
+        select(AgreementSignature).where(AgreementSignature.agreement_id == aid)
+    ).all()
     assert len(rows) == 1

@@ -10,12 +10,30 @@ from backend.works.models import WorkStatus
 from backend.works.schemas import WorkCreate
 from backend.works.service import create_work
 
-ROLES = ["prod-hz", "prod-cd", "unit-zj", "unit-sc", "ministry", "expert1", "finance-a", "auditor", "admin"]
+ROLES = [
+    "prod-hz",
+    "prod-cd",
+    "unit-zj",
+    "unit-sc",
+    "ministry",
+    "expert1",
+    "finance-a",
+    "auditor",
+    "admin",
+]
 
 NEW_WORK = {
-    "title": "测试作品", "direction": "new_era", "genre": "现实题材", "episodes": 10,
-    "minutes_per_episode": 2.5, "synopsis": "简介", "director": "甲", "screenwriter": "乙",
-    "producer_name": "丙", "budget_fen": 100, "requested_fen": 50,
+    "title": "测试作品",
+    "direction": "new_era",
+    "genre": "现实题材",
+    "episodes": 10,
+    "minutes_per_episode": 2.5,
+    "synopsis": "简介",
+    "director": "甲",
+    "screenwriter": "乙",
+    "producer_name": "丙",
+    "budget_fen": 100,
+    "requested_fen": 50,
 }
 
 
@@ -31,29 +49,51 @@ def _hz_work(session, status: WorkStatus, title: str = "矩阵测试作品") -> 
 
 # Expected status per role for a Zhejiang producer's work that has left the drafts.
 READ_SUBMITTED = {
-    "prod-hz": 200, "prod-cd": 404, "unit-zj": 200, "unit-sc": 404, "ministry": 200,
-    "expert1": 404, "finance-a": 200, "auditor": 200, "admin": 200,
+    "prod-hz": 200,
+    "prod-cd": 404,
+    "unit-zj": 200,
+    "unit-sc": 404,
+    "ministry": 200,
+    "expert1": 404,
+    "finance-a": 200,
+    "auditor": 200,
+    "admin": 200,
 }
 # Drafts stay with the producer (and the admin).
 READ_DRAFT = {**{r: 404 for r in ROLES}, "prod-hz": 200, "admin": 200}
 # PATCH of a returned (editable) work: owner 200; in scope but not the owner 403; else 404.
 PATCH_RETURNED = {
-    "prod-hz": 200, "prod-cd": 404, "unit-zj": 403, "unit-sc": 404, "ministry": 403,
-    "expert1": 404, "finance-a": 403, "auditor": 403, "admin": 403,
+    "prod-hz": 200,
+    "prod-cd": 404,
+    "unit-zj": 403,
+    "unit-sc": 404,
+    "ministry": 403,
+    "expert1": 404,
+    "finance-a": 403,
+    "auditor": 403,
+    "admin": 403,
 }
 CREATE = {**{r: 403 for r in ROLES}, "prod-hz": 201, "prod-cd": 201}
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_reading_a_submitted_work_follows_role_and_organisation_scope(client, session, token_for, role):
+def test_reading_a_submitted_work_follows_role_and_organisation_scope(
+    client, session, token_for, role
+):
     work_id = _hz_work(session, WorkStatus.submitted)
-    assert client.get(f"/api/v1/works/{work_id}", headers=token_for(role)).status_code == READ_SUBMITTED[role]
+    assert (
+        client.get(f"/api/v1/works/{work_id}", headers=token_for(role)).status_code
+        == READ_SUBMITTED[role]
+    )
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_a_draft_is_visible_only_to_its_producer_and_admin(client, session, token_for, role):
     work_id = _hz_work(session, WorkStatus.draft)
-    assert client.get(f"/api/v1/works/{work_id}", headers=token_for(role)).status_code == READ_DRAFT[role]
+    assert (
+        client.get(f"/api/v1/works/{work_id}", headers=token_for(role)).status_code
+        == READ_DRAFT[role]
+    )
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -79,9 +119,13 @@ def test_work_list_contains_only_what_the_role_may_see(client, session, token_fo
 
 
 def test_every_endpoint_refuses_anonymous_callers(client):
-    for method, path in [("get", "/api/v1/works"), ("get", "/api/v1/works/1"),
-                         ("post", "/api/v1/works"), ("patch", "/api/v1/works/1"),
-                         ("get", "/api/v1/auth/me")]:
+    for method, path in [
+        ("get", "/api/v1/works"),
+        ("get", "/api/v1/works/1"),
+        ("post", "/api/v1/works"),
+        ("patch", "/api/v1/works/1"),
+        ("get", "/api/v1/auth/me"),
+    ]:
         r = getattr(client, method)(path)
         assert r.status_code == 401, (method, path)
         assert r.json()["code"] == "not_authenticated"
@@ -89,5 +133,7 @@ def test_every_endpoint_refuses_anonymous_callers(client):
 
 def test_editing_a_submitted_work_is_a_conflict(client, session, token_for):
     work_id = _hz_work(session, WorkStatus.submitted)
-    r = client.patch(f"/api/v1/works/{work_id}", json={"genre": "都市"}, headers=token_for("prod-hz"))
+    r = client.patch(
+        f"/api/v1/works/{work_id}", json={"genre": "都市"}, headers=token_for("prod-hz")
+    )
     assert r.status_code == 409 and r.json()["code"] == "work_frozen"

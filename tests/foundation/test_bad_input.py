@@ -16,9 +16,17 @@ from backend.works.schemas import WorkCreate
 from backend.works.service import create_work
 
 GOOD = {
-    "title": "测试作品", "direction": "new_era", "genre": "现实题材", "episodes": 10,
-    "minutes_per_episode": 2.5, "synopsis": "简介", "director": "甲", "screenwriter": "乙",
-    "producer_name": "丙", "budget_fen": 100000, "requested_fen": 50000,
+    "title": "测试作品",
+    "direction": "new_era",
+    "genre": "现实题材",
+    "episodes": 10,
+    "minutes_per_episode": 2.5,
+    "synopsis": "简介",
+    "director": "甲",
+    "screenwriter": "乙",
+    "producer_name": "丙",
+    "budget_fen": 100000,
+    "requested_fen": 50000,
 }
 
 
@@ -44,7 +52,9 @@ def _counts(session):
         ({"requested_fen": 200000}, "__all__", "validation_failed"),
     ],
 )
-def test_invalid_work_is_refused_with_field_message_and_nothing_saved(client, session, token_for, change, field, code):
+def test_invalid_work_is_refused_with_field_message_and_nothing_saved(
+    client, session, token_for, change, field, code
+):
     headers = token_for("prod-hz")
     before = _counts(session)
     body = {**GOOD, **change}
@@ -53,7 +63,9 @@ def test_invalid_work_is_refused_with_field_message_and_nothing_saved(client, se
     assert r.status_code == 422, r.text
     assert r.json()["code"] == code
     assert field in r.json()["fields"]
-    assert all("\u4e00" <= ch <= "\u9fff" for ch in r.json()["fields"][field][:1])  # Chinese message
+    assert all(
+        "\u4e00" <= ch <= "\u9fff" for ch in r.json()["fields"][field][:1]
+    )  # Chinese message
     assert _counts(session) == before
 
 
@@ -63,12 +75,17 @@ def test_missing_required_fields_are_all_listed(client, token_for):
     assert {"direction", "genre", "episodes", "synopsis", "director"} <= set(r.json()["fields"])
 
 
-def test_patch_that_breaks_the_whole_is_refused_and_leaves_the_work_unchanged(client, session, token_for):
+def test_patch_that_breaks_the_whole_is_refused_and_leaves_the_work_unchanged(
+    client, session, token_for
+):
     producer = session.exec(select(User).where(User.username == "prod-hz")).one()
     work = create_work(session, producer, WorkCreate(**GOOD))
     session.commit()
-    r = client.patch(f"/api/v1/works/{work.id}", json={"requested_fen": work.budget_fen + 1},
-                     headers=token_for("prod-hz"))
+    r = client.patch(
+        f"/api/v1/works/{work.id}",
+        json={"requested_fen": work.budget_fen + 1},
+        headers=token_for("prod-hz"),
+    )
     assert r.status_code == 422
     session.rollback()  # end the read snapshot (SQLite WAL) before looking again
     assert session.get(Work, work.id).requested_fen == work.requested_fen
@@ -124,8 +141,11 @@ def test_unknown_page_is_a_json_404_for_programs(client):
 
 def test_amounts_beyond_32_bits_are_stored_exactly(client, token_for):
     big = 3_000_000_000  # ¥30,000,000.00 in 分
-    r = client.post("/api/v1/works", json={**GOOD, "budget_fen": big, "requested_fen": big - 1},
-                    headers=token_for("prod-hz"))
+    r = client.post(
+        "/api/v1/works",
+        json={**GOOD, "budget_fen": big, "requested_fen": big - 1},
+        headers=token_for("prod-hz"),
+    )
     assert r.status_code == 201, r.text
     again = client.get(f"/api/v1/works/{r.json()['id']}", headers=token_for("prod-hz")).json()
     assert (again["budget_fen"], again["requested_fen"]) == (big, big - 1)

@@ -44,8 +44,15 @@ def test_form_errors_are_shown_next_to_the_field(page):
 
 
 def test_each_demo_role_sees_its_own_home_page(page):
-    expected = {"prod-hz": "我的作品", "unit-zj": "初评与推荐", "ministry": "评审与入选",
-                "expert1": "评审任务", "finance-a": "资金拨付", "auditor": "审计", "admin": "系统管理"}
+    expected = {
+        "prod-hz": "我的作品",
+        "unit-zj": "初评与推荐",
+        "ministry": "评审与入选",
+        "expert1": "评审任务",
+        "finance-a": "资金拨付",
+        "auditor": "审计",
+        "admin": "系统管理",
+    }
     for username, heading in expected.items():
         login_page(page, username)
         assert page.get_by_role("heading", name=heading).first.is_visible(), username

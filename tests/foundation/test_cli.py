@@ -31,20 +31,64 @@ def test_demo_is_refused_in_production(env, monkeypatch):
 
 
 def test_user_create_makes_a_user_who_can_log_in(env, client):
-    result = runner.invoke(cli, ["user", "create", "zhang3", "--role", "auditor", "--org", "1",
-                                 "--name", "张三", "--password", "long-enough-1"])
+    result = runner.invoke(
+        cli,
+        [
+            "user",
+            "create",
+            "zhang3",
+            "--role",
+            "auditor",
+            "--org",
+            "1",
+            "--name",
+            "张三",
+            "--password",
+            "long-enough-1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     r = client.post("/api/v1/auth/token", data={"username": "zhang3", "password": "long-enough-1"})
     assert r.status_code == 200
 
 
 def test_user_create_refuses_unknown_role_short_password_and_duplicates(env, session):
-    bad_role = runner.invoke(cli, ["user", "create", "x1", "--role", "king", "--org", "1", "--password", "long-enough-1"])
+    bad_role = runner.invoke(
+        cli, ["user", "create", "x1", "--role", "king", "--org", "1", "--password", "long-enough-1"]
+    )
     assert bad_role.exit_code == 1 and "未知角色" in bad_role.output
-    short = runner.invoke(cli, ["user", "create", "x2", "--role", "auditor", "--org", "1", "--password", "short"])
+    short = runner.invoke(
+        cli, ["user", "create", "x2", "--role", "auditor", "--org", "1", "--password", "short"]
+    )
     assert short.exit_code == 1 and "密码至少 8 位" in short.output
-    dup = runner.invoke(cli, ["user", "create", "prod-hz", "--role", "auditor", "--org", "1", "--password", "long-enough-1"])
+    dup = runner.invoke(
+        cli,
+        [
+            "user",
+            "create",
+            "prod-hz",
+            "--role",
+            "auditor",
+            "--org",
+            "1",
+            "--password",
+            "long-enough-1",
+        ],
+    )
     assert dup.exit_code == 1 and "用户名已存在" in dup.output
-    no_org = runner.invoke(cli, ["user", "create", "x3", "--role", "auditor", "--org", "99999", "--password", "long-enough-1"])
+    no_org = runner.invoke(
+        cli,
+        [
+            "user",
+            "create",
+            "x3",
+            "--role",
+            "auditor",
+            "--org",
+            "99999",
+            "--password",
+            "long-enough-1",
+        ],
+    )
     assert no_org.exit_code == 1 and "不存在" in no_org.output
     assert session.exec(select(User).where(User.username.in_(["x1", "x2", "x3"]))).all() == []

@@ -14,8 +14,11 @@ from sqlmodel import Session, col, select
 
 from tests.agreements.conftest import pool  # noqa: F401  (fixture)
 
-DEFAULT_SCHEDULE = (("首期款", 40_000_00, "agreement_signed"), ("中期款", 30_000_00, "midterm_check_passed"),
-                    ("尾款", 30_000_00, "acceptance_passed"))
+DEFAULT_SCHEDULE = (
+    ("首期款", 40_000_00, "agreement_signed"),
+    ("中期款", 30_000_00, "midterm_check_passed"),
+    ("尾款", 30_000_00, "acceptance_passed"),
+)
 
 
 def user(session: Session, username: str) -> Any:
@@ -24,8 +27,11 @@ def user(session: Session, username: str) -> Any:
     return session.exec(select(User).where(User.username == username)).one()
 
 
-def funded_agreement(session: Session, schedule: tuple[tuple[str, int, str], ...] = DEFAULT_SCHEDULE,
-                     grant_fen: int | None = None) -> Any:
+def funded_agreement(
+    session: Session,
+    schedule: tuple[tuple[str, int, str], ...] = DEFAULT_SCHEDULE,
+    grant_fen: int | None = None,
+) -> Any:
     """A fully signed agreement of the demo's first signed work's parties; returns it (committed).
     Written in its own writer session (SQLite: BEGIN IMMEDIATE), like a request."""
     from backend.db import session_scope
@@ -35,31 +41,56 @@ def funded_agreement(session: Session, schedule: tuple[tuple[str, int, str], ...
         return _funded_agreement(s, schedule, grant_fen)
 
 
-def _funded_agreement(session: Session, schedule: tuple[tuple[str, int, str], ...],
-                      grant_fen: int | None) -> Any:
+def _funded_agreement(
+    session: Session, schedule: tuple[tuple[str, int, str], ...], grant_fen: int | None
+) -> Any:
     from backend.agreements.models import Agreement, AgreementMilestone, AgreementStatus
     from backend.audit.service import record
     from backend.db import utcnow
     from backend.funding.service import open_gates_for_signature
 
-    base = session.exec(select(Agreement).where(Agreement.status == AgreementStatus.fully_signed.value)
-                        .order_by(col(Agreement.id))).first()
+    base = session.exec(
+        select(Agreement)
+        .where(Agreement.status == AgreementStatus.fully_signed.value)
+        .order_by(col(Agreement.id))
+    ).first()
     assert base is not None
-    version = max(a.version for a in session.exec(select(Agreement).where(Agreement.work_id == base.work_id))) + 1
+    version = (
+        max(
+            a.version
+            for a in session.exec(select(Agreement).where(Agreement.work_id == base.work_id))
+        )
+        + 1
+    )
     grant = sum(a for _n, a, _g in schedule) if grant_fen is None else grant_fen
     ministry = user(session, "ministry")
-    ag = Agreement(work_id=base.work_id, version=version, number=f"T-{uuid.uuid4().hex[:10]}",
-                   status=AgreementStatus.fully_signed.value, grant_fen=grant,
-                   producer_org_id=base.producer_org_id, unit_org_id=base.unit_org_id,
-                   ministry_org_id=base.ministry_org_id, created_by=ministry.id,
-                   fully_signed_at=utcnow())
+    ag = Agreement(
+        work_id=base.work_id,
+        version=version,
+        number=f"T-{uuid.uuid4().hex[:10]}",
+        status=AgreementStatus.fully_signed.value,
+        grant_fen=grant,
+        producer_org_id=base.producer_org_id,
+        unit_org_id=base.unit_org_id,
+        ministry_org_id=base.ministry_org_id,
+        created_by=ministry.id,
+        fully_signed_at=utcnow(),
+    )
     session.add(ag)
     session.flush()
     for seq, (name, amount, gate) in enumerate(schedule, start=1):
-        session.add(AgreementMilestone(agreement_id=ag.id, seq=seq, name=name, amount_fen=amount, gate=gate))
+        session.add(
+            AgreementMilestone(agreement_id=ag.id, seq=seq, name=name, amount_fen=amount, gate=gate)
+        )
     session.flush()
-    event = record(session, actor=ministry, action="agreement.fully_signed", object_type="agreement",
-                   object_id=ag.id, payload={"grant_fen": grant, "factory": True})
+    event = record(
+        session,
+        actor=ministry,
+        action="agreement.fully_signed",
+        object_type="agreement",
+        object_id=ag.id,
+        payload={"grant_fen": grant, "factory": True},
+    )
     open_gates_for_signature(session, ag, event, ministry)
     return ag
 
@@ -67,8 +98,13 @@ def _funded_agreement(session: Session, schedule: tuple[tuple[str, int, str], ..
 def milestones(session: Session, agreement_id: int) -> list[Any]:
     from backend.agreements.models import AgreementMilestone
 
-    rows = list(session.exec(select(AgreementMilestone).where(AgreementMilestone.agreement_id == agreement_id)
-                             .order_by(col(AgreementMilestone.seq))).all())
+    rows = list(
+        session.exec(
+            select(AgreementMilestone)
+            .where(AgreementMilestone.agreement_id == agreement_id)
+            .order_by(col(AgreementMilestone.seq))
+        ).all()
+    )
     session.commit()  # no read transaction left open (SQLite WAL snapshot)
     return rows
 
@@ -79,7 +115,9 @@ def keys() -> Any:
     return lambda: {"Idempotency-Key": uuid.uuid4().hex}
 
 
-def post(client: Any, url: str, headers: dict[str, str], json: Any = None, key: str | None = None) -> Any:
+def post(
+    client: Any, url: str, headers: dict[str, str], json: Any = None, key: str | None = None
+) -> Any:
     h = dict(headers)
     h["Idempotency-Key"] = key or uuid.uuid4().hex
     return client.post(url, json=json if json is not None else {}, headers=h)

@@ -27,8 +27,9 @@ def _parallel(fn: Any, n: int) -> list[Any]:
 
 
 @pytest.mark.postgres
-def test_fifty_parallel_requests_and_payments_never_exceed_the_milestone(env: dict[str, Any],
-                                                                        session: Session) -> None:
+def test_fifty_parallel_requests_and_payments_never_exceed_the_milestone(
+    env: dict[str, Any], session: Session
+) -> None:
     from backend.db import session_scope
     from backend.errors import JingpinError
     from backend.funding import service
@@ -43,8 +44,9 @@ def test_fifty_parallel_requests_and_payments_never_exceed_the_milestone(env: di
     def request(i: int) -> Any:
         try:
             with session_scope() as s:
-                return service.request_disbursement(s, fa if i % 2 else fb, milestone_id=m.id,
-                                                    amount_fen=1_000).id
+                return service.request_disbursement(
+                    s, fa if i % 2 else fb, milestone_id=m.id, amount_fen=1_000
+                ).id
         except JingpinError as exc:
             return exc.status_code
 
@@ -60,7 +62,9 @@ def test_fifty_parallel_requests_and_payments_never_exceed_the_milestone(env: di
     def pay(i: int) -> Any:
         try:
             with session_scope() as s:
-                service.pay(s, fa, ids[i % len(ids)], voucher_no=f"PZ-{i}", bank_reference=f"BR-{i}")
+                service.pay(
+                    s, fa, ids[i % len(ids)], voucher_no=f"PZ-{i}", bank_reference=f"BR-{i}"
+                )
                 return "paid"
         except JingpinError as exc:
             return exc.status_code
@@ -73,7 +77,10 @@ def test_fifty_parallel_requests_and_payments_never_exceed_the_milestone(env: di
 
     with Session(session.get_bind()) as s:
         totals = totals_by_milestone(s, agreement_id=ag.id)[m.id]
-        entries = s.exec(select(DisbursementEntry).where(DisbursementEntry.milestone_id == m.id,
-                                                         DisbursementEntry.kind == "paid")).all()
+        entries = s.exec(
+            select(DisbursementEntry).where(
+                DisbursementEntry.milestone_id == m.id, DisbursementEntry.kind == "paid"
+            )
+        ).all()
     assert totals.paid_fen == totals.committed_fen == m.amount_fen
     assert sorted(e.disbursement_id for e in entries) == sorted(ids)

@@ -34,7 +34,9 @@ def test_finance_workbook_totals_match_the_database(session: Session) -> None:
         assert last[0] == "合计"
         assert Decimal(str(last[headers.index("已拨付")])) == Decimal(paid) / 100
         assert Decimal(str(last[headers.index("扶持资金")])) == Decimal(granted) / 100
-        assert ws.cell(row=ws.max_row, column=headers.index("已拨付") + 1).number_format == YUAN_FORMAT
+        assert (
+            ws.cell(row=ws.max_row, column=headers.index("已拨付") + 1).number_format == YUAN_FORMAT
+        )
         assert ws.column_dimensions["A"].width >= 20
     ledger = wb["拨付台账"]
     headers = [c.value for c in ledger[1]]
@@ -42,8 +44,16 @@ def test_finance_workbook_totals_match_the_database(session: Session) -> None:
     rows = list(ledger.iter_rows(min_row=2, values_only=True))
     body, footer = rows[:-1], rows[-1]
     assert footer[0] == "合计"
-    assert sum(Decimal(str(r[col])) for r in body) == Decimal(paid) / 100 == Decimal(str(footer[col]))
-    assert {r[headers.index("操作")] for r in body} >= {"申请拨付", "审批通过", "审批退回", "登记拨付", "冲销"}
+    assert (
+        sum(Decimal(str(r[col])) for r in body) == Decimal(paid) / 100 == Decimal(str(footer[col]))
+    )
+    assert {r[headers.index("操作")] for r in body} >= {
+        "申请拨付",
+        "审批通过",
+        "审批退回",
+        "登记拨付",
+        "冲销",
+    }
 
 
 def test_charts_are_well_formed_svg_with_the_units_names(session: Session) -> None:
@@ -51,7 +61,9 @@ def test_charts_are_well_formed_svg_with_the_units_names(session: Session) -> No
     from backend.funding.summary import monthly_paid, summary
 
     rows = summary(session, "unit")
-    bar = ET.fromstring(charts.bar_chart_granted_paid([(r.label, r.granted_fen, r.paid_fen) for r in rows]))
+    bar = ET.fromstring(
+        charts.bar_chart_granted_paid([(r.label, r.granted_fen, r.paid_fen) for r in rows])
+    )
     assert bar.tag == SVG + "svg" and bar.get("role") == "img"
     assert bar.find(SVG + "title").text == "各推荐单位扶持资金与已拨付金额"  # type: ignore[union-attr]
     text = ET.tostring(bar, encoding="unicode")
@@ -71,8 +83,11 @@ def test_money_trail_lists_gates_with_evidence_and_every_ledger_step(session: Se
     from backend.funding.exports import money_trail, trail_jsonl, trail_workbook
     from tests.funding.conftest import user
 
-    ag = session.exec(select(Agreement).where(Agreement.status == "fully_signed")  # type: ignore[call-overload]
-                      .order_by(Agreement.id)).first()[0]
+    ag = session.exec(
+        select(Agreement)
+        .where(Agreement.status == "fully_signed")  # type: ignore[call-overload]
+        .order_by(Agreement.id)
+    ).first()[0]
     trail = money_trail(session, user(session, "auditor"), ag.id)
     steps = [s["step"] for s in trail["steps"]]
     assert steps.count("gate_opened") == 3

@@ -33,8 +33,11 @@ def test_filing_records_the_rendered_tables_hash_and_an_audit_event(session: Ses
     import hashlib
 
     assert hashlib.sha256(get_store().get(sha)).hexdigest() == sha
-    ev = session.exec(select(AuditEvent).where(AuditEvent.action == "progress_table.filed",
-                                               AuditEvent.object_id == str(fid))).one()
+    ev = session.exec(
+        select(AuditEvent).where(
+            AuditEvent.action == "progress_table.filed", AuditEvent.object_id == str(fid)
+        )
+    ).one()
     assert sha in ev.payload
 
 
@@ -51,21 +54,30 @@ def test_refiling_is_409_unless_a_correction_with_a_reason(session: Session) -> 
         filings.file_table(s, user(s, "unit-zj"), "zj", "2026-06-H2", today=day)
     assert exc.value.code == "already_filed" and exc.value.status_code == 409
     with session_scope() as s:
-        c = filings.file_table(s, user(s, "unit-zj"), "zj", "2026-06-H2",
-                               correction_reason="补充播出平台", today=day)
+        c = filings.file_table(
+            s, user(s, "unit-zj"), "zj", "2026-06-H2", correction_reason="补充播出平台", today=day
+        )
         assert isinstance(c, ProgressFilingCorrection) and c.reason == "补充播出平台"
 
 
-def test_a_unit_cannot_file_a_period_that_has_not_ended_or_another_units_table(session: Session) -> None:
+def test_a_unit_cannot_file_a_period_that_has_not_ended_or_another_units_table(
+    session: Session,
+) -> None:
     from backend.errors import Conflict, NotFound, PermissionDenied
     from backend.funding import filings
 
     with pytest.raises(Conflict):
-        filings.file_table(session, user(session, "unit-zj"), "zj", "2026-06-H2", today=date(2026, 6, 20))
+        filings.file_table(
+            session, user(session, "unit-zj"), "zj", "2026-06-H2", today=date(2026, 6, 20)
+        )
     with pytest.raises(NotFound):
-        filings.file_table(session, user(session, "unit-zj"), "sc", "2026-06-H1", today=date(2026, 7, 1))
+        filings.file_table(
+            session, user(session, "unit-zj"), "sc", "2026-06-H1", today=date(2026, 7, 1)
+        )
     with pytest.raises(PermissionDenied):
-        filings.file_table(session, user(session, "ministry"), "zj", "2026-06-H1", today=date(2026, 7, 1))
+        filings.file_table(
+            session, user(session, "ministry"), "zj", "2026-06-H1", today=date(2026, 7, 1)
+        )
     session.rollback()
 
 
@@ -78,13 +90,19 @@ def test_reminders_are_due_after_the_period_and_late_after_the_grace_days(sessio
     assert filings.reminders(session, zj, date(2026, 6, 14)) == []
     due = filings.reminders(session, zj, date(2026, 6, 15))
     assert [(r.period.code, r.late) for r in due] == [("2026-06-H1", False)]
-    assert [(r.period.code, r.late) for r in filings.reminders(session, zj, date(2026, 6, 18))] == [("2026-06-H1", False)]
-    assert [(r.period.code, r.late) for r in filings.reminders(session, zj, date(2026, 6, 19))] == [("2026-06-H1", True)]
+    assert [(r.period.code, r.late) for r in filings.reminders(session, zj, date(2026, 6, 18))] == [
+        ("2026-06-H1", False)
+    ]
+    assert [(r.period.code, r.late) for r in filings.reminders(session, zj, date(2026, 6, 19))] == [
+        ("2026-06-H1", True)
+    ]
     assert "逾期" in filings.reminders(session, zj, date(2026, 6, 19))[0].text
     session.commit()
     with session_scope() as s:
         filings.file_table(s, user(s, "unit-zj"), "zj", "2026-06-H1", today=date(2026, 6, 16))
-    assert [r.period.code for r in filings.reminders(session, zj, date(2026, 7, 2))] == ["2026-06-H2"]
+    assert [r.period.code for r in filings.reminders(session, zj, date(2026, 7, 2))] == [
+        "2026-06-H2"
+    ]
 
 
 def test_home_page_reminds_the_unit(session: Session) -> None:
@@ -92,23 +110,39 @@ def test_home_page_reminds_the_unit(session: Session) -> None:
 
     sections = filing_sections(session, user(session, "unit-sc"), today=date(2026, 6, 25))
     assert sections[0].title == "推进表报送提醒"
-    assert any("2026年6月上半月" in link.label and "逾期" in link.label for link in sections[0].links)
+    assert any(
+        "2026年6月上半月" in link.label and "逾期" in link.label for link in sections[0].links
+    )
 
 
 def test_ministry_sees_which_units_filed_through_the_api(client: Any, token_for: Any) -> None:
-    r = client.post("/api/v1/units/zj/progress-filings/2026-06-H1", json={}, headers=token_for("unit-zj"))
+    r = client.post(
+        "/api/v1/units/zj/progress-filings/2026-06-H1", json={}, headers=token_for("unit-zj")
+    )
     assert r.status_code == 201, r.text
     assert r.json()["sha256"] and r.json()["late"] is True  # filed in November
-    again = client.post("/api/v1/units/zj/progress-filings/2026-06-H1", json={}, headers=token_for("unit-zj"))
+    again = client.post(
+        "/api/v1/units/zj/progress-filings/2026-06-H1", json={}, headers=token_for("unit-zj")
+    )
     assert again.status_code == 409 and again.json()["code"] == "already_filed"
-    got = client.get("/api/v1/progress-filings", params={"period": "2026-06-H1"}, headers=token_for("ministry"))
+    got = client.get(
+        "/api/v1/progress-filings", params={"period": "2026-06-H1"}, headers=token_for("ministry")
+    )
     assert got.status_code == 200
     states = {u["unit"]: u["state"] for u in got.json()["units"]}
     assert states["zj"] == "late" and states["sc"] == "missing_late"
-    mine = client.get("/api/v1/progress-filings", params={"period": "2026-06-H1"}, headers=token_for("unit-sc"))
+    mine = client.get(
+        "/api/v1/progress-filings", params={"period": "2026-06-H1"}, headers=token_for("unit-sc")
+    )
     assert [u["unit"] for u in mine.json()["units"]] == ["sc"]
-    assert client.get("/api/v1/progress-filings", params={"period": "2026-06-H1"},
-                      headers=token_for("prod-hz")).status_code == 403
+    assert (
+        client.get(
+            "/api/v1/progress-filings",
+            params={"period": "2026-06-H1"},
+            headers=token_for("prod-hz"),
+        ).status_code
+        == 403
+    )
 
 
 def test_demo_has_one_filing_on_time_one_late_and_missing_ones(session: Session) -> None:

@@ -15,8 +15,9 @@ from tests.conftest import DEMO_PASSWORD, login_page
 def signed_agreement_id(session: Session) -> int:
     from backend.agreements.models import Agreement
 
-    ag = session.exec(select(Agreement).where(Agreement.status == "fully_signed")
-                      .order_by(col(Agreement.id))).first()
+    ag = session.exec(
+        select(Agreement).where(Agreement.status == "fully_signed").order_by(col(Agreement.id))
+    ).first()
     assert ag is not None
     session.commit()
     return ag.id or 0
@@ -24,7 +25,9 @@ def signed_agreement_id(session: Session) -> int:
 
 def login(client: Any, username: str) -> None:
     client.cookies.clear()
-    r = client.post("/login", data={"username": username, "password": DEMO_PASSWORD}, follow_redirects=False)
+    r = client.post(
+        "/login", data={"username": username, "password": DEMO_PASSWORD}, follow_redirects=False
+    )
     assert r.status_code == 303
 
 
@@ -42,10 +45,16 @@ def test_finance_summary_page_shows_units_charts_and_table(client: Any) -> None:
     assert 'id="by-unit"' in r.text and 'id="monthly"' in r.text
     x = client.get("/finance/export.xlsx")
     assert x.status_code == 200 and x.content[:2] == b"PK"
-    assert client.get("/finance/charts/monthly.svg").headers["content-type"].startswith("image/svg+xml")
+    assert (
+        client.get("/finance/charts/monthly.svg")
+        .headers["content-type"]
+        .startswith("image/svg+xml")
+    )
 
 
-def test_timeline_has_forms_for_finance_and_none_for_the_auditor(client: Any, session: Session) -> None:
+def test_timeline_has_forms_for_finance_and_none_for_the_auditor(
+    client: Any, session: Session
+) -> None:
     ag_id = signed_agreement_id(session)
     login(client, "finance-a")
     page = client.get(f"/finance/agreements/{ag_id}").text
@@ -54,12 +63,21 @@ def test_timeline_has_forms_for_finance_and_none_for_the_auditor(client: Any, se
     assert "evidence.zip" in page and "中期检查" in page
     login(client, "auditor")
     audit = client.get(f"/finance/agreements/{ag_id}")
-    assert audit.status_code == 200 and "<form method=\"post\" action=\"/finance" not in audit.text
+    assert audit.status_code == 200 and '<form method="post" action="/finance' not in audit.text
     trail = client.get(f"/audit/money-trail/{ag_id}")
-    assert trail.status_code == 200 and "冲销" in trail.text and "<form method=\"post\" action=\"/finance" not in trail.text
+    assert (
+        trail.status_code == 200
+        and "冲销" in trail.text
+        and '<form method="post" action="/finance' not in trail.text
+    )
     assert client.get(f"/audit/money-trail/{ag_id}/trail.jsonl").status_code == 200
-    assert client.post(f"/finance/agreements/{ag_id}/confirm/request",
-                       data={"csrf_token": hidden(audit.text, "csrf_token")}).status_code == 403
+    assert (
+        client.post(
+            f"/finance/agreements/{ag_id}/confirm/request",
+            data={"csrf_token": hidden(audit.text, "csrf_token")},
+        ).status_code
+        == 403
+    )
     login(client, "prod-hz")
     assert client.get("/finance").status_code == 403
 
@@ -68,20 +86,34 @@ def test_confirm_then_act_once_per_key(client: Any, session: Session) -> None:
     ag_id = signed_agreement_id(session)
     login(client, "finance-a")
     page = client.get(f"/finance/agreements/{ag_id}").text
-    form = {"csrf_token": hidden(page, "csrf_token"), "idempotency_key": re.findall(
-        r'name="idempotency_key" value="([^"]*)"', page)[-1],
+    form = {
+        "csrf_token": hidden(page, "csrf_token"),
+        "idempotency_key": re.findall(r'name="idempotency_key" value="([^"]*)"', page)[-1],
         "milestone_id": re.search(r'<option value="(\d+)">尾款', page).group(1),  # type: ignore[union-attr]
-        "amount_yuan": "1,000.00", "planned_on": "", "note": "页面测试"}
+        "amount_yuan": "1,000.00",
+        "planned_on": "",
+        "note": "页面测试",
+    }
     confirm = client.post(f"/finance/agreements/{ag_id}/confirm/request", data=form)
     assert confirm.status_code == 200 and "不可撤销" in confirm.text
-    assert client.get(f"/api/v1/disbursements?agreement_id={ag_id}").json()[-1]["note"] != "页面测试"
+    assert (
+        client.get(f"/api/v1/disbursements?agreement_id={ag_id}").json()[-1]["note"] != "页面测试"
+    )
     for _ in range(2):  # a double submit acts once
-        done = client.post(f"/finance/agreements/{ag_id}/actions/request", data=form, follow_redirects=False)
+        done = client.post(
+            f"/finance/agreements/{ag_id}/actions/request", data=form, follow_redirects=False
+        )
         assert done.status_code == 303
-    rows = [d for d in client.get(f"/api/v1/disbursements?agreement_id={ag_id}").json() if d["note"] == "页面测试"]
+    rows = [
+        d
+        for d in client.get(f"/api/v1/disbursements?agreement_id={ag_id}").json()
+        if d["note"] == "页面测试"
+    ]
     assert len(rows) == 1 and rows[0]["amount_fen"] == 100_000
     no_csrf = {k: v for k, v in form.items() if k != "csrf_token"}
-    assert client.post(f"/finance/agreements/{ag_id}/actions/request", data=no_csrf).status_code == 403
+    assert (
+        client.post(f"/finance/agreements/{ag_id}/actions/request", data=no_csrf).status_code == 403
+    )
 
 
 def settled(p: Any) -> None:
@@ -90,8 +122,9 @@ def settled(p: Any) -> None:
     assert "error=" not in p.url, p.locator(".alert").inner_text()
 
 
-def test_browser_finance_a_requests_finance_b_approves_and_pays(page: Any, browser: Any, live_server: str,
-                                                               session: Session) -> None:
+def test_browser_finance_a_requests_finance_b_approves_and_pays(
+    page: Any, browser: Any, live_server: str, session: Session
+) -> None:
     ag_id = signed_agreement_id(session)
     login_page(page, "finance-a")
     page.goto(f"/finance/agreements/{ag_id}")

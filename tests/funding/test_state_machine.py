@@ -13,8 +13,11 @@ from sqlmodel import Session, select
 
 from tests.funding.conftest import funded_agreement, milestones, user
 
-SCHEDULE = (("首期款", 1_000, "agreement_signed"), ("二期款", 500, "agreement_signed"),
-            ("尾款", 700, "acceptance_passed"))
+SCHEDULE = (
+    ("首期款", 1_000, "agreement_signed"),
+    ("二期款", 500, "agreement_signed"),
+    ("尾款", 700, "acceptance_passed"),
+)
 
 
 def run_state_machine(env: dict[str, Any]) -> None:
@@ -44,13 +47,22 @@ def run_state_machine(env: dict[str, Any]) -> None:
                 return None, exc.status_code
 
         def _committed(self, mid: int) -> int:
-            return sum(d["amount"] for d in self.model.values()
-                       if d["milestone"] == mid and d["state"] in ("requested", "approved", "paid"))
+            return sum(
+                d["amount"]
+                for d in self.model.values()
+                if d["milestone"] == mid and d["state"] in ("requested", "approved", "paid")
+            )
 
-        @rule(index=st.integers(0, 2), amount=st.integers(-5, 1_100), who=st.sampled_from(["finance-a", "finance-b"]))
+        @rule(
+            index=st.integers(0, 2),
+            amount=st.integers(-5, 1_100),
+            who=st.sampled_from(["finance-a", "finance-b"]),
+        )
         def request(self, index: int, amount: int, who: str) -> None:
             m = self.ms[index]
-            d, status = self._call(service.request_disbursement, users[who], milestone_id=m.id, amount_fen=amount)
+            d, status = self._call(
+                service.request_disbursement, users[who], milestone_id=m.id, amount_fen=amount
+            )
             if amount <= 0:
                 expected = 422
             elif m.id not in self.open:
@@ -61,13 +73,20 @@ def run_state_machine(env: dict[str, Any]) -> None:
                 expected = None
             assert status == expected, (amount, status, expected)
             if d is not None:
-                self.model[d.id] = {"state": "requested", "amount": amount, "milestone": m.id, "by": who}
+                self.model[d.id] = {
+                    "state": "requested",
+                    "amount": amount,
+                    "milestone": m.id,
+                    "by": who,
+                }
 
         def _pick(self, data: Any) -> int:
             return data.draw(st.sampled_from(sorted(self.model)))
 
         @precondition(lambda self: bool(self.model))
-        @rule(data=st.data(), who=st.sampled_from(["finance-a", "finance-b"]), approve=st.booleans())
+        @rule(
+            data=st.data(), who=st.sampled_from(["finance-a", "finance-b"]), approve=st.booleans()
+        )
         def decide(self, data: Any, who: str, approve: bool) -> None:
             did = self._pick(data)
             d = self.model[did]
@@ -84,7 +103,9 @@ def run_state_machine(env: dict[str, Any]) -> None:
         @rule(data=st.data(), who=st.sampled_from(["finance-a", "finance-b"]))
         def pay(self, data: Any, who: str) -> None:
             did = self._pick(data)
-            _, status = self._call(service.pay, users[who], did, voucher_no="PZ", bank_reference="BR")
+            _, status = self._call(
+                service.pay, users[who], did, voucher_no="PZ", bank_reference="BR"
+            )
             assert status == (None if self.model[did]["state"] == "approved" else 409)
             if status is None:
                 self.model[did]["state"] = "paid"
@@ -104,21 +125,31 @@ def run_state_machine(env: dict[str, Any]) -> None:
                 return
             with Session(get_engine()) as s:
                 totals = totals_by_milestone(s, agreement_id=self.ag.id)
-                entries = s.exec(select(DisbursementEntry).where(
-                    DisbursementEntry.milestone_id.in_([m.id for m in self.ms]))).all()  # type: ignore[attr-defined]
+                entries = s.exec(
+                    select(DisbursementEntry).where(
+                        DisbursementEntry.milestone_id.in_([m.id for m in self.ms])
+                    )
+                ).all()  # type: ignore[attr-defined]
             for m in self.ms:
                 t = totals[m.id]
                 assert 0 <= t.paid_fen <= m.amount_fen
                 assert t.committed_fen <= m.amount_fen
                 assert t.committed_fen == self._committed(m.id)
-                assert t.paid_fen == sum(d["amount"] for d in self.model.values()
-                                         if d["milestone"] == m.id and d["state"] == "paid")
+                assert t.paid_fen == sum(
+                    d["amount"]
+                    for d in self.model.values()
+                    if d["milestone"] == m.id and d["state"] == "paid"
+                )
             assert sum(t.paid_fen for t in totals.values()) <= self.ag.grant_fen
             paid = [e.disbursement_id for e in entries if e.kind == "paid"]
             assert len(paid) == len(set(paid))
 
-    Ledger.TestCase.settings = settings(max_examples=25, stateful_step_count=25, deadline=None,
-                                        suppress_health_check=list(HealthCheck))
+    Ledger.TestCase.settings = settings(
+        max_examples=25,
+        stateful_step_count=25,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
     Ledger.TestCase().runTest()
 
 

@@ -24,12 +24,26 @@ def expected_by_unit(session: Session, today: date) -> dict[str, dict[str, int]]
     out: dict[str, dict[str, int]] = {}
     for ag in session.exec(select(Agreement).where(Agreement.status == "fully_signed")):
         unit = session.get(RecommendingUnit, session.get(Work, ag.work_id).unit_id)  # type: ignore[union-attr]
-        row = out.setdefault(unit.code, dict.fromkeys(  # type: ignore[union-attr]
-            ("agreements", "granted_fen", "unlocked_fen", "requested_fen", "approved_fen",
-             "paid_fen", "overdue_fen"), 0))
+        row = out.setdefault(
+            unit.code,
+            dict.fromkeys(  # type: ignore[union-attr]
+                (
+                    "agreements",
+                    "granted_fen",
+                    "unlocked_fen",
+                    "requested_fen",
+                    "approved_fen",
+                    "paid_fen",
+                    "overdue_fen",
+                ),
+                0,
+            ),
+        )
         row["agreements"] += 1
         row["granted_fen"] += ag.grant_fen
-        for m in session.exec(select(AgreementMilestone).where(AgreementMilestone.agreement_id == ag.id)):
+        for m in session.exec(
+            select(AgreementMilestone).where(AgreementMilestone.agreement_id == ag.id)
+        ):
             paid_m = sum(e.paid_delta_fen for e in entries if e.milestone_id == m.id)
             if m.id in opened:
                 row["unlocked_fen"] += m.amount_fen
@@ -49,7 +63,9 @@ def expected_by_unit(session: Session, today: date) -> dict[str, dict[str, int]]
 
 
 def as_dict(rows: list[Any]) -> dict[str, dict[str, int]]:
-    return {r.key: {k: v for k, v in r.as_dict().items() if k not in ("key", "label")} for r in rows}
+    return {
+        r.key: {k: v for k, v in r.as_dict().items() if k not in ("key", "label")} for r in rows
+    }
 
 
 def test_summary_by_unit_matches_the_rows_on_demo_data(session: Session) -> None:

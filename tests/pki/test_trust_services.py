@@ -33,8 +33,12 @@ def test_export_root_writes_a_pem_that_openssl_reads(env, tmp_path):
     out = tmp_path / "root.pem"
     result = runner.invoke(cli, ["ca", "export-root", str(out)])
     assert result.exit_code == 0, result.output
-    text = subprocess.run(["openssl", "x509", "-in", str(out), "-noout", "-subject"],
-                          capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        ["openssl", "x509", "-in", str(out), "-noout", "-subject"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "Root CA" in text
 
 
@@ -42,14 +46,20 @@ def test_timestamp_authority_answers_rfc3161_queries_over_http(client):
     import hashlib
     import os
 
-    req = tsp.TimeStampReq({
-        "version": 1,
-        "message_imprint": {"hash_algorithm": {"algorithm": "sha256"},
-                            "hashed_message": hashlib.sha256(b"jingpin").digest()},
-        "nonce": int.from_bytes(os.urandom(8), "big"),
-        "cert_req": True,
-    })
-    r = client.post("/tsa", content=req.dump(), headers={"content-type": "application/timestamp-query"})
+    req = tsp.TimeStampReq(
+        {
+            "version": 1,
+            "message_imprint": {
+                "hash_algorithm": {"algorithm": "sha256"},
+                "hashed_message": hashlib.sha256(b"jingpin").digest(),
+            },
+            "nonce": int.from_bytes(os.urandom(8), "big"),
+            "cert_req": True,
+        }
+    )
+    r = client.post(
+        "/tsa", content=req.dump(), headers={"content-type": "application/timestamp-query"}
+    )
     assert r.status_code == 200 and r.headers["content-type"] == "application/timestamp-reply"
     resp = tsp.TimeStampResp.load(r.content)
     assert resp["status"]["status"].native == "granted"
@@ -64,11 +74,16 @@ def test_timestamp_authority_refuses_the_wrong_content_type(client):
 
 def test_revoked_seal_appears_in_the_published_crl(env, client, session):
     org = session.exec(select(Organisation).where(Organisation.kind == OrgKind.producer)).first()
-    result = runner.invoke(cli, ["ca", "revoke", org.seal_cert_serial, "--reason", "key_compromise"])
+    result = runner.invoke(
+        cli, ["ca", "revoke", org.seal_cert_serial, "--reason", "key_compromise"]
+    )
     assert result.exit_code == 0, result.output
     r = client.get("/crl/issuing.crl")
     crl = asn1_crl.CertificateList.load(r.content)
-    serials = {format(e["user_certificate"].native, "x") for e in crl["tbs_cert_list"]["revoked_certificates"]}
+    serials = {
+        format(e["user_certificate"].native, "x")
+        for e in crl["tbs_cert_list"]["revoked_certificates"]
+    }
     assert org.seal_cert_serial.lstrip("0") in serials
 
 
@@ -87,8 +102,11 @@ def test_verify_cli_says_3_for_a_file_that_is_not_a_pdf(env, tmp_path):
 
 
 def test_verify_api_refuses_an_empty_upload(client, token_for):
-    r = client.post("/api/v1/verify", files={"file": ("a.pdf", b"", "application/pdf")},
-                    headers=token_for("auditor"))
+    r = client.post(
+        "/api/v1/verify",
+        files={"file": ("a.pdf", b"", "application/pdf")},
+        headers=token_for("auditor"),
+    )
     assert r.status_code == 422 and r.json()["code"] == "validation_failed"
 
 

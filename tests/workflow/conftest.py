@@ -12,10 +12,18 @@ from backend.workflow.demo import demo_scan_pdf
 _numbers = itertools.count(1)
 
 WORK = {
-    "title": "测试作品", "direction": "everyday_life", "genre": "现实题材", "episodes": 20,
-    "minutes_per_episode": 3.0, "synopsis": "一部用于测试的原创微短剧。",
-    "filing_number": "浙微剧备字〔2027〕第0001号", "director": "导演甲", "screenwriter": "编剧乙",
-    "producer_name": "制片丙", "budget_fen": 100_000_000, "requested_fen": 40_000_000,
+    "title": "测试作品",
+    "direction": "everyday_life",
+    "genre": "现实题材",
+    "episodes": 20,
+    "minutes_per_episode": 3.0,
+    "synopsis": "一部用于测试的原创微短剧。",
+    "filing_number": "浙微剧备字〔2027〕第0001号",
+    "director": "导演甲",
+    "screenwriter": "编剧乙",
+    "producer_name": "制片丙",
+    "budget_fen": 100_000_000,
+    "requested_fen": 40_000_000,
 }
 
 
@@ -31,7 +39,9 @@ class Flow:
         self.client, self.token_for, self.pdf = client, token_for, pdf
         self.batch_numbers = itertools.count(1)  # each test has a fresh database
 
-    def call(self, method: str, url: str, user: str | None, expect: int | None = None, **kw: Any) -> Any:
+    def call(
+        self, method: str, url: str, user: str | None, expect: int | None = None, **kw: Any
+    ) -> Any:
         headers = self.token_for(user) if user else {}
         r = self.client.request(method, url, headers=headers, **kw)
         if expect is not None:
@@ -39,8 +49,15 @@ class Flow:
         return r
 
     def open_batch(self, quota: int = 5, **over: Any) -> dict[str, Any]:
-        body = {"year": 2027, "number": next(self.batch_numbers), "registration_deadline": "2027-06-05",
-                "submission_deadline": "2027-06-15", "quota": quota, "notice_days": 7, **over}
+        body = {
+            "year": 2027,
+            "number": next(self.batch_numbers),
+            "registration_deadline": "2027-06-05",
+            "submission_deadline": "2027-06-15",
+            "quota": quota,
+            "notice_days": 7,
+            **over,
+        }
         return self.call("POST", "/api/v1/batches", "admin", 201, json=body).json()
 
     def work(self, batch_id: int | None, producer: str = "prod-hz", **over: Any) -> dict[str, Any]:
@@ -49,21 +66,35 @@ class Flow:
 
     def upload_both(self, work_id: int, producer: str = "prod-hz") -> None:
         for kind in ("application", "copyright-pledge"):
-            self.call("POST", f"/api/v1/works/{work_id}/documents/{kind}/upload", producer, 201,
-                      files={"file": (f"{kind}.pdf", self.pdf, "application/pdf")})
+            self.call(
+                "POST",
+                f"/api/v1/works/{work_id}/documents/{kind}/upload",
+                producer,
+                201,
+                files={"file": (f"{kind}.pdf", self.pdf, "application/pdf")},
+            )
 
     def submitted(self, batch_id: int, producer: str = "prod-hz", **over: Any) -> dict[str, Any]:
         w = self.work(batch_id, producer, **over)
         self.upload_both(w["id"], producer)
         return self.call("POST", f"/api/v1/works/{w['id']}/submit", producer, 200).json()
 
-    def passed(self, batch_id: int, producer: str = "prod-hz", unit: str = "unit-zj", **over: Any) -> int:
+    def passed(
+        self, batch_id: int, producer: str = "prod-hz", unit: str = "unit-zj", **over: Any
+    ) -> int:
         w = self.submitted(batch_id, producer, **over)
-        self.call("POST", f"/api/v1/reviews/unit/{w['id']}", unit, 200,
-                  json={"decision": "pass", "opinion": "符合条件"})
+        self.call(
+            "POST",
+            f"/api/v1/reviews/unit/{w['id']}",
+            unit,
+            200,
+            json={"decision": "pass", "opinion": "符合条件"},
+        )
         return int(w["id"])
 
-    def recommended(self, batch_id: int, producer: str = "prod-hz", unit: str = "unit-zj", **over: Any) -> int:
+    def recommended(
+        self, batch_id: int, producer: str = "prod-hz", unit: str = "unit-zj", **over: Any
+    ) -> int:
         wid = self.passed(batch_id, producer, unit, **over)
         self.call("POST", f"/api/v1/works/{wid}/recommend", unit, 200, json={"opinion": "推荐"})
         return wid

@@ -31,8 +31,15 @@ def test_six_reviewers_recommending_the_fifth_and_sixth_work_at_once_leave_exact
         org = s.get(Organisation, first.organisation_id)
         names = ["unit-zj"]
         for i in range(5):
-            create_user(s, username=f"unit-zj-{i}", display_name=f"审核员{i}", password="x" * 12,
-                        role=Role.unit_reviewer, organisation=org, actor="test")
+            create_user(
+                s,
+                username=f"unit-zj-{i}",
+                display_name=f"审核员{i}",
+                password="x" * 12,
+                role=Role.unit_reviewer,
+                organisation=org,
+                actor="test",
+            )
             names.append(f"unit-zj-{i}")
         s.commit()
 
@@ -54,15 +61,22 @@ def test_six_reviewers_recommending_the_fifth_and_sixth_work_at_once_leave_exact
         with lock:
             outcomes.append(result)
 
-    threads = [threading.Thread(target=recommend, args=(name, ids[4 + i % 2])) for i, name in enumerate(names)]
+    threads = [
+        threading.Thread(target=recommend, args=(name, ids[4 + i % 2]))
+        for i, name in enumerate(names)
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=60)
     assert sorted(outcomes).count("ok") == 1, outcomes
     with Session(engine) as s:
-        recommended = s.exec(select(Work).where(Work.batch_id == batch["id"],
-                                                Work.status == WorkStatus.recommended)).all()
+        recommended = s.exec(
+            select(Work).where(Work.batch_id == batch["id"], Work.status == WorkStatus.recommended)
+        ).all()
         assert len(recommended) == 5
-        assert len(s.exec(select(Recommendation).where(Recommendation.batch_id == batch["id"])).all()) == 5
+        assert (
+            len(s.exec(select(Recommendation).where(Recommendation.batch_id == batch["id"])).all())
+            == 5
+        )
         assert s.exec(select(UnitQuota).where(UnitQuota.batch_id == batch["id"])).one().used == 5

@@ -8,14 +8,20 @@ import pytest
 
 from tests.workflow.conftest import Flow
 
-FULL = {"schedule": "2027年7月开机，10月完成后期", "planned_start": "2027-07-01",
-        "planned_completion": "2027-10-31"}
+FULL = {
+    "schedule": "2027年7月开机，10月完成后期",
+    "planned_start": "2027-07-01",
+    "planned_completion": "2027-10-31",
+}
 KINDS = ("application", "copyright-pledge")
 
 
-def sign(flow: Flow, work_id: int, kind: str, user: str = "prod-hz", password: str = "jingpin-demo") -> Any:
-    return flow.call("POST", f"/api/v1/works/{work_id}/documents/{kind}/sign", user,
-                     json={"password": password})
+def sign(
+    flow: Flow, work_id: int, kind: str, user: str = "prod-hz", password: str = "jingpin-demo"
+) -> Any:
+    return flow.call(
+        "POST", f"/api/v1/works/{work_id}/documents/{kind}/sign", user, json={"password": password}
+    )
 
 
 @pytest.fixture
@@ -31,15 +37,25 @@ def test_signing_both_documents_online_lets_the_producer_submit(flow: Flow, work
         assert r.json()["provided_by"] == "signed_online"
     app = flow.call("GET", f"/api/v1/works/{work_id}/application", "prod-hz", 200).json()
     assert app["eligible"], app["problems"]
-    assert flow.call("POST", f"/api/v1/works/{work_id}/submit", "prod-hz", 200).json()["status"] == "submitted"
+    assert (
+        flow.call("POST", f"/api/v1/works/{work_id}/submit", "prod-hz", 200).json()["status"]
+        == "submitted"
+    )
 
 
 def test_online_signed_pdf_verifies_and_is_in_the_registry(flow: Flow, work_id: int) -> None:
     for kind in KINDS:
         sha = sign(flow, work_id, kind).json()["sha256"]
-        pdf = flow.call("GET", f"/api/v1/works/{work_id}/documents/{kind}/provided.pdf", "prod-hz", 200).content
-        report = flow.call("POST", "/api/v1/verify", "auditor", 200,
-                           files={"file": ("signed.pdf", pdf, "application/pdf")}).json()
+        pdf = flow.call(
+            "GET", f"/api/v1/works/{work_id}/documents/{kind}/provided.pdf", "prod-hz", 200
+        ).content
+        report = flow.call(
+            "POST",
+            "/api/v1/verify",
+            "auditor",
+            200,
+            files={"file": ("signed.pdf", pdf, "application/pdf")},
+        ).json()
         assert report["indication"] == "TOTAL_PASSED", report
         assert len(report["signatures"]) == 1
         assert report["signatures"][0]["timestamp"], report  # B-T: a signature timestamp
@@ -49,16 +65,22 @@ def test_online_signed_pdf_verifies_and_is_in_the_registry(flow: Flow, work_id: 
         flow.call("GET", f"/api/v1/registry/{sha}", "auditor", 200)
 
 
-def test_online_signature_field_sits_on_the_last_page_beside_the_seal_label(flow: Flow, work_id: int) -> None:
+def test_online_signature_field_sits_on_the_last_page_beside_the_seal_label(
+    flow: Flow, work_id: int
+) -> None:
     from io import BytesIO
 
     from pypdf import PdfReader
 
     sign(flow, work_id, "application")
-    pdf = flow.call("GET", f"/api/v1/works/{work_id}/documents/application/provided.pdf", "prod-hz", 200).content
+    pdf = flow.call(
+        "GET", f"/api/v1/works/{work_id}/documents/application/provided.pdf", "prod-hz", 200
+    ).content
     reader = PdfReader(BytesIO(pdf))
     last = reader.pages[-1]
-    widgets = [a.get_object() for a in last.get("/Annots", []) if a.get_object().get("/FT") == "/Sig"]
+    widgets = [
+        a.get_object() for a in last.get("/Annots", []) if a.get_object().get("/FT") == "/Sig"
+    ]
     assert len(widgets) == 1
     x1, y1, x2, y2 = (float(v) for v in widgets[0]["/Rect"])
     assert x2 - x1 >= 150 and y2 - y1 >= 40  # room for the four lines of the appearance
@@ -78,7 +100,9 @@ def test_another_producers_work_is_not_found(flow: Flow, work_id: int) -> None:
 
 
 def test_page_signs_online_with_the_password_field(client: Any, flow: Flow, work_id: int) -> None:
-    r = client.post("/login", data={"username": "prod-hz", "password": "jingpin-demo"}, follow_redirects=False)
+    r = client.post(
+        "/login", data={"username": "prod-hz", "password": "jingpin-demo"}, follow_redirects=False
+    )
     assert r.status_code in (302, 303), r.text
     page = client.get(f"/works/{work_id}/application")
     assert "在线签章" in page.text
@@ -86,10 +110,16 @@ def test_page_signs_online_with_the_password_field(client: Any, flow: Flow, work
 
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert csrf
-    bad = client.post(f"/works/{work_id}/application/documents/application/sign",
-                      data={"csrf_token": csrf[1], "password": "wrong"}, follow_redirects=False)
+    bad = client.post(
+        f"/works/{work_id}/application/documents/application/sign",
+        data={"csrf_token": csrf[1], "password": "wrong"},
+        follow_redirects=False,
+    )
     assert bad.status_code == 403 and "密码错误" in bad.text
-    ok = client.post(f"/works/{work_id}/application/documents/application/sign",
-                     data={"csrf_token": csrf[1], "password": "jingpin-demo"}, follow_redirects=False)
+    ok = client.post(
+        f"/works/{work_id}/application/documents/application/sign",
+        data={"csrf_token": csrf[1], "password": "jingpin-demo"},
+        follow_redirects=False,
+    )
     assert ok.status_code == 303, ok.text
     assert "在线签章" in client.get(f"/works/{work_id}/application").text

@@ -38,10 +38,19 @@ def test_each_roles_workflow_page_renders_with_demo_data(client, token_for, sess
     for user, url, text in checks:
         r = _html(client, token_for, user, url)
         assert r.status_code == 200 and text in r.text, (user, url, r.status_code)
-    assert _html(client, token_for, "prod-hz", f"/reviews/ministry?batch_id={b1.id}").status_code == 403
+    assert (
+        _html(client, token_for, "prod-hz", f"/reviews/ministry?batch_id={b1.id}").status_code
+        == 403
+    )
     public = client.get(f"/public/notices/{b1.id}", headers={"accept": "text/html"})
-    assert public.status_code == 200 and "西湖边的修伞人" in public.text and "退出登录" not in public.text
-    assert client.get(f"/public/notices/{b3.id}", headers={"accept": "text/html"}).status_code == 404
+    assert (
+        public.status_code == 200
+        and "西湖边的修伞人" in public.text
+        and "退出登录" not in public.text
+    )
+    assert (
+        client.get(f"/public/notices/{b3.id}", headers={"accept": "text/html"}).status_code == 404
+    )
 
 
 @pytest.mark.browser
@@ -56,10 +65,20 @@ def test_producer_submits_and_the_unit_recommends_in_the_browser(page, env, tmp_
 
     with Session(get_engine()) as s:
         admin = s.exec(select(User).where(User.username == "admin")).one()
-        batch = create_batch(s, admin, BatchIn(year=2027, number=1, registration_deadline="2027-06-05",
-                                               submission_deadline="2027-06-15").model_dump())
+        batch = create_batch(
+            s,
+            admin,
+            BatchIn(
+                year=2027,
+                number=1,
+                registration_deadline="2027-06-05",
+                submission_deadline="2027-06-15",
+            ).model_dump(),
+        )
         producer = s.exec(select(User).where(User.username == "prod-hz")).one()
-        work = create_work(s, producer, WorkCreate(**{**WORK, "title": "浏览器里的申报"}, batch_id=batch.id))
+        work = create_work(
+            s, producer, WorkCreate(**{**WORK, "title": "浏览器里的申报"}, batch_id=batch.id)
+        )
         s.commit()
         work_id, batch_id = work.id, batch.id
     scan = tmp_path / "scan.pdf"
@@ -77,7 +96,9 @@ def test_producer_submits_and_the_unit_recommends_in_the_browser(page, env, tmp_
     for label in ("上传扶持项目申请书扫描件（PDF）", "上传版权承诺书扫描件（PDF）"):
         page.get_by_label(label).set_input_files(str(scan))
         with page.expect_navigation():
-            page.locator("form", has=page.get_by_label(label)).get_by_role("button", name="上传", exact=True).click()
+            page.locator("form", has=page.get_by_label(label)).get_by_role(
+                "button", name="上传", exact=True
+            ).click()
     assert "资格审查通过" in page.content()
     page.get_by_role("button", name="提交至浙江省广播电视局").click()
     page.wait_for_url(f"**/works/{work_id}/application?msg=*")

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -29,6 +30,9 @@ IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 def _digest(request: Request, body: Any) -> str:
+    """Method, path and body (a request model, or already JSON-able data) for Idempotency-Key."""
+    if isinstance(body, BaseModel):
+        body = body.model_dump(mode="json")
     return request_hash(request.method, request.url.path, body)
 
 
@@ -104,7 +108,7 @@ def open_manually(
         session,
         user,
         idempotency_key,
-        _digest(request, body.model_dump(mode="json")),
+        _digest(request, body),
         act,
         required=False,
     )
@@ -131,7 +135,7 @@ def request_review(
         session,
         user,
         idempotency_key,
-        _digest(request, body.model_dump(mode="json")),
+        _digest(request, body),
         act,
         required=False,
     )
@@ -235,9 +239,7 @@ def create_disbursement(
         )
         return 201, service.disbursement_dict(session, d)
 
-    return idempotent(
-        session, user, idempotency_key, _digest(request, body.model_dump(mode="json")), act
-    )
+    return idempotent(session, user, idempotency_key, _digest(request, body), act)
 
 
 @router.post("/disbursements/{disbursement_id}/approve", summary="审批通过（另一名财务人员）")
@@ -255,9 +257,7 @@ def approve(
         service.approve(session, user, disbursement_id, body.note)
         return 200, _disbursement(session, disbursement_id)
 
-    return idempotent(
-        session, user, idempotency_key, _digest(request, body.model_dump(mode="json")), act
-    )
+    return idempotent(session, user, idempotency_key, _digest(request, body), act)
 
 
 @router.post(
@@ -275,9 +275,7 @@ def reject(
         service.reject(session, user, disbursement_id, body.reason)
         return 200, _disbursement(session, disbursement_id)
 
-    return idempotent(
-        session, user, idempotency_key, _digest(request, body.model_dump(mode="json")), act
-    )
+    return idempotent(session, user, idempotency_key, _digest(request, body), act)
 
 
 @router.post(
@@ -302,9 +300,7 @@ def pay(
         )
         return 200, _disbursement(session, disbursement_id)
 
-    return idempotent(
-        session, user, idempotency_key, _digest(request, body.model_dump(mode="json")), act
-    )
+    return idempotent(session, user, idempotency_key, _digest(request, body), act)
 
 
 @router.post("/disbursements/{disbursement_id}/reverse", summary="冲销（不修改、不删除原记录）")
@@ -320,6 +316,4 @@ def reverse(
         service.reverse(session, user, disbursement_id, body.reason)
         return 200, _disbursement(session, disbursement_id)
 
-    return idempotent(
-        session, user, idempotency_key, _digest(request, body.model_dump(mode="json")), act
-    )
+    return idempotent(session, user, idempotency_key, _digest(request, body), act)

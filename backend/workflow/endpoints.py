@@ -81,21 +81,7 @@ def application_read(session: Session, work: Work) -> ApplicationRead:
         status=work.status.value,
         status_label=work.status.label,
         version=work.version,
-        documents=[
-            DocumentRead(
-                slot=d.slot,
-                label=DocumentSlot(d.slot).label,
-                version=d.version,
-                provided_by=d.provided_by,
-                provided_by_label=d.provided_by.label,
-                sha256=d.sha256,
-                size=d.size,
-                pages=d.pages,
-                filename=d.filename,
-                created_at=d.created_at,
-            )
-            for d in docs.values()
-        ],
+        documents=[document_read(d) for d in docs.values()],
         eligible=not problems,
         problems=problems,
         unit_review=(
@@ -196,18 +182,7 @@ async def upload(
             "文件过大", fields={"file": f"文件不能超过 {limit // (1024 * 1024)} MB"}
         )
     d = service.upload_document(session, user, work_id, slot, data, file.filename or "")
-    return DocumentRead(
-        slot=d.slot,
-        label=slot.label,
-        version=d.version,
-        provided_by=d.provided_by,
-        provided_by_label=d.provided_by.label,
-        sha256=d.sha256,
-        size=d.size,
-        pages=d.pages,
-        filename=d.filename,
-        created_at=d.created_at,
-    )
+    return document_read(d)
 
 
 def document_read(d: Any) -> DocumentRead:

@@ -30,14 +30,14 @@ from backend.agreements.models import (
     Party,
 )
 from backend.audit.models import AuditEvent
-from backend.audit.service import record
+from backend.audit.service import event_dict, record, trail
 from backend.auth.models import Role, User
 from backend.auth.service import confirm_password
 from backend.core.dates import today_shanghai
 from backend.core.money import format_fen
 from backend.db import utcnow
 from backend.documents.contexts import agreement_context
-from backend.documents.models import DocumentFormat, DocumentKind, SubjectType
+from backend.documents.models import Document, DocumentFormat, DocumentKind, SubjectType
 from backend.documents.render import SIGNATURE_BOXES, render_docx, template_sha256
 from backend.documents.service import context_digest, pdf_for_docx, store_rendered
 from backend.documents.store import get_store
@@ -269,12 +269,9 @@ def create_agreement(
         issued_on=issued_on,
         unit_org=unit_org,
     )
-    docx = store_rendered(
+    docx = _store_agreement_document(
         session,
-        kind=DocumentKind.agreement,
-        subject_type=SubjectType.agreement,
-        subject_id=ag.id or 0,
-        template_name=TEMPLATE,
+        ag,
         template_sha256=template_sha256(TEMPLATE),
         context_digest=context_digest(context),
         fmt=DocumentFormat.docx,
@@ -287,12 +284,9 @@ def create_agreement(
         for name, box in SIGNATURE_BOXES.items()
     ]
     prepared = prepare(get_store().get(pdf_doc.sha256), fields)
-    doc = store_rendered(
+    doc = _store_agreement_document(
         session,
-        kind=DocumentKind.agreement,
-        subject_type=SubjectType.agreement,
-        subject_id=ag.id or 0,
-        template_name=TEMPLATE,
+        ag,
         template_sha256=docx.template_sha256,
         context_digest=docx.context_digest,
         fmt=DocumentFormat.pdf,
@@ -403,15 +397,24 @@ def begin_signing(
     )
 
 
-def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) -> Agreement:
-    ag = session.get(Agreement, plan.agreement_id)
-    assert ag is not None
-    doc = store_rendered(
+def _store_agreement_document(session: Session, ag: Agreement, **document: Any) -> Document:
+    """Record one of the agreement's documents (DOCX, prepared PDF, each signed PDF)."""
+    return store_rendered(
         session,
         kind=DocumentKind.agreement,
         subject_type=SubjectType.agreement,
         subject_id=ag.id or 0,
         template_name=TEMPLATE,
+        **document,
+    )
+
+
+def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) -> Agreement:
+    ag = session.get(Agreement, plan.agreement_id)
+    assert ag is not None
+    doc = _store_agreement_document(
+        session,
+        ag,
         template_sha256=None,
         context_digest=None,
         fmt=DocumentFormat.pdf,
@@ -564,13 +567,7 @@ def signatures_of(session: Session, ag: Agreement) -> list[AgreementSignature]:
 
 
 def history(session: Session, ag: Agreement) -> list[AuditEvent]:
-    return list(
-        session.exec(
-            select(AuditEvent)
-            .where(AuditEvent.object_type == "agreement", AuditEvent.object_id == str(ag.id))
-            .order_by(col(AuditEvent.seq))
-        ).all()
-    )
+    return trail(session, "agreement", str(ag.id))
 
 
 def to_dict(session: Session, ag: Agreement, user: User | None = None) -> dict[str, Any]:
@@ -666,25 +663,7 @@ def evidence_zip(session: Session, user: User, agreement_id: int) -> tuple[Agree
         + "\n"
     )
     events = history(session, ag)
-    trail = "".join(
-        json.dumps(
-            {
-                "seq": e.seq,
-                "at": e.at.isoformat(),
-                "actor": e.actor,
-                "action": e.action,
-                "object_type": e.object_type,
-                "object_id": e.object_id,
-                "payload": json.loads(e.payload),
-                "payload_sha256": e.payload_sha256,
-                "prev_hash": e.prev_hash,
-                "hash": e.hash,
-            },
-            ensure_ascii=False,
-        )
-        + "\n"
-        for e in events
-    )
+    audit_lines = "".join(json.dumps(event_dict(e), ensure_ascii=False) + "\n" for e in events)
     from backend.auditing.report import render_sealed_report
     from backend.auditing.service import result_body
 
@@ -697,7 +676,7 @@ def evidence_zip(session: Session, user: User, agreement_id: int) -> tuple[Agree
         # The same report for people: rendered and sealed by the system (PAdES B-T).
         "verification-report.pdf": render_sealed_report(body),
         "verification-report.txt": report_text.encode(),
-        "audit-trail.jsonl": trail.encode(),
+        "audit-trail.jsonl": audit_lines.encode(),
         "ca-chain.pem": ca.chain_pem(),
         "root-ca.pem": ca.export_root_pem(),
         "tsa.pem": ca.tsa_certificate.public_bytes(serialization.Encoding.PEM),

@@ -7,6 +7,7 @@ forks: on PostgreSQL with a transaction-scoped advisory lock, on SQLite by the w
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -108,3 +109,30 @@ def verify_chain(session: Session) -> ChainStatus:
 
 def count_events(session: Session) -> int:
     return session.exec(select(func.count()).select_from(AuditEvent)).one()
+
+
+def trail(session: Session, object_type: str, object_id: str) -> list[AuditEvent]:
+    """Every event about one object, oldest first."""
+    return list(
+        session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.object_type == object_type, AuditEvent.object_id == object_id)
+            .order_by(col(AuditEvent.seq))
+        ).all()
+    )
+
+
+def event_dict(e: AuditEvent) -> dict[str, Any]:
+    return {
+        "seq": e.seq,
+        "at": e.at.isoformat(),
+        "actor_id": e.actor_id,
+        "actor": e.actor,
+        "action": e.action,
+        "object_type": e.object_type,
+        "object_id": e.object_id,
+        "payload": json.loads(e.payload),
+        "payload_sha256": e.payload_sha256,
+        "prev_hash": e.prev_hash,
+        "hash": e.hash,
+    }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -78,36 +77,9 @@ def search(session: Session, f: AuditFilter) -> AuditPage:
     return AuditPage(list(rows), int(total), page, f.page_size, f)
 
 
-def trail(session: Session, object_type: str, object_id: str) -> list[AuditEvent]:
-    """Every event about one object, oldest first."""
-    return list(
-        session.exec(
-            select(AuditEvent)
-            .where(AuditEvent.object_type == object_type, AuditEvent.object_id == object_id)
-            .order_by(col(AuditEvent.seq))
-        ).all()
-    )
-
-
 def object_types(session: Session) -> list[str]:
     return list(
         session.exec(
             select(AuditEvent.object_type).distinct().order_by(AuditEvent.object_type)
         ).all()
     )
-
-
-def event_dict(e: AuditEvent) -> dict[str, Any]:
-    return {
-        "seq": e.seq,
-        "at": e.at.isoformat(),
-        "actor_id": e.actor_id,
-        "actor": e.actor,
-        "action": e.action,
-        "object_type": e.object_type,
-        "object_id": e.object_id,
-        "payload": json.loads(e.payload),
-        "payload_sha256": e.payload_sha256,
-        "prev_hash": e.prev_hash,
-        "hash": e.hash,
-    }

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from backend.audit.service import verify_chain
+from backend.audit.service import event_dict, trail, verify_chain
 from backend.auditing import audit_browser, service
 from backend.auditing.export import export_lines
 from backend.auth.deps import CurrentUser, SessionDep
@@ -84,7 +84,7 @@ def events(
         "page": result.page,
         "pages": result.pages,
         "page_size": result.page_size,
-        "events": [audit_browser.event_dict(e) for e in result.events],
+        "events": [event_dict(e) for e in result.events],
     }
 
 
@@ -101,7 +101,7 @@ def export(
     object_id: Annotated[str, Query(min_length=1, max_length=64)],
 ) -> Response:
     audit_browser.require_reader(user)
-    events = audit_browser.trail(session, object_type, object_id)
+    events = trail(session, object_type, object_id)
     if not events:
         raise NotFound("该对象没有审计记录", code="no_audit_events")
     data = export_lines(events, object_type=object_type, object_id=object_id)

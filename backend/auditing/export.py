@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from backend.audit.models import AuditEvent
-from backend.auditing.audit_browser import event_dict
+from backend.audit.service import event_dict
 from backend.db import utcnow
 
 SIGNATURE_KEY = "jingpin_signature"

@@ -586,11 +586,7 @@ class ConverterPool:
         """
         pid = inst.pid
         assert pid is not None
-        self.root.joinpath("tmp").mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=self.root / "tmp") as work:
-            source = Path(work) / f"document.{source_format}"
-            source.write_bytes(data)
-            target = Path(work) / "document.pdf"
+        with self._staged(data, source_format) as (source, target):
             self._convert_file_on(inst, pid, source, target, options, timeout)
             try:
                 result = target.read_bytes()
@@ -599,6 +595,16 @@ class ConverterPool:
         if not result.startswith(b"%PDF"):
             raise ConversionFailed()
         return result
+
+    @contextlib.contextmanager
+    def _staged(self, data: bytes, source_format: str) -> Iterator[tuple[Path, Path]]:
+        """A private folder in the pool's tmp with the document written in it: yields (source,
+        where its PDF will be); the folder goes when the block ends."""
+        self.root.joinpath("tmp").mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.root / "tmp") as work:
+            source = Path(work) / f"document.{source_format}"
+            source.write_bytes(data)
+            yield source, source.with_suffix(".pdf")
 
     def _convert_file_on(
         self,
@@ -650,16 +656,13 @@ class ConverterPool:
         """The fallback: one soffice per document, each concurrent one on its own profile."""
         slot = self._oneshot_slots.get()
         try:
-            self.root.joinpath("tmp").mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=self.root / "tmp") as tmp:
-                src = Path(tmp) / f"document.{source_format}"
-                src.write_bytes(data)
+            with self._staged(data, source_format) as (src, pdf):
                 profile = self.root / f"oneshot-{slot}"
                 cmd = [
                     self.soffice, f"-env:UserInstallation={profile.as_uri()}",
                     "--headless", "--invisible", "--norestore", "--nologo", "--nodefault",
                     "--convert-to", _soffice_filter(source_format, options),
-                    "--outdir", tmp, str(src),
+                    "--outdir", str(src.parent), str(src),
                 ]  # fmt: skip
                 proc = subprocess.Popen(
                     cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
@@ -670,7 +673,6 @@ class ConverterPool:
                     _kill_group(proc.pid)
                     proc.communicate()
                     raise ConversionTimeout() from None
-                pdf = Path(tmp) / "document.pdf"
                 if not pdf.exists():
                     detail = out.decode(errors="replace")[-200:]
                     raise ConversionFailed(extra={"detail": detail})

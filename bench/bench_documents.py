@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -28,6 +27,7 @@ from backend.documents.converter import ConverterPool
 from backend.documents.service import context_digest, pdf_for_docx, store_rendered
 from backend.documents.store import FileBlobStore
 from backend.migrate import upgrade
+from bench.bench_agreements import _cpu_model, reference_loop_ms
 
 AGREEMENT = Path(__file__).resolve().parents[1] / "templates" / "agreement.docx"
 
@@ -182,19 +182,9 @@ def main() -> None:
     parser.add_argument("--per-document-only", action="store_true")
     args = parser.parse_args()
     data, origin = sample_docx()
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    from bench.bench_agreements import reference_loop_ms
-
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"machine: nproc={os.cpu_count()} cpu={cpu!r} date={date.today().isoformat()} "
+        f"machine: nproc={os.cpu_count()} cpu={_cpu_model()!r} date={date.today().isoformat()} "
         f"load average before: {load}, reference loop {reference_loop_ms():.0f} ms"
     )
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from backend.config import get_settings
 from backend.documents.cli import app as render_app
@@ -29,6 +30,20 @@ app.add_typer(render_app, name="render")
 def fail(message: str, code: int = 1) -> None:
     typer.echo(message, err=True)
     raise typer.Exit(code)
+
+
+@app.callback()
+def _settings_first() -> None:
+    # Every command reads the settings: a bad JINGPIN_ variable is named here, exit 2, instead of
+    # a traceback from whichever module reads them first. Values are not echoed (secrets).
+    try:
+        get_settings()
+    except ValidationError as exc:
+        problems = [
+            f"  JINGPIN_{'_'.join(str(p) for p in e['loc']).upper()}：{e['msg']}"
+            for e in exc.errors()
+        ]
+        fail("配置有误（环境变量）：\n" + "\n".join(problems), 2)
 
 
 @app.command()

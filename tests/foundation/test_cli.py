@@ -30,6 +30,20 @@ def test_demo_is_refused_in_production(env, monkeypatch):
     assert "生产环境" in result.output
 
 
+def test_a_bad_setting_is_named_with_exit_2_and_no_traceback(env, monkeypatch):
+    with monkeypatch.context() as bad:
+        bad.setenv("JINGPIN_PDF_TAGGED", "maybe")
+        bad.setenv("JINGPIN_CONVERTER_TIMEOUT_SECONDS", "soon")
+        get_settings.cache_clear()
+        result = runner.invoke(cli, ["init"])
+    get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "配置有误" in result.output
+    assert "JINGPIN_PDF_TAGGED" in result.output
+    assert "JINGPIN_CONVERTER_TIMEOUT_SECONDS" in result.output
+    assert "Traceback" not in result.output and "maybe" not in result.output
+
+
 def test_user_create_makes_a_user_who_can_log_in(env, client):
     result = runner.invoke(
         cli,

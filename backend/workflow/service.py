@@ -98,8 +98,21 @@ def get_batch(session: Session, batch_id: int) -> Batch:
     return batch
 
 
+BATCH_FIELDS = (
+    "year",
+    "number",
+    "registration_deadline",
+    "submission_deadline",
+    "quota",
+    "notice_days",
+)
+
+
 def _check_batch(values: dict[str, Any]) -> None:
-    errors: dict[str, str] = {}
+    # A PATCH may send an explicit null: the merged batch then lacks a value it must have.
+    errors = {k: "不能为空" for k in BATCH_FIELDS if values.get(k) is None}
+    if errors:
+        raise ValidationFailed("批次信息有误", fields=errors)
     if values["submission_deadline"] < values["registration_deadline"]:
         errors["submission_deadline"] = "推荐单位报送截止时间不能早于注册截止时间"
     if not 0 <= values["quota"] <= 100:

@@ -41,6 +41,17 @@ def test_submit_lists_every_eligibility_failure_at_once_in_chinese(flow):
     assert "格式不正确" in r["fields"]["filing_number"]
 
 
+def test_batch_patch_with_null_fields_is_422_naming_them_and_changes_nothing(flow):
+    batch = flow.open_batch()
+    r = flow.call(
+        "PATCH", f"/api/v1/batches/{batch['id']}", "admin", 422, json={"quota": None, "year": None}
+    ).json()
+    assert r["code"] == "validation_failed"
+    assert r["fields"] == {"quota": "不能为空", "year": "不能为空"}
+    after = flow.call("GET", "/api/v1/batches", "admin", 200).json()
+    assert next(b for b in after if b["id"] == batch["id"])["quota"] == batch["quota"]
+
+
 def test_registration_deadline_admits_235959_and_refuses_000000_beijing_time(session, pdf):
     batch = session.exec(select(Batch).where(Batch.year == 2026, Batch.number == 1)).one()
     producer = _user(session, "prod-hz")

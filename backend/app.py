@@ -18,25 +18,28 @@ from sqlalchemy import text
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from backend import wiring
 from backend.agreements import pages as agreement_pages
 from backend.agreements.endpoints import router as agreements_router
-from backend.auditing import pages as auditing_pages
-from backend.auditing.endpoints import router as auditing_router
 from backend.auth.endpoints import router as auth_router
-from backend.config import get_settings
-from backend.db import get_engine
+from backend.core.config import get_settings
+from backend.core.db import get_engine
+from backend.core.errors import JingpinError, ValidationFailed
+from backend.core.pages import error_page
 from backend.documents import pages as document_pages
 from backend.documents.converter import get_pool
 from backend.documents.endpoints import router as documents_router
-from backend.errors import JingpinError, ValidationFailed
 from backend.funding import pages as funding_pages
 from backend.funding.endpoints import router as funding_router
 from backend.funding.finance_api import router as finance_router
 from backend.pki.endpoints import router as pki_router
+from backend.verification import pages as verification_pages
+from backend.verification.endpoints import router as verification_router
 from backend.web import pages
 from backend.workflow import pages as workflow_pages
 from backend.workflow.endpoints import public_router as workflow_public_router
 from backend.workflow.endpoints import router as workflow_router
+from backend.works import pages as works_pages
 from backend.works.endpoints import router as works_router
 from backend.works.service import fields_from_pydantic
 
@@ -78,6 +81,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
+    wiring.install()
     app = FastAPI(
         lifespan=lifespan,
         title="jingpin 微短剧精品创作传播计划管理系统",
@@ -91,7 +95,7 @@ def create_app() -> FastAPI:
     @app.exception_handler(JingpinError)
     async def domain_error(request: Request, exc: JingpinError) -> Response:
         if _wants_html(request):
-            return pages.error_page(request, exc)
+            return error_page(request, exc)
         return JSONResponse(exc.to_json(), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
@@ -148,7 +152,8 @@ def create_app() -> FastAPI:
     app.include_router(funding_router)
     app.include_router(finance_router)
     app.include_router(funding_pages.router)
-    app.include_router(auditing_router)
-    app.include_router(auditing_pages.router)
+    app.include_router(verification_router)
+    app.include_router(verification_pages.router)
+    app.include_router(works_pages.router)
     app.include_router(pages.router)
     return app

@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from backend.config import get_settings
+from backend.core.config import get_settings
 from backend.documents.cli import app as render_app
 from backend.pki.cli import ca_app
-from backend.pki.cli import verify as verify_command
+from backend.verification.cli import verify as verify_command
 
 app = typer.Typer(
     help="微短剧精品创作传播计划管理系统 jingpin",
@@ -49,7 +49,7 @@ def _settings_first() -> None:
 @app.command()
 def init() -> None:
     """创建或升级数据目录、数据库、密钥（可重复执行）。"""
-    from backend.db import session_scope
+    from backend.core.db import session_scope
     from backend.migrate import upgrade
     from backend.pki.service import ensure_seals, font_cache_dir, init_ca
     from backend.seed import load_reference
@@ -73,8 +73,8 @@ def init() -> None:
 @app.command()
 def demo() -> None:
     """加载演示数据（生产环境拒绝执行；可重复执行）。"""
-    from backend.db import session_scope
-    from backend.seed import load_demo
+    from backend.core.db import session_scope
+    from backend.demo import load_demo
 
     if get_settings().is_production:
         fail("生产环境（JINGPIN_ENV=production）不允许加载演示数据。", 2)
@@ -115,8 +115,8 @@ def user_create(
     """创建用户。"""
     from backend.auth.models import Role
     from backend.auth.service import create_user
-    from backend.db import session_scope
-    from backend.errors import JingpinError
+    from backend.core.db import session_scope
+    from backend.core.errors import JingpinError
     from backend.orgs.models import Organisation
 
     try:
@@ -149,8 +149,8 @@ def user_create(
 @audit_app.command("verify")
 def audit_verify() -> None:
     """重新计算审计日志哈希链；断裂时以非零状态退出并指出第一条异常事件。"""
-    from backend.audit.service import verify_chain
-    from backend.db import session_scope
+    from backend.audit_log.service import verify_chain
+    from backend.core.db import session_scope
 
     with session_scope() as session:
         status = verify_chain(session)
@@ -165,7 +165,7 @@ def audit_verify_export(
     file: Annotated[Path, typer.Argument(help="导出的审计轨迹（.jsonl）")],
 ) -> None:
     """核验导出的审计轨迹的系统签名：0 有效，1 已被改动或签名无效，3 无法读取。"""
-    from backend.auditing.cli import verify_export_file
+    from backend.verification.cli import verify_export_file
 
     code, message = verify_export_file(file)
     typer.echo(message, err=code != 0)

@@ -3,7 +3,7 @@
 from sqlmodel import SQLModel
 
 from backend.agreements.models import Agreement, AgreementMilestone, AgreementSignature
-from backend.audit.models import AuditEvent
+from backend.audit_log.models import AuditEvent
 from backend.auth.models import AuthToken, FailedLogin, User
 from backend.documents.models import Document
 from backend.funding.filing_models import ProgressFiling, ProgressFilingCorrection

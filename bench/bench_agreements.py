@@ -73,7 +73,7 @@ def setup_data_dir(root: Path) -> None:
     from typer.testing import CliRunner
 
     from backend.cli import app as cli
-    from backend.config import get_settings
+    from backend.core.config import get_settings
 
     get_settings.cache_clear()
     result = CliRunner().invoke(cli, ["demo"])
@@ -86,7 +86,7 @@ def void_live_agreements(work_id: int) -> None:
     from sqlmodel import Session, select
 
     from backend.agreements.models import Agreement, AgreementStatus
-    from backend.db import writer
+    from backend.core.db import writer
 
     with Session(writer()) as s:
         for ag in s.exec(select(Agreement).where(Agreement.work_id == work_id)).all():
@@ -101,7 +101,7 @@ def library_request(pdf_number: str) -> Any:
     from sqlmodel import Session, select
 
     from backend.auth.models import User
-    from backend.db import get_engine
+    from backend.core.db import get_engine
     from backend.orgs.models import Organisation
     from backend.pki.service import font_cache_dir, get_ca, timestamper
     from signing.appearance import SignatureAppearance
@@ -131,7 +131,7 @@ def run(rounds: int) -> dict[str, list[float]]:
     from backend.app import create_app
     from backend.auth.models import User
     from backend.auth.passwords import verify_password
-    from backend.db import get_engine
+    from backend.core.db import get_engine
     from backend.documents.store import get_store
     from backend.pki.service import verify_bytes
     from backend.works.models import Work

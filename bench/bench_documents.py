@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from backend.db import make_engine
+from backend.core.db import make_engine
 from backend.documents.converter import ConverterPool
 from backend.documents.service import context_digest, pdf_for_docx, store_rendered
 from backend.documents.store import FileBlobStore
@@ -122,9 +122,9 @@ def per_document(pool: ConverterPool, root: Path, runs: int = 10) -> None:
     from typer.testing import CliRunner
 
     from backend.cli import app as cli
-    from backend.config import get_settings
+    from backend.core.config import get_settings
     from backend.core.dates import HalfMonth
-    from backend.db import get_engine
+    from backend.core.db import get_engine
     from backend.documents import contexts
     from backend.documents.progress_xlsx import progress_xlsx
     from backend.documents.render import render_docx

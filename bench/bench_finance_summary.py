@@ -217,7 +217,7 @@ def main() -> None:
     try:
         from sqlmodel import Session
 
-        from backend.db import make_engine
+        from backend.core.db import make_engine
         from backend.funding.summary import monthly_paid, summary
         from backend.migrate import upgrade
 

@@ -46,9 +46,9 @@ def _agreement(n_milestones: int, amount: int) -> tuple[int, list[int]]:
     from sqlmodel import col, select
 
     from backend.agreements.models import Agreement, AgreementMilestone, AgreementStatus
-    from backend.audit.service import record
+    from backend.audit_log.service import record
     from backend.auth.models import User
-    from backend.db import session_scope, utcnow
+    from backend.core.db import session_scope, utcnow
     from backend.funding.service import open_gates_for_signature
 
     with session_scope() as s:
@@ -110,7 +110,7 @@ def run_case(
     from sqlmodel import select
 
     from backend.auth.models import User
-    from backend.db import session_scope
+    from backend.core.db import session_scope
     from backend.funding import service
 
     with session_scope() as s:
@@ -186,7 +186,7 @@ def main() -> None:
             subprocess.run(
                 [sys.executable, "-m", "backend.cli", "demo"], check=True, capture_output=True
             )
-            from backend.db import get_engine
+            from backend.core.db import get_engine
 
             print(
                 f"{platform.node()} · {platform.processor() or platform.machine()} · {os.cpu_count()} CPUs · "

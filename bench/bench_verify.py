@@ -37,7 +37,7 @@ def signed_pdf() -> bytes:
     from sqlmodel import Session, select
 
     from backend.agreements.models import Agreement, AgreementStatus
-    from backend.db import get_engine
+    from backend.core.db import get_engine
     from backend.documents.store import get_store
 
     with Session(get_engine()) as s:
@@ -86,9 +86,9 @@ def main() -> None:
         os.environ["JINGPIN_CONVERTER_WARM_START"] = "false"
         setup_data_dir(Path(tmp))
         os.environ["JINGPIN_CONVERTER_WARM_START"] = "false"
-        from backend.auditing.service import trust_material
-        from backend.auditing.worker import get_verification_pool
-        from backend.config import get_settings
+        from backend.verification.service import trust_material
+        from backend.verification.worker import get_verification_pool
+        from backend.core.config import get_settings
         from signing.verify import verify_pdf
 
         get_settings.cache_clear()

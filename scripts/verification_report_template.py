@@ -1,7 +1,7 @@
 """Build templates/verification_report.docx (验证报告), reusing the helpers of templates_build.py.
 
 `.venv/bin/python scripts/verification_report_template.py` overwrites hand edits of the .docx.
-Context: backend.auditing.report.report_context(body)."""
+Context: backend.verification.report.report_context(body)."""
 
 from __future__ import annotations
 

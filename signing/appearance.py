@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from PIL import Image, UnidentifiedImageError
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
@@ -22,10 +21,9 @@ from pyhanko.stamp import TextStampStyle
 
 from .errors import SigningError
 from .fonts import font_for_text
+from .timefmt import beijing
 
-__all__ = ["SignatureAppearance", "SHANGHAI", "stamp_style", "appearance_text", "seal_image"]
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+__all__ = ["SignatureAppearance", "stamp_style", "appearance_text", "seal_image"]
 
 STAMP_TEXT = (
     "签章单位：%(organisation)s\n签署人：%(signer)s\n签署时间：%(time)s\n证书序列号：%(serial)s"
@@ -45,11 +43,10 @@ class SignatureAppearance:
 def appearance_text(
     appearance: SignatureAppearance, serial: int, when: dt.datetime | None = None
 ) -> dict[str, str]:
-    moment = (when or dt.datetime.now(dt.UTC)).astimezone(SHANGHAI)
     return {
         "organisation": appearance.organisation,
         "signer": appearance.signer_name,
-        "time": moment.strftime("%Y-%m-%d %H:%M:%S") + " (北京时间)",
+        "time": beijing(when or dt.datetime.now(dt.UTC)),
         "serial": format(serial, "X"),
     }
 

@@ -37,7 +37,6 @@ from dataclasses import asdict, dataclass
 from dataclasses import field as dataclass_field
 from io import BytesIO
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from asn1crypto import cms
 from asn1crypto import crl as asn1_crl
@@ -57,6 +56,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from .hashes import sha256_hex, sm3_hex
 from .pades import to_asn1_cert
+from .timefmt import beijing_iso
 
 __all__ = [
     "TOTAL_PASSED",
@@ -70,6 +70,8 @@ __all__ = [
     "async_verify_pdf",
     "exit_code",
     "describe_zh",
+    "INDICATION_ZH",
+    "SUB_INDICATION_ZH",
 ]
 
 TOTAL_PASSED = "TOTAL_PASSED"
@@ -574,7 +576,8 @@ async def _check_one(
 
 
 # ------------------------------------------------------------------------- human summary
-_ZH_INDICATION = {TOTAL_PASSED: "验证通过", TOTAL_FAILED: "验证失败", INDETERMINATE: "无法确定"}
+# One wording per verdict, everywhere (CLI, API summary, pages, the sealed report).
+INDICATION_ZH = {TOTAL_PASSED: "验证通过", TOTAL_FAILED: "验证失败", INDETERMINATE: "无法确定"}
 SUB_INDICATION_ZH = {
     "HASH_FAILURE": "签名后文档内容被篡改",
     "SIG_CRYPTO_FAILURE": "签名值或时间戳无效",
@@ -591,15 +594,6 @@ SUB_INDICATION_ZH = {
 }
 
 
-def _beijing(iso: str) -> str:
-    """ISO 8601 (UTC) → Beijing time for people."""
-    try:
-        moment = dt.datetime.fromisoformat(iso)
-    except ValueError:
-        return iso
-    return moment.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S（北京时间）")
-
-
 def describe_zh(report: VerificationReport) -> list[str]:
     """Chinese one-line-per-finding summary for people (auditors, signers)."""
     lines = []
@@ -609,18 +603,18 @@ def describe_zh(report: VerificationReport) -> list[str]:
     if not report.signatures:
         lines.append("该文档中没有数字签名。")
         return lines
-    overall = _ZH_INDICATION.get(report.indication, report.indication)
+    overall = INDICATION_ZH.get(report.indication, report.indication)
     reason = SUB_INDICATION_ZH.get(report.sub_indication or "", report.sub_indication or "")
     lines.append(f"总体结论：{overall}" + (f"（{reason}）" if reason else ""))
     for i, sig in enumerate(report.signatures, start=1):
         who = sig.signer.organisation or sig.signer.common_name if sig.signer else "未知签署方"
         kind = "文档时间戳" if sig.kind == "document_timestamp" else "签名"
-        verdict = _ZH_INDICATION.get(sig.indication, sig.indication)
+        verdict = INDICATION_ZH.get(sig.indication, sig.indication)
         line = f"{kind}{i}（字段 {sig.field}，{who}）：{verdict}"
         if sig.sub_indication:
             line += f"，{SUB_INDICATION_ZH.get(sig.sub_indication, sig.sub_indication)}"
         if sig.timestamp:
-            line += f"；时间戳 {_beijing(sig.timestamp)}"
+            line += f"；时间戳 {beijing_iso(sig.timestamp)}"
         if sig.modified_after and sig.indication != TOTAL_PASSED:
             line += f"；签名后的修改：{sig.modified_after}"
         lines.append(line)

@@ -42,6 +42,14 @@ if os.environ.get("JINGPIN_REQUIRE_POSTGRES") == "1" and PG_ADMIN is None:
 BACKENDS = ["sqlite"] + (["postgres"] if PG_ADMIN else [])
 
 
+@pytest.fixture(scope="session", autouse=True)
+def wiring() -> None:
+    """Every test process wires the domains' event subscribers, as the app and the CLI do."""
+    from backend import wiring as app_wiring
+
+    app_wiring.install()
+
+
 def _pg_exec(sql: str) -> None:
     assert PG_ADMIN
     engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
@@ -57,8 +65,8 @@ def _pg_url(dbname: str) -> str:
 
 def configure(monkeypatch: pytest.MonkeyPatch, data_dir: Path, db_url: str) -> None:
     """Point the app's settings and engine at this test's data dir and database."""
-    from backend.config import get_settings
-    from backend.db import get_engine
+    from backend.core.config import get_settings
+    from backend.core.db import get_engine
 
     monkeypatch.setenv("JINGPIN_DATA_DIR", str(data_dir))
     monkeypatch.setenv("JINGPIN_DATABASE_URL", db_url)
@@ -94,7 +102,7 @@ def template(
     from typer.testing import CliRunner
 
     from backend.cli import app as cli
-    from backend.db import get_engine
+    from backend.core.db import get_engine
 
     result = CliRunner().invoke(cli, ["demo"])
     assert result.exit_code == 0, result.output
@@ -125,7 +133,7 @@ def env(
         db_url = _pg_url(dbname)
     configure(monkeypatch, data_dir, db_url)
     yield {"backend": template.backend, "data_dir": data_dir, "db_url": db_url}
-    from backend.db import get_engine
+    from backend.core.db import get_engine
 
     get_engine().dispose()
     get_engine.cache_clear()
@@ -135,7 +143,7 @@ def env(
 
 @pytest.fixture
 def session(env: dict[str, Any]) -> Iterator[Session]:
-    from backend.db import get_engine
+    from backend.core.db import get_engine
 
     with Session(get_engine(), expire_on_commit=False) as s:
         yield s

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -12,13 +11,10 @@ from starlette.concurrency import run_in_threadpool
 from backend.agreements import service
 from backend.agreements.schemas import AgreementCreate, DeclineBody, SignBody
 from backend.auth.deps import CurrentUser, SessionDep, client_address
+from backend.core.responses import download
 from signing.pades import sign_pdf
 
 router = APIRouter(prefix="/api/v1/agreements", tags=["agreements"])
-
-
-def _attachment(name: str) -> str:
-    return f"attachment; filename=\"{name.encode('ascii', 'replace').decode()}\"; filename*=UTF-8''{quote(name)}"
 
 
 @router.get("", summary="协议列表（本人可见的）")
@@ -65,29 +61,12 @@ def get_agreement(agreement_id: int, session: SessionDep, user: CurrentUser) -> 
 @router.get("/{agreement_id}/document.pdf", response_class=Response, summary="协议当前版本 PDF")
 def document_pdf(agreement_id: int, session: SessionDep, user: CurrentUser) -> Response:
     ag, data = service.current_pdf(session, user, agreement_id)
-    return Response(
+    return download(
         data,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": _attachment(f"三方协议-{ag.number}.pdf").replace(
-                "attachment", "inline", 1
-            ),
-            "X-Document-SHA256": ag.current_pdf_sha256 or "",
-            "Cache-Control": "private, no-store",
-        },
-    )
-
-
-@router.get("/{agreement_id}/evidence.zip", response_class=Response, summary="证据包")
-def evidence(agreement_id: int, session: SessionDep, user: CurrentUser) -> Response:
-    ag, data = service.evidence_zip(session, user, agreement_id)
-    return Response(
-        data,
-        media_type="application/zip",
-        headers={
-            "Content-Disposition": _attachment(f"三方协议证据包-{ag.number}.zip"),
-            "Cache-Control": "private, no-store",
-        },
+        f"三方协议-{ag.number}.pdf",
+        "application/pdf",
+        inline=True,
+        headers={"X-Document-SHA256": ag.current_pdf_sha256 or ""},
     )
 
 

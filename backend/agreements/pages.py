@@ -4,29 +4,23 @@ the PDF embedded, sign form (fresh password, irreversible) and decline form."""
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
 from backend.agreements import service
 from backend.agreements.models import Agreement, AgreementStatus, Party
-from backend.auth.deps import SessionDep, client_address
+from backend.auth.deps import PageUser, SessionDep, client_address
 from backend.auth.models import Role
 from backend.core.display import local_time, yuan
-from backend.errors import JingpinError
-from backend.web.deps import PageUser
-from backend.web.pages import render
+from backend.core.errors import JingpinError
+from backend.core.pages import redirect, render
 from backend.works.models import Work, WorkStatus
 from signing.pades import sign_pdf
 
 router = APIRouter(include_in_schema=False)
-
-
-def _back(url: str, msg: str) -> Response:
-    return RedirectResponse(f"{url}?msg={quote(msg)}", status_code=303)
 
 
 @router.get("/agreements")
@@ -64,8 +58,8 @@ def create_page(
         )
     except JingpinError as exc:
         session.rollback()
-        return _back("/agreements", exc.message + "".join(f"；{v}" for v in exc.fields.values()))
-    return _back(f"/agreements/{ag.id}", f"已生成协议 {ag.number}，等待乙方签署")
+        return redirect("/agreements", exc.message + "".join(f"；{v}" for v in exc.fields.values()))
+    return redirect(f"/agreements/{ag.id}", f"已生成协议 {ag.number}，等待乙方签署")
 
 
 @router.get("/agreements/{agreement_id}")
@@ -119,9 +113,9 @@ async def sign_page(
         await run_in_threadpool(session.rollback)
         if exc.status_code == 404:
             raise
-        return _back(url, exc.message)
+        return redirect(url, exc.message)
     done = "三方签署已全部完成" if ag.status == AgreementStatus.fully_signed else "签署成功"
-    return _back(url, done)
+    return redirect(url, done)
 
 
 @router.post("/agreements/{agreement_id}/decline")
@@ -138,8 +132,8 @@ def decline_page(
         session.rollback()
         if exc.status_code == 404:
             raise
-        return _back(f"/agreements/{agreement_id}", exc.message)
-    return _back(f"/agreements/{agreement_id}", "已拒签，协议作废")
+        return redirect(f"/agreements/{agreement_id}", exc.message)
+    return redirect(f"/agreements/{agreement_id}", "已拒签，协议作废")
 
 
 def context_for_home(session: Any, user: Any) -> int:

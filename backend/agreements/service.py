@@ -1,5 +1,5 @@
-"""Agreements: create (render → PDF → signature fields), sign in order 乙 → 丙 → 甲, decline,
-evidence package. Services only flush; the request (or CLI command) commits once.
+"""Agreements: create (render → PDF → signature fields), sign in order 乙 → 丙 → 甲, decline.
+(The evidence package is backend.verification.evidence: it includes the sealed report.) Services only flush; the request (or CLI command) commits once.
 
 Signing is split in three steps so that the async endpoint can run the signature itself on the
 event loop (pyHanko's async API) while database work runs in the threadpool:
@@ -9,9 +9,6 @@ event loop (pyHanko's async API) while database work runs in the threadpool:
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -19,6 +16,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from backend.agreements.events import AgreementFullySigned
 from backend.agreements.models import (
     GATE_LABELS,
     SIGNING_ORDER,
@@ -29,24 +27,24 @@ from backend.agreements.models import (
     Gate,
     Party,
 )
-from backend.audit.models import AuditEvent
-from backend.audit.service import event_dict, record, trail
+from backend.audit_log.models import AuditEvent
+from backend.audit_log.service import record, trail
 from backend.auth.models import Role, User
 from backend.auth.service import confirm_password
+from backend.core import events
 from backend.core.dates import today_shanghai
+from backend.core.db import utcnow
+from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.core.money import format_fen
-from backend.db import utcnow
 from backend.documents.contexts import agreement_context
 from backend.documents.models import Document, DocumentFormat, DocumentKind, SubjectType
 from backend.documents.render import SIGNATURE_BOXES, render_docx, template_sha256
 from backend.documents.service import context_digest, pdf_for_docx, store_rendered
 from backend.documents.store import get_store
-from backend.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.orgs.models import Organisation, OrgKind, RecommendingUnit
 from backend.pki.service import font_cache_dir, get_ca, timestamper, usable_seal, verify_bytes
 from backend.works.models import Work, WorkStatus
 from signing.appearance import SignatureAppearance
-from signing.hashes import sha256_hex, sm3_hex
 from signing.pades import FieldSpec, PadesLevel, SigningRequest, ca_signer, prepare
 from signing.verify import TOTAL_PASSED, describe_zh
 
@@ -497,9 +495,8 @@ def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) 
                 ],
             },
         )
-        from backend.funding.service import open_gates_for_signature
-
-        open_gates_for_signature(session, ag, event, user)  # same transaction as the event
+        # Funding opens the first gate in this transaction (backend.funding.hooks).
+        events.publish(session, AgreementFullySigned(agreement=ag, audit_event=event, actor=user))
     return ag
 
 
@@ -639,60 +636,3 @@ def current_pdf(session: Session, user: User, agreement_id: int) -> tuple[Agreem
     if not ag.current_pdf_sha256:
         raise NotFound("该协议尚未生成文件", code="no_document")
     return ag, get_store().get(ag.current_pdf_sha256)
-
-
-def evidence_zip(session: Session, user: User, agreement_id: int) -> tuple[Agreement, bytes]:
-    """Evidence package: PDF, verification report (JSON + text), audit trail, CA chain, TSA
-    certificate, current CRL and a manifest with sha256 and SM3 of every file."""
-    ag, pdf = current_pdf(session, user, agreement_id)
-    ca = get_ca()
-    from cryptography.hazmat.primitives import serialization
-
-    report = verify_bytes(pdf)
-    report_text = (
-        "\n".join(
-            [
-                f"协议编号：{ag.number}（第{ag.version}版）",
-                f"状态：{AgreementStatus(ag.status).label}",
-                f"文件 SHA-256：{report.file_sha256}",
-                f"文件 SM3：{report.file_sm3}",
-                f"总体结论：{report.indication}",
-                *describe_zh(report),
-            ]
-        )
-        + "\n"
-    )
-    events = history(session, ag)
-    audit_lines = "".join(json.dumps(event_dict(e), ensure_ascii=False) + "\n" for e in events)
-    from backend.auditing.report import render_sealed_report
-    from backend.auditing.service import result_body
-
-    body = result_body(session, report, pdf, f"agreement-{ag.number}.pdf")
-    files: dict[str, bytes] = {
-        f"agreement-{ag.number}.pdf": pdf,
-        "verification-report.json": json.dumps(
-            report.to_dict(), ensure_ascii=False, indent=2
-        ).encode(),
-        # The same report for people: rendered and sealed by the system (PAdES B-T).
-        "verification-report.pdf": render_sealed_report(body),
-        "verification-report.txt": report_text.encode(),
-        "audit-trail.jsonl": audit_lines.encode(),
-        "ca-chain.pem": ca.chain_pem(),
-        "root-ca.pem": ca.export_root_pem(),
-        "tsa.pem": ca.tsa_certificate.public_bytes(serialization.Encoding.PEM),
-        "issuing-ca.crl": ca.crl_der(),
-    }
-    manifest = {
-        "agreement": {"id": ag.id, "number": ag.number, "version": ag.version, "status": ag.status},
-        "generated_at": utcnow().isoformat(),
-        "files": {
-            name: {"sha256": sha256_hex(data), "sm3": sm3_hex(data), "size": len(data)}
-            for name, data in files.items()
-        },
-    }
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-        zf.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
-    return ag, buf.getvalue()

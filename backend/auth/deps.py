@@ -13,8 +13,8 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.auth.models import AuthToken, Role, TokenKind, User
 from backend.auth.service import resolve_token
-from backend.db import get_engine, writer
-from backend.errors import JingpinError, NotAuthenticated, PermissionDenied
+from backend.core.db import get_engine, writer
+from backend.core.errors import JingpinError, NotAuthenticated, PermissionDenied
 
 SESSION_COOKIE = "jingpin_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -92,3 +92,14 @@ def require_roles(*roles: Role) -> Callable[[User], User]:
         return user
 
     return check
+
+
+async def page_user(auth: CurrentAuth, request: Request) -> User:
+    """The signed-in user, for pages. The layout gets a detached copy, so that an error page can
+    still show who is signed in after the request's session was rolled back and closed."""
+    user = auth[0]
+    request.state.user = User.model_validate(user.model_dump())
+    return user
+
+
+PageUser = Annotated[User, Depends(page_user)]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from backend.audit.service import record
+from backend.audit_log.service import record
 from backend.auth.deps import CurrentAuth, CurrentUser, SessionDep, client_address
 from backend.auth.models import TokenKind
 from backend.auth.service import authenticate, issue_token, revoke_token

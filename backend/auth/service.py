@@ -9,12 +9,17 @@ from datetime import timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from backend.audit.service import record
+from backend.audit_log.service import record
 from backend.auth.models import AuthToken, FailedLogin, Role, TokenKind, User
 from backend.auth.passwords import hash_password, needs_rehash, verify_password
-from backend.config import get_settings
-from backend.db import utcnow
-from backend.errors import NotAuthenticated, PermissionDenied, TooManyAttempts, ValidationFailed
+from backend.core.config import get_settings
+from backend.core.db import utcnow
+from backend.core.errors import (
+    NotAuthenticated,
+    PermissionDenied,
+    TooManyAttempts,
+    ValidationFailed,
+)
 from backend.orgs.models import Organisation
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
-from backend.db import UTCDateTime, utcnow
+from backend.core.db import UTCDateTime, utcnow
 
 # Explicit, predictable constraint names so migrations are reviewable and portable.
 SQLModel.metadata.naming_convention = {

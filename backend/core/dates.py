@@ -1,6 +1,6 @@
 """Dates for people: Chinese date labels, Asia/Shanghai display, half-month periods (半月).
 
-Storage is aware UTC (see backend.db); these helpers are for documents and deadlines only.
+Storage is aware UTC (see backend.core.db); these helpers are for documents and deadlines only.
 """
 
 from __future__ import annotations
@@ -8,10 +8,11 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, time, timedelta
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from signing.timefmt import SHANGHAI, beijing, beijing_iso
+
+__all__ = ["SHANGHAI", "beijing", "beijing_iso"]  # and the helpers below
 _PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})-H([12])$")
 
 
@@ -31,12 +32,40 @@ def to_shanghai(dt: datetime) -> datetime:
 
 def datetime_zh(dt: datetime) -> str:
     """``2026年6月15日 14:05`` in Asia/Shanghai."""
-    local = to_shanghai(dt)
-    return f"{date_zh(local.date())} {local:%H:%M}"
+    return beijing(dt, "{date_zh} %H:%M", label=False)
+
+
+def deadline_zh(dt: datetime) -> str:
+    """``2026年6月5日 23:59:59（北京时间）``: deadlines and notice periods, to the second."""
+    return beijing(dt, "{date_zh} %H:%M:%S")
 
 
 def today_shanghai() -> date:
     return datetime.now(SHANGHAI).date()
+
+
+def end_of_day(d: date) -> datetime:
+    """The last second of a Beijing calendar day (a deadline ``d`` means 23:59:59 of ``d``)."""
+    return datetime.combine(d, time(23, 59, 59), tzinfo=SHANGHAI)
+
+
+def before(now: datetime, deadline: datetime) -> bool:
+    """True while the deadline's last second has not passed (23:59:59 still counts)."""
+    return now.replace(microsecond=0) <= deadline
+
+
+def now_or_clock(now: datetime | None) -> datetime:
+    """``now`` for code that takes an injectable clock (tests); the current UTC time otherwise."""
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None:
+        raise ValueError("naive datetime refused: pass an aware `now`")
+    return now
+
+
+def to_local_input(dt: datetime) -> str:
+    """For <input type="datetime-local">: Beijing wall time, seconds included."""
+    return beijing(dt, "%Y-%m-%dT%H:%M:%S", label=False)
 
 
 @dataclass(frozen=True)

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from backend.core.dates import to_shanghai
+from backend.core.dates import beijing, beijing_iso
+from backend.core.errors import ValidationFailed
 from backend.core.money import format_fen, format_fen_plain
 from backend.core.money import parse_yuan as _parse_yuan
-from backend.errors import ValidationFailed
 
 
 def local_time(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """Aware UTC (or its ISO 8601 text, as in API shapes) → Beijing time for display."""
+    """Aware UTC (or its ISO 8601 text, as in API shapes) → Beijing time for display (pages
+    label the column 北京时间 once, so no label per value)."""
     if value is None or value == "":
         return ""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return to_shanghai(moment).strftime(fmt)
+    if isinstance(value, str):
+        return beijing_iso(value, fmt, label=False)
+    return beijing(value, fmt, label=False)
 
 
 def yuan(fen: int | None) -> str:

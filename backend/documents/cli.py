@@ -49,10 +49,10 @@ def _write(data: bytes, out: Path | None, filename: str) -> Path:
 def _run(build: str, fmt: str, out: Path | None, **what: str | int) -> None:
     from sqlmodel import Session, select
 
-    from backend.db import get_engine
+    from backend.core.db import get_engine
+    from backend.core.errors import JingpinError, ServiceBusy
     from backend.documents import downloads
     from backend.documents.converter import get_pool
-    from backend.errors import JingpinError, ServiceBusy
     from backend.orgs.models import RecommendingUnit
     from backend.works.models import Work
 

@@ -2,7 +2,7 @@
 
 Each builder returns a flat ``dict`` whose keys are exactly the variables its template reads
 (see templates/README.md). Before returning, it checks that everything the document needs is
-present and raises :class:`backend.errors.ValidationFailed` listing EVERY missing field at once,
+present and raises :class:`backend.core.errors.ValidationFailed` listing EVERY missing field at once,
 ``fields={"filing_number": "规划立项备案号未填写", ...}``.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 from sqlmodel import Session, select
 
 from backend.core.dates import HalfMonth, date_zh, today_shanghai
+from backend.core.errors import ValidationFailed
 from backend.core.money import capitals, format_fen, format_fen_plain
-from backend.errors import ValidationFailed
 from backend.orgs.models import Organisation, RecommendingUnit
 from backend.works.models import Batch, Direction, Work, WorkStatus
 

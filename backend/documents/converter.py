@@ -49,8 +49,8 @@ from typing import IO, Any, Literal
 
 from unoserver.client import API_VERSION, UnoClient
 
-from backend.config import Settings, get_settings
-from backend.errors import JingpinError, ServiceBusy
+from backend.core.config import Settings, get_settings
+from backend.core.errors import JingpinError, ServiceBusy
 
 log = logging.getLogger(__name__)
 # unoserver's client logs three INFO lines per conversion; ours says what matters.

@@ -22,14 +22,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
-from urllib.parse import quote
 
 from sqlmodel import Session, select
 
-from backend.audit.service import record
+from backend.audit_log.service import record
 from backend.auth.models import Role, User
 from backend.core.dates import HalfMonth, half_month
-from backend.db import writer
+from backend.core.db import writer
+from backend.core.errors import NotFound, PermissionDenied, ServiceBusy, ValidationFailed
 from backend.documents import contexts
 from backend.documents.converter import ConversionTimeout, ConverterPool
 from backend.documents.models import (
@@ -43,7 +43,6 @@ from backend.documents.progress_xlsx import progress_xlsx
 from backend.documents.render import TemplateVariableError, render_docx, template_sha256
 from backend.documents.service import context_digest, pdf_for_docx, store_rendered
 from backend.documents.store import BlobStore, get_store
-from backend.errors import NotFound, PermissionDenied, ServiceBusy, ValidationFailed
 from backend.orgs.models import Organisation, RecommendingUnit
 from backend.orgs.service import unit_by_code
 from backend.works.models import Work
@@ -151,9 +150,6 @@ class Issued:
     def media_type(self) -> str:
         return MEDIA_TYPES[self.format]
 
-    def content_disposition(self) -> str:
-        return content_disposition(self.filename, self.format)
-
 
 # ------------------------------------------------------------------ names and parsing
 
@@ -165,12 +161,6 @@ def safe_filename_part(value: str) -> str:
     """A title made safe for a file name on Windows, macOS and Linux (no path separators)."""
     cleaned = _UNSAFE.sub("_", value).strip(" ._")
     return cleaned[:60] or "文书"
-
-
-def content_disposition(filename: str, fmt: DocumentFormat | str) -> str:
-    """``attachment`` with an ASCII fallback and the Chinese name as RFC 5987 ``filename*``."""
-    ascii_name = f"document.{DocumentFormat(fmt).value}"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def parse_format(value: str, allowed: tuple[DocumentFormat, ...]) -> DocumentFormat:

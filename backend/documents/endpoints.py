@@ -21,10 +21,11 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.auth.deps import CurrentUser, SessionDep
 from backend.auth.models import User
+from backend.core.errors import NotFound, ServiceBusy
+from backend.core.responses import download
 from backend.documents import downloads
 from backend.documents.converter import ConversionTimeout, ConverterPool, get_pool
 from backend.documents.downloads import Issued, Prepared
-from backend.errors import NotFound, ServiceBusy
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
 
@@ -45,14 +46,11 @@ DOCUMENT_RESPONSES: dict[int | str, dict[str, object]] = {
 
 
 def file_response(issued: Issued) -> Response:
-    return Response(
-        content=issued.data,
-        media_type=issued.media_type,
-        headers={
-            "Content-Disposition": issued.content_disposition(),
-            "X-Document-SHA256": issued.sha256,
-            "Cache-Control": "private, no-store",
-        },
+    return download(
+        issued.data,
+        issued.filename,
+        issued.media_type,
+        headers={"X-Document-SHA256": issued.sha256},
     )
 
 

@@ -12,13 +12,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import col, select
 
-from backend.auth.deps import SessionDep
+from backend.auth.deps import PageUser, SessionDep
 from backend.auth.models import Role
 from backend.core.dates import HalfMonth, today_shanghai
+from backend.core.errors import NotFound
+from backend.core.pages import render
 from backend.documents import downloads
-from backend.errors import NotFound
 from backend.orgs.models import Organisation, RecommendingUnit
-from backend.web.pages import PageUser, render
 
 router = APIRouter(include_in_schema=False)
 FIRST_MONTH = 6  # the 推进表 is filed from June (半月报: mid-month and month-end)

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from docxtpl import DocxTemplate
 from jinja2 import Environment, StrictUndefined, UndefinedError
 
-from backend.errors import JingpinError, NotFound
+from backend.core.errors import JingpinError, NotFound
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 FIXED_ZIP_TIME = (2026, 1, 1, 0, 0, 0)

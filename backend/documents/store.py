@@ -17,8 +17,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from backend.config import get_settings
-from backend.errors import NotFound
+from backend.core.config import get_settings
+from backend.core.errors import NotFound
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 

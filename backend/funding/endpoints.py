@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from backend.auth.deps import CurrentUser, SessionDep
-from backend.errors import ValidationFailed
+from backend.core.errors import ValidationFailed
 from backend.funding import overview, reviews, service
 from backend.funding.idempotency import idempotent, request_hash
 from backend.funding.schemas import (

@@ -23,7 +23,7 @@ from sqlmodel import Session, col
 
 from backend.agreements.models import GATE_LABELS, Agreement, AgreementMilestone, Gate
 from backend.agreements.service import get_agreement
-from backend.audit.models import AuditEvent
+from backend.audit_log.models import AuditEvent
 from backend.auth.models import User
 from backend.core.dates import to_shanghai
 from backend.core.money import format_fen

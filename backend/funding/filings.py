@@ -17,14 +17,14 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from backend.audit.service import record
+from backend.audit_log.service import record
 from backend.auth.models import Role, User
-from backend.config import get_settings
+from backend.core.config import get_settings
 from backend.core.dates import SHANGHAI, HalfMonth, half_month, to_shanghai, today_shanghai
-from backend.db import utcnow
+from backend.core.db import utcnow
+from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.documents import downloads
 from backend.documents.models import DocumentFormat
-from backend.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.funding.filing_models import ProgressFiling, ProgressFilingCorrection
 from backend.orgs.models import Organisation, RecommendingUnit
 

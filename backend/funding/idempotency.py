@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from backend.auth.models import User
 from backend.core.canonical import canonical_json
-from backend.errors import Conflict, ValidationFailed
+from backend.core.errors import Conflict, ValidationFailed
 from backend.funding.models import IdempotencyKey
 
 MAX_KEY = 200

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from backend.agreements.models import GATE_LABELS, AgreementMilestone, Gate
 from backend.agreements.service import get_agreement
-from backend.audit.models import AuditEvent
+from backend.audit_log.models import AuditEvent
 from backend.auth.models import User
 from backend.core.money import format_fen
 from backend.funding import reviews

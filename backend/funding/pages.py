@@ -12,25 +12,24 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
 from backend.agreements.models import Agreement, AgreementStatus
 from backend.agreements.service import get_agreement
-from backend.auth.deps import SessionDep
+from backend.auth.deps import PageUser, SessionDep
 from backend.auth.models import Role, User
 from backend.core.dates import HalfMonth, half_month, today_shanghai
 from backend.core.display import local_time, yuan
+from backend.core.errors import JingpinError, PermissionDenied, ValidationFailed
 from backend.core.money import parse_yuan
-from backend.errors import JingpinError, PermissionDenied, ValidationFailed
+from backend.core.pages import redirect, render
+from backend.core.responses import download
 from backend.funding import charts, exports, filings, overview, service
 from backend.funding.idempotency import idempotent, request_hash
 from backend.funding.summary import FIGURE_LABELS, FIGURES, monthly_paid, summary, total
-from backend.web.deps import PageUser
-from backend.web.pages import render
 from backend.works.models import Work
 
 router = APIRouter(include_in_schema=False)
@@ -67,10 +66,6 @@ FIELD_LABELS = {
 def require_viewer(user: User) -> None:
     if user.role not in VIEWERS:
         raise PermissionDenied("只有财务、总局、审计人员和管理员可以查看资金拨付")
-
-
-def _back(url: str, msg: str, error: bool = False) -> Response:
-    return RedirectResponse(f"{url}?{'error' if error else 'msg'}={quote(msg)}", status_code=303)
 
 
 def _key() -> str:
@@ -121,11 +116,7 @@ def finance_export(session: SessionDep, user: PageUser) -> Response:
     require_viewer(user)
     data = exports.finance_workbook(session)
     name = f"资金汇总-{today_shanghai().isoformat()}.xlsx"
-    return Response(
-        data,
-        media_type=XLSX,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
-    )
+    return download(data, name, XLSX)
 
 
 @router.get("/finance/charts/{name}.svg")
@@ -213,7 +204,9 @@ async def confirm_page(
     try:
         _parse(action, fields)
     except JingpinError as exc:
-        return _back(url, exc.message + "".join(f"；{v}" for v in exc.fields.values()), True)
+        return redirect(
+            url, exc.message + "".join(f"；{v}" for v in exc.fields.values()), error=True
+        )
     shown = [(FIELD_LABELS[k], fields[k]) for k in FIELDS[action] if fields[k]]
     if "disbursement_id" in fields:
         d = service.get_disbursement(session, user, int(fields["disbursement_id"]))
@@ -322,10 +315,12 @@ async def do_action(
         )
     except JingpinError as exc:
         session.rollback()
-        return _back(url, exc.message + "".join(f"；{v}" for v in exc.fields.values()), True)
+        return redirect(
+            url, exc.message + "".join(f"；{v}" for v in exc.fields.values()), error=True
+        )
     replayed = response.headers.get("Idempotent-Replayed") == "true"
     note = "（重复提交，未重复办理）" if replayed else ""
-    return _back(url, f"已{ACTIONS[action]}{note}")
+    return redirect(url, f"已{ACTIONS[action]}{note}")
 
 
 # --------------------------------------------------------------------------- money trail
@@ -352,11 +347,7 @@ def money_trail_export(
     else:
         raise JingpinError("支持的格式：jsonl、xlsx", code="not_found")
     name = f"资金轨迹-{number}.{fmt}"
-    return Response(
-        data,
-        media_type=media,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
-    )
+    return download(data, name, media)
 
 
 # --------------------------------------------------------------------------- 推进表 filings
@@ -414,7 +405,7 @@ async def file_page(request: Request, session: SessionDep, user: PageUser) -> Re
         row = filings.file_table(session, user, unit.code, period, correction_reason=reason)
     except JingpinError as exc:
         session.rollback()
-        return _back("/progress-filings", exc.message, True)
+        return redirect("/progress-filings", exc.message, error=True)
     label = half_month(period).label
     what = "更正" if isinstance(row, filings.ProgressFilingCorrection) else "报送"
-    return _back("/progress-filings", f"已{what}{label}推进表（SHA-256 {row.sha256[:16]}…）")
+    return redirect("/progress-filings", f"已{what}{label}推进表（SHA-256 {row.sha256[:16]}…）")

@@ -12,11 +12,11 @@ from sqlmodel import Session, col, select
 
 from backend.agreements.models import AgreementStatus, Party
 from backend.agreements.service import get_agreement, party_of
-from backend.audit.service import record
+from backend.audit_log.service import record
 from backend.auth.models import Role, User
+from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.documents.models import DocumentFormat, DocumentKind, SubjectType
 from backend.documents.service import store_rendered
-from backend.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.funding.models import (
     FundingReview,
     ReviewAttachment,

@@ -17,12 +17,12 @@ from sqlmodel import Session, col, select
 
 from backend.agreements.models import Agreement, AgreementMilestone, AgreementStatus, Gate
 from backend.agreements.service import get_agreement
-from backend.audit.models import AuditEvent
-from backend.audit.service import record
+from backend.audit_log.models import AuditEvent
+from backend.audit_log.service import record
 from backend.auth.models import Role, User
 from backend.core.dates import today_shanghai
+from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.core.money import format_fen
-from backend.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.funding.ledger import (
     DisbursementState,
     committed_fen,

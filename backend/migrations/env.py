@@ -5,8 +5,8 @@ from sqlalchemy import engine_from_config, pool
 from sqlalchemy.engine import Connection
 
 import backend.models as models
-from backend.config import get_settings
-from backend.db import make_engine
+from backend.core.config import get_settings
+from backend.core.db import make_engine
 
 config = context.config
 target_metadata = models.metadata

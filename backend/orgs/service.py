@@ -6,7 +6,7 @@ from sqlmodel import Session, select
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
-from backend.errors import NotFound, ValidationFailed
+from backend.core.errors import NotFound, ValidationFailed
 from backend.orgs.models import RecommendingUnit
 
 

@@ -1,8 +1,8 @@
-"""`jingpin ca ...` and `jingpin verify FILE`."""
+"""`jingpin ca ...`: the in-house CA. Imports happen inside the commands on purpose (start-up time
+of every `jingpin` call; see backend/verification/cli.py)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -38,8 +38,8 @@ def list_certs() -> None:
 
 
 def _org_cert(org_id: int, renew: bool) -> None:
-    from backend.db import session_scope
-    from backend.errors import JingpinError
+    from backend.core.db import session_scope
+    from backend.core.errors import JingpinError
     from backend.orgs.models import Organisation
     from backend.pki.service import issue_seal
 
@@ -80,8 +80,8 @@ def revoke(
     ] = "unspecified",
 ) -> None:
     """吊销证书（写入 CRL）。"""
-    from backend.db import session_scope
-    from backend.errors import JingpinError
+    from backend.core.db import session_scope
+    from backend.core.errors import JingpinError
     from backend.pki.service import revoke_seal
 
     try:
@@ -90,31 +90,3 @@ def revoke(
     except JingpinError as exc:
         _fail(exc.message)
     typer.echo(f"证书 {serial} 已吊销（{reason}）")
-
-
-def verify(
-    file: Annotated[Path, typer.Argument(help="PDF 文件")],
-    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
-) -> None:
-    """验证 PDF 的电子签名。退出码：0 全部通过，1 失败，2 无法确定，3 不可读或无签名。"""
-    from backend.db import session_scope
-    from backend.pki import registry
-    from backend.pki.service import verify_bytes
-    from signing.verify import describe_zh, exit_code
-
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        typer.echo(f"无法读取文件：{exc.strerror}", err=True)
-        raise typer.Exit(3) from exc
-    report = verify_bytes(data)
-    body = report.to_dict()
-    with session_scope() as session:
-        body["registry"] = registry.lookup(session, body["file_sha256"])
-    if as_json:
-        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
-    else:
-        for line in describe_zh(report):
-            typer.echo(line)
-        typer.echo("本系统签发的文件" if body["registry"]["known"] else "本系统未登记此文件")
-    raise typer.Exit(exit_code(report))

@@ -1,15 +1,11 @@
-"""Trust services over HTTP: the RFC 3161 TSA, the CRL, the root certificate, verification."""
+"""Trust services over HTTP: the RFC 3161 TSA, the CRL, the root certificate."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from backend.auth.deps import CurrentUser, SessionDep
-from backend.errors import JingpinError, ValidationFailed
-from backend.pki import registry
+from backend.core.errors import JingpinError
 from backend.pki.service import CRL_PATH, get_ca, timestamp_authority
 
 router = APIRouter(tags=["trust"])
@@ -48,32 +44,3 @@ def crl() -> Response:
 @router.get("/ca/root.pem", summary="根证书（信任锚）", response_class=Response)
 def root_pem() -> Response:
     return Response(get_ca().export_root_pem(), media_type="application/x-pem-file")
-
-
-@router.post(
-    "/api/v1/verify",
-    summary="验证任意 PDF 的电子签名",
-    responses={413: {"description": "文件过大"}, 422: {"description": "空文件或验证被中止"}},
-)
-async def verify(
-    file: Annotated[UploadFile, File(description="待验证的 PDF")],
-    session: SessionDep,
-    user: CurrentUser,
-) -> dict[str, Any]:
-    """Runs in the verification worker pool (time and memory limits per file); the JSON is the
-    `jingpin verify --json` contract plus `registry`, `summary_zh` and the report download paths."""
-    from backend.auditing.service import read_upload, verify_upload
-
-    data = await read_upload(file)
-    body = await verify_upload(session, data, file.filename)
-    sha = body["file_sha256"]
-    body["report_pdf"] = f"/api/v1/verify/{sha}/report.pdf"
-    body["report_json"] = f"/api/v1/verify/{sha}/report.json"
-    return body
-
-
-@router.get("/api/v1/registry/{sha256}", summary="按 sha256 查询本系统签发的文件")
-def registry_lookup(sha256: str, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
-    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256.lower()):
-        raise ValidationFailed("sha256 应为 64 位十六进制", fields={"sha256": "格式不正确"})
-    return registry.lookup(session, sha256.lower())

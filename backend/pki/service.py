@@ -3,22 +3,49 @@ the built-in TSA and verification with our trust anchor and current CRL."""
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
 from functools import lru_cache
 from pathlib import Path
 
 from pyhanko.sign.timestamps import TimeStamper
 from sqlmodel import Session, select
 
-from backend.audit.service import record
-from backend.config import Settings, get_settings
-from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.audit_log.service import record
+from backend.core.config import Settings, get_settings
+from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.orgs.models import Organisation
+from signing.appearance import SignatureAppearance
 from signing.errors import CertificateAuthorityError, CertificateNotFound
+from signing.pades import FieldSpec, PadesLevel, SigningRequest, ca_signer, prepare, sign_pdf
 from signing.pki import CertificateAuthority, IssuedCertificate
 from signing.tsa import InProcessTimeStamper, TimestampAuthority, http_timestamper
 from signing.verify import VerificationReport, verify_pdf
 
 CRL_PATH = "/crl/issuing.crl"
+
+SYSTEM_ORGANISATION = "jingpin 系统"
+SYSTEM_COMMON_NAME = "jingpin 系统 电子签章"
+_seal_lock = threading.Lock()
+
+
+def system_seal() -> IssuedCertificate:
+    """The system's own seal certificate (issued from the CA on first use, renewed when it is
+    revoked or expires within a week); it seals verification reports and audit exports."""
+    ca = get_ca()
+    with _seal_lock:
+        soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=7)
+        live = [
+            c
+            for c in ca.list()
+            if c.organisation == SYSTEM_ORGANISATION
+            and not c.revoked
+            and c.key_in_store
+            and c.not_after > soon
+        ]
+        if live:
+            return max(live, key=lambda c: c.not_before)
+        return ca.issue(organisation=SYSTEM_ORGANISATION, common_name=SYSTEM_COMMON_NAME)
 
 
 def ca_dir(settings: Settings | None = None) -> Path:
@@ -148,3 +175,24 @@ def verify_bytes(data: bytes) -> VerificationReport:
     """Verify a PDF against our root and the current CRL (offline)."""
     ca = get_ca()
     return verify_pdf(data, trust_roots=[ca.root_certificate], crls=[ca.crl_der()])
+
+
+def seal_with_system(
+    pdf: bytes, field: str, box: tuple[float, float, float, float], *, reason: str
+) -> bytes:
+    """Add the system's visible seal (PAdES B-T, certifying) to a PDF the system produced, in a
+    new signature field on the last page (``box`` in points from the lower left)."""
+    seal = system_seal()
+    prepared = prepare(pdf, [FieldSpec(field, -1, box)])
+    request = SigningRequest(
+        field=field,
+        signer=ca_signer(get_ca(), seal.serial),
+        level=PadesLevel.B_T,
+        timestamper=timestamper(),
+        certify=True,
+        appearance=SignatureAppearance(organisation=SYSTEM_ORGANISATION, signer_name="验证服务"),
+        font_cache_dir=font_cache_dir(),
+        reason=reason,
+        location="中国",
+    )
+    return sign_pdf(prepared, request)

@@ -11,9 +11,11 @@ from sqlmodel import Session, select
 
 from backend.auth.deps import CurrentUser, SessionDep, client_address
 from backend.auth.models import Role, User
-from backend.config import get_settings
+from backend.core.config import get_settings
+from backend.core.dates import deadline_zh
+from backend.core.errors import NotFound, ValidationFailed
+from backend.core.responses import content_disposition
 from backend.documents.converter import ConverterPool, get_pool
-from backend.errors import NotFound, ValidationFailed
 from backend.workflow import notifications as notes
 from backend.workflow import review, service, signing
 from backend.workflow.models import DocumentSlot, SelectionDecision
@@ -55,8 +57,8 @@ def batch_read(batch: Batch) -> BatchRead:
         label=batch.label,
         registration_deadline=batch.registration_deadline,
         submission_deadline=batch.submission_deadline,
-        registration_deadline_beijing=service.beijing(batch.registration_deadline),
-        submission_deadline_beijing=service.beijing(batch.submission_deadline),
+        registration_deadline_beijing=deadline_zh(batch.registration_deadline),
+        submission_deadline_beijing=deadline_zh(batch.submission_deadline),
         quota=batch.quota,
         notice_days=batch.notice_days,
         open=service.batch_open(batch),
@@ -238,7 +240,9 @@ def provided_pdf(
     return Response(
         data,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{kind}-v{row.version}.pdf"'},
+        headers={
+            "Content-Disposition": content_disposition(f"{kind}-v{row.version}.pdf", inline=True)
+        },
     )
 
 
@@ -402,7 +406,7 @@ def notice_read(session: Session, batch_id: int) -> NoticeRead:
         batch_label=batch.label,
         starts_at=notice.starts_at,
         ends_at=notice.ends_at,
-        ends_at_beijing=service.beijing(notice.ends_at),
+        ends_at_beijing=deadline_zh(notice.ends_at),
         confirmed_at=notice.confirmed_at,
         works=rows,
     )

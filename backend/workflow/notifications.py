@@ -11,8 +11,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from backend.auth.models import Role, User
-from backend.db import utcnow
-from backend.errors import NotFound
+from backend.core.db import utcnow
+from backend.core.errors import NotFound
 from backend.orgs.models import Organisation, OrgKind
 from backend.workflow.models import Notification, OutboxMessage
 

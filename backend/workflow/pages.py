@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from backend.auth.deps import SessionDep, client_address
+from backend.auth.deps import PageUser, SessionDep, client_address
 from backend.auth.models import Role, User
-from backend.config import get_settings
+from backend.core.config import get_settings
+from backend.core.dates import deadline_zh, to_local_input
+from backend.core.errors import JingpinError, ValidationFailed
+from backend.core.pages import redirect, render
 from backend.documents.converter import get_pool
-from backend.errors import JingpinError, ValidationFailed
 from backend.orgs.models import RecommendingUnit
-from backend.web.deps import PageUser
-from backend.web.pages import render
 from backend.workflow import notifications as notes
 from backend.workflow import review, service, signing
 from backend.workflow.endpoints import slot_from_url
@@ -35,11 +34,6 @@ from backend.works.models import Batch, Work, WorkStatus
 from backend.works.service import EDITABLE, get_work, to_read
 
 router = APIRouter(include_in_schema=False)
-
-
-def _see_other(url: str, msg: str = "") -> Response:
-    sep = "&" if "?" in url else "?"
-    return RedirectResponse(f"{url}{sep}msg={quote(msg)}" if msg else url, status_code=303)
 
 
 def _batches(session: Session) -> list[Batch]:
@@ -90,8 +84,8 @@ def _application_context(session: Session, user: User, work: Work) -> dict[str, 
         "reviewers": reviewers,
         "versions": versions,
         "batch": batch,
-        "deadline": service.beijing(batch.registration_deadline) if batch else "",
-        "submission_deadline": service.beijing(batch.submission_deadline) if batch else "",
+        "deadline": deadline_zh(batch.registration_deadline) if batch else "",
+        "submission_deadline": deadline_zh(batch.submission_deadline) if batch else "",
         "can_review": is_unit and work.status is WorkStatus.submitted and last is None,
         "can_recommend": is_unit
         and work.status is WorkStatus.submitted
@@ -134,7 +128,7 @@ async def upload_page(
         ctx = _application_context(session, user, work)
         ctx["errors"] = {f"upload-{slot.url_name}": "；".join(exc.fields.values()) or exc.message}
         return render(request, "workflow/application.html", status_code=422, **ctx)
-    return _see_other(f"/works/{work_id}/application", f"已上传{slot.label}")
+    return redirect(f"/works/{work_id}/application", f"已上传{slot.label}")
 
 
 @router.post("/works/{work_id}/application/documents/{kind}/sign", response_class=HTMLResponse)
@@ -162,7 +156,7 @@ async def sign_page(
         fields = getattr(exc, "fields", None) or {}
         ctx["errors"] = {f"sign-{slot.url_name}": "；".join(fields.values()) or exc.message}
         return render(request, "workflow/application.html", status_code=exc.status_code, **ctx)
-    return _see_other(f"/works/{work_id}/application", f"已在线签署{slot.label}")
+    return redirect(f"/works/{work_id}/application", f"已在线签署{slot.label}")
 
 
 @router.post("/works/{work_id}/application/submit", response_class=HTMLResponse)
@@ -175,7 +169,7 @@ def submit_page(request: Request, work_id: int, session: SessionDep, user: PageU
         ctx = _application_context(session, user, work)
         ctx["problems"], ctx["submit_error"] = exc.fields, exc.message
         return render(request, "workflow/application.html", status_code=422, **ctx)
-    return _see_other(f"/works/{work_id}/application", "已提交推荐单位，申报内容已冻结")
+    return redirect(f"/works/{work_id}/application", "已提交推荐单位，申报内容已冻结")
 
 
 @router.post("/works/{work_id}/application/unit-review", response_class=HTMLResponse)
@@ -191,7 +185,7 @@ def unit_review_page(
     except ValueError:
         raise ValidationFailed("请选择初评结论", fields={"decision": "请选择初评结论"}) from None
     service.review_submission(session, user, work_id, choice, opinion)
-    return _see_other(f"/works/{work_id}/application", f"已记录初评结论：{choice.label}")
+    return redirect(f"/works/{work_id}/application", f"已记录初评结论：{choice.label}")
 
 
 @router.post("/works/{work_id}/application/recommend", response_class=HTMLResponse)
@@ -202,7 +196,7 @@ def recommend_page(
     opinion: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     service.recommend(session, user, work_id, opinion)
-    return _see_other(f"/works/{work_id}/application", "已推荐至总局")
+    return redirect(f"/works/{work_id}/application", "已推荐至总局")
 
 
 @router.get("/works/{work_id}/application/versions/{version}", response_class=HTMLResponse)
@@ -252,7 +246,7 @@ def unit_desk(
         batches=_batches(session),
         rows=rows,
         quota=service.quota_status(session, unit.id or 0, batch) if batch else None,
-        deadline=service.beijing(batch.submission_deadline) if batch else "",
+        deadline=deadline_zh(batch.submission_deadline) if batch else "",
     )
 
 
@@ -278,7 +272,7 @@ def ministry_desk(
         standings=standings,
         experts=experts,
         notice=notice,
-        notice_end=service.beijing(notice.ends_at) if notice else "",
+        notice_end=deadline_zh(notice.ends_at) if notice else "",
         objections=review.objections(session, batch.id or 0) if batch else [],
         titles=titles,
         rounds=ReviewRound,
@@ -290,7 +284,7 @@ def ministry_desk(
 def _ministry_back(work_id: int, session: Session, msg: str) -> Response:
     work = session.get(Work, work_id)
     suffix = f"?batch_id={work.batch_id}" if work and work.batch_id else ""
-    return _see_other(f"/reviews/ministry{suffix}", msg)
+    return redirect(f"/reviews/ministry{suffix}", msg)
 
 
 @router.post("/reviews/ministry/{work_id}/assign", response_class=HTMLResponse)
@@ -331,7 +325,7 @@ def decide_page(
 @router.post("/reviews/ministry/batches/{batch_id}/publish", response_class=HTMLResponse)
 def publish_page(batch_id: int, session: SessionDep, user: PageUser) -> Response:
     review.publish_notice(session, user, batch_id)
-    return _see_other(f"/reviews/ministry?batch_id={batch_id}", "入选名单已公示")
+    return redirect(f"/reviews/ministry?batch_id={batch_id}", "入选名单已公示")
 
 
 @router.post("/reviews/ministry/batches/{batch_id}/objections", response_class=HTMLResponse)
@@ -344,7 +338,7 @@ def objection_page(
     content: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     review.record_objection(session, user, batch_id, work_id, submitter, content)
-    return _see_other(f"/reviews/ministry?batch_id={batch_id}", "已登记异议")
+    return redirect(f"/reviews/ministry?batch_id={batch_id}", "已登记异议")
 
 
 @router.post("/reviews/ministry/objections/{objection_id}/resolve", response_class=HTMLResponse)
@@ -357,13 +351,13 @@ def resolve_page(
     batch_id: Annotated[int, Form()] = 0,
 ) -> Response:
     review.resolve_objection(session, user, objection_id, upheld == "yes", resolution)
-    return _see_other(f"/reviews/ministry?batch_id={batch_id}", "已处理异议")
+    return redirect(f"/reviews/ministry?batch_id={batch_id}", "已处理异议")
 
 
 @router.post("/reviews/ministry/batches/{batch_id}/confirm", response_class=HTMLResponse)
 def confirm_page(batch_id: int, session: SessionDep, user: PageUser) -> Response:
     review.confirm_selection(session, user, batch_id)
-    return _see_other(f"/reviews/ministry?batch_id={batch_id}", "入选名单已确认")
+    return redirect(f"/reviews/ministry?batch_id={batch_id}", "入选名单已确认")
 
 
 # --- expert desk (专家评审) --------------------------------------------------------------------
@@ -403,7 +397,7 @@ async def score_page(
             errors={(work_id, round_.value): exc},
             parsed={id(t): json.loads(t.score.scores) for t in tasks if t.score},
         )
-    return _see_other("/reviews/expert", "评分已提交")
+    return redirect("/reviews/expert", "评分已提交")
 
 
 # --- batches (admin) --------------------------------------------------------------------------
@@ -420,7 +414,7 @@ def batches_page(request: Request, session: SessionDep, user: PageUser) -> Respo
         units=units,
         errors={},
         values={},
-        beijing=service.beijing,
+        beijing=deadline_zh,
         unit_names={u.id: u.name for u in units},
     )
 
@@ -461,10 +455,10 @@ async def batch_create_page(request: Request, session: SessionDep, user: PageUse
             units=units,
             errors=errors,
             values=form,
-            beijing=service.beijing,
+            beijing=deadline_zh,
             unit_names={u.id: u.name for u in units},
         )
-    return _see_other("/batches", "已新建批次")
+    return redirect("/batches", "已新建批次")
 
 
 @router.get("/batches/{batch_id}/edit", response_class=HTMLResponse)
@@ -483,8 +477,8 @@ def batch_edit_page(
             "number": batch.number,
             "quota": batch.quota,
             "notice_days": batch.notice_days,
-            "registration_deadline": service.to_local_input(batch.registration_deadline),
-            "submission_deadline": service.to_local_input(batch.submission_deadline),
+            "registration_deadline": to_local_input(batch.registration_deadline),
+            "submission_deadline": to_local_input(batch.submission_deadline),
         },
     )
 
@@ -515,7 +509,7 @@ async def batch_update_page(
             errors=errors,
             values=form,
         )
-    return _see_other("/batches", "批次已保存")
+    return redirect("/batches", "批次已保存")
 
 
 @router.post("/batches/quota-exceptions", response_class=HTMLResponse)
@@ -527,7 +521,7 @@ def quota_exception_page(
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     service.grant_quota_exception(session, user, batch_id, unit_code, reason)
-    return _see_other("/batches", "已批准名额例外 +1")
+    return redirect("/batches", "已批准名额例外 +1")
 
 
 # --- public notice (公示, no login) -----------------------------------------------------------
@@ -544,7 +538,7 @@ def public_index(request: Request, session: SessionDep) -> Response:
         "workflow/public_index.html",
         user=None,
         csrf_token="",
-        notices=[(n, batches[n.batch_id], service.beijing(n.ends_at)) for n in notices],
+        notices=[(n, batches[n.batch_id], deadline_zh(n.ends_at)) for n in notices],
     )
 
 
@@ -559,8 +553,8 @@ def public_notice(request: Request, batch_id: int, session: SessionDep) -> Respo
         batch=batch,
         notice=notice,
         rows=rows,
-        starts=service.beijing(notice.starts_at),
-        ends=service.beijing(notice.ends_at),
+        starts=deadline_zh(notice.starts_at),
+        ends=deadline_zh(notice.ends_at),
         running=review.notice_running(notice),
     )
 
@@ -578,7 +572,7 @@ def notifications_page(request: Request, session: SessionDep, user: PageUser) ->
 @router.post("/notifications/{notification_id}/read", response_class=HTMLResponse)
 def notification_read_page(notification_id: int, session: SessionDep, user: PageUser) -> Response:
     note = notes.mark_read(session, user, notification_id)
-    return _see_other(note.link or "/notifications")
+    return redirect(note.link or "/notifications")
 
 
 __all__ = ["router", "ExpertScore"]

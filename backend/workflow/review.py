@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from backend.audit.service import record
+from backend.audit_log.service import record
 from backend.auth.models import Role, User
 from backend.core.canonical import canonical_json
-from backend.core.dates import SHANGHAI
-from backend.db import utcnow
-from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.core.dates import SHANGHAI, before, deadline_zh, end_of_day, now_or_clock
+from backend.core.db import utcnow
+from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.orgs.models import Organisation, RecommendingUnit
 from backend.workflow import notifications as notes
 from backend.workflow.models import (
@@ -28,15 +28,7 @@ from backend.workflow.models import (
     ReviewRound,
     SelectionDecision,
 )
-from backend.workflow.service import (
-    before,
-    beijing,
-    end_of_day,
-    get_batch,
-    now_or_clock,
-    require_role,
-    required_text,
-)
+from backend.workflow.service import get_batch, require_role, required_text
 from backend.works.models import Batch, Work, WorkStatus
 from backend.works.service import get_work
 
@@ -550,7 +542,7 @@ def publish_notice(
         },
     )
     for w in chosen:
-        _tell_outcome(session, w, "进入公示", f"公示期至 {beijing(notice.ends_at)}")
+        _tell_outcome(session, w, "进入公示", f"公示期至 {deadline_zh(notice.ends_at)}")
     return notice
 
 
@@ -669,7 +661,7 @@ def confirm_selection(
         raise Conflict(f"{batch.label}入选名单已确认", code="already_confirmed")
     if before(now, notice.ends_at):
         raise Conflict(
-            f"公示期至 {beijing(notice.ends_at)} 结束，期满后方可确认", code="notice_running"
+            f"公示期至 {deadline_zh(notice.ends_at)} 结束，期满后方可确认", code="notice_running"
         )
     open_ = [o for o in objections(session, batch_id) if o.outcome == ObjectionOutcome.open]
     if open_:
@@ -745,4 +737,4 @@ def notice_running(notice: PublicNotice, now: datetime | None = None) -> bool:
     return notice.confirmed_at is None and before(now_or_clock(now), notice.ends_at)
 
 
-__all__ = ["CRITERIA", "beijing"]
+__all__ = ["CRITERIA"]

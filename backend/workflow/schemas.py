@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from backend.core.dates import SHANGHAI, end_of_day
 from backend.workflow.models import ReviewRound, UnitDecision
 
 Opinion = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
@@ -14,8 +15,6 @@ Opinion = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500
 
 def _deadline(value: Any) -> Any:
     """A date means the end of that day in Beijing; a naive datetime is Beijing time."""
-    from backend.core.dates import SHANGHAI
-    from backend.workflow.service import end_of_day
 
     if isinstance(value, str) and len(value) == 10:
         value = date.fromisoformat(value)

@@ -2,14 +2,14 @@
 (with the eligibility check), the unit's initial review (初评) and recommendation within the quota.
 
 Service functions flush; the request or CLI command commits once. Every transition calls
-`backend.audit.service.record` in the same transaction. Deadlines are compared against `now`
+`backend.audit_log.service.record` in the same transaction. Deadlines are compared against `now`
 (aware; defaults to the clock) so tests and the demo can say when things happen."""
 
 from __future__ import annotations
 
 import io
 import re
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import Any
 
 from pypdf import PdfReader
@@ -18,13 +18,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from backend.audit.service import record
+from backend.audit_log.service import record
 from backend.auth.models import Role, User
-from backend.config import get_settings
 from backend.core.canonical import canonical_json
-from backend.core.dates import SHANGHAI, date_zh
-from backend.db import utcnow
-from backend.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from backend.core.config import get_settings
+from backend.core.dates import before, deadline_zh, now_or_clock
+from backend.core.db import utcnow
+from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.orgs.models import Organisation, RecommendingUnit
 from backend.orgs.service import unit_by_code
 from backend.workflow import notifications as notes
@@ -44,32 +44,6 @@ from backend.works.schemas import FILING_PATTERN
 from backend.works.service import EDITABLE, get_work
 
 _FILING_RE = re.compile(FILING_PATTERN)
-
-
-# --- time -------------------------------------------------------------------------------------
-
-
-def beijing(dt: datetime) -> str:
-    """``2026年6月5日 23:59:59（北京时间）``."""
-    local = dt.astimezone(SHANGHAI)
-    return f"{date_zh(local.date())} {local:%H:%M:%S}（北京时间）"
-
-
-def before(now: datetime, deadline: datetime) -> bool:
-    """True while the deadline's last second has not passed (23:59:59 still counts)."""
-    return now.replace(microsecond=0) <= deadline
-
-
-def end_of_day(d: date) -> datetime:
-    return datetime.combine(d, time(23, 59, 59), tzinfo=SHANGHAI)
-
-
-def now_or_clock(now: datetime | None) -> datetime:
-    if now is None:
-        return utcnow()
-    if now.tzinfo is None:
-        raise ValueError("naive datetime refused: pass an aware `now`")
-    return now
 
 
 def require_role(user: User, *roles: Role, message: str = "您的角色无权执行此操作") -> None:
@@ -397,10 +371,10 @@ def eligibility_problems(
         # A returned application may be resubmitted until the unit's own deadline.
         if not before(now, batch.submission_deadline):
             problems["batch_id"] = (
-                f"{batch.label}已超过报送截止时间 {beijing(batch.submission_deadline)}"
+                f"{batch.label}已超过报送截止时间 {deadline_zh(batch.submission_deadline)}"
             )
     elif not before(now, batch.registration_deadline):
-        problems["batch_id"] = f"已超过注册截止时间 {beijing(batch.registration_deadline)}"
+        problems["batch_id"] = f"已超过注册截止时间 {deadline_zh(batch.registration_deadline)}"
     return problems
 
 
@@ -593,7 +567,7 @@ def recommend(
         raise Conflict("作品未选择批次", code="no_batch")
     if not before(now, batch.submission_deadline):
         raise Conflict(
-            f"已超过报送截止时间 {beijing(batch.submission_deadline)}", code="deadline_passed"
+            f"已超过报送截止时间 {deadline_zh(batch.submission_deadline)}", code="deadline_passed"
         )
     counter = _quota_row(session, work.unit_id, batch.id or 0)
     limit = batch.quota + counter.extra
@@ -723,8 +697,3 @@ def count_unit_pending(session: Session, user: User) -> int:
         .select_from(Work)
         .where(Work.unit_id == unit.id, Work.status == WorkStatus.submitted)
     ).one()
-
-
-def to_local_input(dt: datetime) -> str:
-    """For <input type="datetime-local">: Beijing wall time, seconds included."""
-    return dt.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M:%S")

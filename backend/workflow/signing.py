@@ -30,14 +30,14 @@ from pypdf import PdfReader
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from backend.audit.service import record
+from backend.audit_log.service import record
 from backend.auth.models import Role, User
 from backend.auth.service import confirm_password
+from backend.core.errors import Conflict, ServiceBusy
 from backend.documents import downloads
 from backend.documents.converter import ConversionTimeout, ConverterPool
 from backend.documents.downloads import Prepared
 from backend.documents.models import DocumentFormat
-from backend.errors import Conflict, ServiceBusy
 from backend.orgs.models import Organisation
 from backend.pki.service import font_cache_dir, get_ca, timestamper, usable_seal, verify_bytes
 from backend.workflow import service

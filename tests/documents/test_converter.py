@@ -23,7 +23,7 @@ from backend.documents.converter import (
     ConversionTimeout,
     ConverterPool,
 )
-from backend.errors import ServiceBusy
+from backend.core.errors import ServiceBusy
 
 pytestmark = pytest.mark.libreoffice
 

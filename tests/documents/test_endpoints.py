@@ -15,7 +15,7 @@ from urllib.parse import quote, unquote
 import pytest
 from sqlmodel import Session, func, select
 
-from backend.audit.models import AuditEvent
+from backend.audit_log.models import AuditEvent
 from backend.documents import downloads
 from backend.documents.models import Document
 from backend.documents.render import template_sha256

@@ -11,7 +11,7 @@ import pytest
 from docx.oxml.ns import qn
 from sqlmodel import Session, select
 
-from backend.db import make_engine
+from backend.core.db import make_engine
 from backend.documents.converter import ConverterPool
 from backend.documents.models import Document
 from backend.documents.service import (

@@ -36,7 +36,7 @@ from backend.documents.render import (
     template_sha256,
     template_variables,
 )
-from backend.errors import ValidationFailed
+from backend.core.errors import ValidationFailed
 from backend.orgs.models import Organisation, OrgKind, RecommendingUnit, UnitKind
 from backend.works.models import Batch, Direction, Work, WorkStatus
 

@@ -6,7 +6,7 @@ from sqlalchemy import text
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from backend.audit.models import AuditEvent
+from backend.audit_log.models import AuditEvent
 from backend.cli import app as cli
 
 

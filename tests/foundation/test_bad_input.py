@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from backend.audit.models import AuditEvent
+from backend.audit_log.models import AuditEvent
 from backend.auth.models import User
 from backend.auth.service import delete_user
-from backend.errors import ValidationFailed
+from backend.core.errors import ValidationFailed
 from backend.orgs.service import normalise_uscc
 from backend.works.models import Work
 from backend.works.schemas import WorkCreate

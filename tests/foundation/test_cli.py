@@ -6,10 +6,10 @@ from sqlalchemy import func
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from backend.audit.models import AuditEvent
+from backend.audit_log.models import AuditEvent
 from backend.auth.models import User
 from backend.cli import app as cli
-from backend.config import get_settings
+from backend.core.config import get_settings
 
 runner = CliRunner()
 

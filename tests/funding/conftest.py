@@ -34,7 +34,7 @@ def funded_agreement(
 ) -> Any:
     """A fully signed agreement of the demo's first signed work's parties; returns it (committed).
     Written in its own writer session (SQLite: BEGIN IMMEDIATE), like a request."""
-    from backend.db import session_scope
+    from backend.core.db import session_scope
 
     session.commit()  # end the caller's read transaction: it must see what follows
     with session_scope() as s:
@@ -45,8 +45,8 @@ def _funded_agreement(
     session: Session, schedule: tuple[tuple[str, int, str], ...], grant_fen: int | None
 ) -> Any:
     from backend.agreements.models import Agreement, AgreementMilestone, AgreementStatus
-    from backend.audit.service import record
-    from backend.db import utcnow
+    from backend.audit_log.service import record
+    from backend.core.db import utcnow
     from backend.funding.service import open_gates_for_signature
 
     base = session.exec(

@@ -30,8 +30,8 @@ def _parallel(fn: Any, n: int) -> list[Any]:
 def test_fifty_parallel_requests_and_payments_never_exceed_the_milestone(
     env: dict[str, Any], session: Session
 ) -> None:
-    from backend.db import session_scope
-    from backend.errors import JingpinError
+    from backend.core.db import session_scope
+    from backend.core.errors import JingpinError
     from backend.funding import service
     from backend.funding.ledger import totals_by_milestone
     from backend.funding.models import DisbursementEntry

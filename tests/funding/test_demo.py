@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 def test_demo_funding_covers_every_state(session: Session, client: Any, token_for: Any) -> None:
     from backend.agreements.models import Agreement
-    from backend.audit.service import verify_chain
+    from backend.audit_log.service import verify_chain
 
     agreements = session.exec(select(Agreement)).all()
     statuses: set[str] = set()

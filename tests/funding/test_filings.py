@@ -19,8 +19,8 @@ def unit(session: Session, code: str) -> Any:
 
 
 def test_filing_records_the_rendered_tables_hash_and_an_audit_event(session: Session) -> None:
-    from backend.audit.models import AuditEvent
-    from backend.db import session_scope
+    from backend.audit_log.models import AuditEvent
+    from backend.core.db import session_scope
     from backend.documents.models import Document
     from backend.documents.store import get_store
     from backend.funding import filings
@@ -42,8 +42,8 @@ def test_filing_records_the_rendered_tables_hash_and_an_audit_event(session: Ses
 
 
 def test_refiling_is_409_unless_a_correction_with_a_reason(session: Session) -> None:
-    from backend.db import session_scope
-    from backend.errors import Conflict
+    from backend.core.db import session_scope
+    from backend.core.errors import Conflict
     from backend.funding import filings
     from backend.funding.filing_models import ProgressFilingCorrection
 
@@ -63,7 +63,7 @@ def test_refiling_is_409_unless_a_correction_with_a_reason(session: Session) -> 
 def test_a_unit_cannot_file_a_period_that_has_not_ended_or_another_units_table(
     session: Session,
 ) -> None:
-    from backend.errors import Conflict, NotFound, PermissionDenied
+    from backend.core.errors import Conflict, NotFound, PermissionDenied
     from backend.funding import filings
 
     with pytest.raises(Conflict):
@@ -82,7 +82,7 @@ def test_a_unit_cannot_file_a_period_that_has_not_ended_or_another_units_table(
 
 
 def test_reminders_are_due_after_the_period_and_late_after_the_grace_days(session: Session) -> None:
-    from backend.db import session_scope
+    from backend.core.db import session_scope
     from backend.funding import filings
 
     zj = unit(session, "zj")
@@ -106,7 +106,7 @@ def test_reminders_are_due_after_the_period_and_late_after_the_grace_days(sessio
 
 
 def test_home_page_reminds_the_unit(session: Session) -> None:
-    from backend.web.home import filing_sections
+    from backend.funding.nav import filing_sections
 
     sections = filing_sections(session, user(session, "unit-sc"), today=date(2026, 6, 25))
     assert sections[0].title == "推进表报送提醒"

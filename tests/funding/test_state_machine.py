@@ -21,8 +21,8 @@ SCHEDULE = (
 
 
 def run_state_machine(env: dict[str, Any]) -> None:
-    from backend.db import get_engine, session_scope
-    from backend.errors import JingpinError
+    from backend.core.db import get_engine, session_scope
+    from backend.core.errors import JingpinError
     from backend.funding import service
     from backend.funding.ledger import totals_by_milestone
     from backend.funding.models import DisbursementEntry

@@ -79,7 +79,7 @@ def test_summary_by_unit_matches_the_rows_on_demo_data(session: Session) -> None
 
 def test_summary_follows_a_payment_an_overdue_milestone_and_a_reversal(session: Session) -> None:
     from backend.agreements.models import AgreementMilestone
-    from backend.db import session_scope
+    from backend.core.db import session_scope
     from backend.funding import service
     from backend.funding.summary import summary, total
 

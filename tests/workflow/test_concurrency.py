@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from backend.auth.models import Role, User
 from backend.auth.service import create_user
-from backend.errors import Conflict
+from backend.core.errors import Conflict
 from backend.workflow import service
 from backend.workflow.models import Recommendation, UnitQuota
 from backend.works.models import Work, WorkStatus
@@ -17,7 +17,7 @@ from backend.works.models import Work, WorkStatus
 
 @pytest.mark.postgres
 def test_six_reviewers_recommending_the_fifth_and_sixth_work_at_once_leave_exactly_five(flow, env):
-    from backend.db import get_engine
+    from backend.core.db import get_engine
 
     batch = flow.open_batch(quota=5)
     ids = [flow.passed(batch["id"]) for _ in range(6)]

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from backend.audit.service import verify_chain
+from backend.audit_log.service import verify_chain
 from backend.auth.models import User
 from backend.workflow import review
 from backend.workflow.models import OutboxMessage, PublicNotice
@@ -141,6 +141,6 @@ def test_one_batch_travels_from_draft_to_confirmed_selection_across_all_roles_th
 
 
 def flow_engine():
-    from backend.db import get_engine
+    from backend.core.db import get_engine
 
     return get_engine()

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from backend.auth.models import User
 from backend.core.dates import SHANGHAI
-from backend.errors import Conflict, ValidationFailed
+from backend.core.errors import Conflict, ValidationFailed
 from backend.workflow import service
 from backend.workflow.models import DocumentSlot, UnitDecision, WorkVersion
 from backend.works.models import Batch, Work, WorkStatus
@@ -353,7 +353,7 @@ def test_selected_work_with_central_support_gets_no_grant_and_the_pages_say_why(
 
 
 def test_demo_leaves_works_in_every_state_and_a_second_run_changes_nothing(session):
-    from backend.seed import load_demo
+    from backend.demo import load_demo
 
     before = {w.title: (w.status, w.version) for w in session.exec(select(Work))}
     assert {s for s, _v in before.values()} == set(WorkStatus)

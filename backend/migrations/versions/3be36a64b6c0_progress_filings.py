@@ -7,7 +7,7 @@ Create Date: 2026-11-26 15:05:45.851678
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import backend.db
+import backend.core.db
 
 
 revision = '3be36a64b6c0'
@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('document_id', sa.Integer(), nullable=False),
     sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('filed_by', sa.Integer(), nullable=False),
-    sa.Column('filed_at', backend.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('filed_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_progress_filings_document_id_documents')),
     sa.ForeignKeyConstraint(['filed_by'], ['users.id'], name=op.f('fk_progress_filings_filed_by_users')),
     sa.ForeignKeyConstraint(['unit_id'], ['recommending_units.id'], name=op.f('fk_progress_filings_unit_id_recommending_units')),
@@ -43,7 +43,7 @@ def upgrade() -> None:
     sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('filed_by', sa.Integer(), nullable=False),
-    sa.Column('filed_at', backend.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('filed_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_progress_filing_corrections_document_id_documents')),
     sa.ForeignKeyConstraint(['filed_by'], ['users.id'], name=op.f('fk_progress_filing_corrections_filed_by_users')),
     sa.ForeignKeyConstraint(['filing_id'], ['progress_filings.id'], name=op.f('fk_progress_filing_corrections_filing_id_progress_filings')),

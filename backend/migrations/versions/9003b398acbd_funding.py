@@ -7,7 +7,7 @@ Create Date: 2026-11-26 14:52:09.202095
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import backend.db
+import backend.core.db
 
 
 revision = '9003b398acbd'
@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('request_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('status_code', sa.Integer(), nullable=False),
     sa.Column('response_body', sa.Text(), nullable=False),
-    sa.Column('created_at', backend.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_idempotency_keys_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_keys')),
     sa.UniqueConstraint('user_id', 'key', name=op.f('uq_idempotency_keys_user_id_key'))
@@ -36,7 +36,7 @@ def upgrade() -> None:
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('requested_by', sa.Integer(), nullable=False),
-    sa.Column('requested_at', backend.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('requested_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("kind IN ('midterm', 'acceptance')", name=op.f('ck_funding_review_requests_kind_known')),
     sa.ForeignKeyConstraint(['agreement_id'], ['agreements.id'], name=op.f('fk_funding_review_requests_agreement_id_agreements')),
     sa.ForeignKeyConstraint(['requested_by'], ['users.id'], name=op.f('fk_funding_review_requests_requested_by_users')),
@@ -57,7 +57,7 @@ def upgrade() -> None:
     sa.Column('planned_on', sa.Date(), nullable=True),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('requested_by', sa.Integer(), nullable=False),
-    sa.Column('requested_at', backend.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('requested_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('amount_fen > 0', name=op.f('ck_disbursements_amount_positive')),
     sa.ForeignKeyConstraint(['agreement_id'], ['agreements.id'], name=op.f('fk_disbursements_agreement_id_agreements')),
     sa.ForeignKeyConstraint(['milestone_id'], ['agreement_milestones.id'], name=op.f('fk_disbursements_milestone_id_agreement_milestones')),
@@ -80,7 +80,7 @@ def upgrade() -> None:
     sa.Column('conditions', sa.Text(), nullable=False),
     sa.Column('opinion', sa.Text(), nullable=False),
     sa.Column('recorded_by', sa.Integer(), nullable=False),
-    sa.Column('recorded_at', backend.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('recorded_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("kind IN ('midterm', 'acceptance')", name=op.f('ck_funding_reviews_kind_known')),
     sa.CheckConstraint("result IN ('passed', 'failed', 'passed_with_conditions')", name=op.f('ck_funding_reviews_result_known')),
     sa.ForeignKeyConstraint(['agreement_id'], ['agreements.id'], name=op.f('fk_funding_reviews_agreement_id_agreements')),
@@ -103,7 +103,7 @@ def upgrade() -> None:
     sa.Column('paid_on', sa.Date(), nullable=True),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=False),
-    sa.Column('at', backend.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("kind IN ('approved', 'rejected', 'paid', 'reversed')", name=op.f('ck_disbursement_entries_kind_known')),
     sa.CheckConstraint("step IN ('decision', 'payment', 'reversal')", name=op.f('ck_disbursement_entries_step_known')),
     sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_disbursement_entries_actor_id_users')),
@@ -140,7 +140,7 @@ def upgrade() -> None:
     sa.Column('review_id', sa.Integer(), nullable=True),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('opened_by', sa.Integer(), nullable=True),
-    sa.Column('opened_at', backend.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('opened_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("source IN ('agreement_signed', 'review', 'manual')", name=op.f('ck_milestone_gate_openings_source_known')),
     sa.ForeignKeyConstraint(['agreement_id'], ['agreements.id'], name=op.f('fk_milestone_gate_openings_agreement_id_agreements')),
     sa.ForeignKeyConstraint(['milestone_id'], ['agreement_milestones.id'], name=op.f('fk_milestone_gate_openings_milestone_id_agreement_milestones')),

@@ -7,7 +7,7 @@ Create Date: 2026-11-26 14:20:31.897609
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import backend.db
+import backend.core.db
 
 
 revision = '9f182a2cc65e'
@@ -33,7 +33,7 @@ def upgrade() -> None:
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('source_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('created_by', sa.Integer(), nullable=True),
-    sa.Column('created_at', backend.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("format IN ('docx', 'pdf', 'xlsx')", name=op.f('ck_documents_format_known')),
     sa.CheckConstraint("kind IN ('application', 'copyright_pledge', 'agreement', 'progress_table', 'verification_report', 'upload')", name=op.f('ck_documents_kind_known')),
     sa.CheckConstraint("subject_type IN ('work', 'agreement', 'unit_period', 'none')", name=op.f('ck_documents_subject_type_known')),

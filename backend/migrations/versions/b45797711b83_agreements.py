@@ -7,7 +7,7 @@ Create Date: 2026-11-26 14:35:29.314201
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import backend.db
+import backend.core.db
 
 
 revision = 'b45797711b83'
@@ -36,11 +36,11 @@ def upgrade() -> None:
     sa.Column('decline_reason', sa.Text(), nullable=False),
     sa.Column('declined_by', sa.Integer(), nullable=True),
     sa.Column('created_by', sa.Integer(), nullable=False),
-    sa.Column('created_at', backend.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', backend.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('opened_at', backend.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('fully_signed_at', backend.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('voided_at', backend.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('opened_at', backend.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('fully_signed_at', backend.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('voided_at', backend.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("status IN ('draft', 'open', 'signing', 'fully_signed', 'declined', 'voided')", name=op.f('ck_agreements_status_known')),
     sa.CheckConstraint('grant_fen >= 0', name=op.f('ck_agreements_grant_not_negative')),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_agreements_created_by_users')),
@@ -85,7 +85,7 @@ def upgrade() -> None:
     sa.Column('cert_serial', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('revision_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('revision_sm3', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('signed_at', backend.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('signed_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("party IN ('yi', 'bing', 'jia')", name=op.f('ck_agreement_signatures_party_known')),
     sa.ForeignKeyConstraint(['agreement_id'], ['agreements.id'], name=op.f('fk_agreement_signatures_agreement_id_agreements')),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_agreement_signatures_organisation_id_organisations')),

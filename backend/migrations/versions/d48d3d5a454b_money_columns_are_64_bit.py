@@ -7,7 +7,7 @@ Create Date: 2026-11-26 15:14:07.246897
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import backend.db
+import backend.core.db
 
 
 revision = 'd48d3d5a454b'

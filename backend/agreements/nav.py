@@ -1,0 +1,39 @@
+"""三方协议 on the home page and in the menu: 待我签署 for the parties."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from backend.agreements import service as agreements
+from backend.auth.models import Role, User
+from backend.core.pages import Link, Section
+
+READERS = (
+    Role.producer,
+    Role.unit_reviewer,
+    Role.ministry_officer,
+    Role.finance,
+    Role.auditor,
+    Role.admin,
+)
+
+
+def menu(user: User) -> list[Link]:
+    return [Link("三方协议", "/agreements")] if user.role in READERS else []
+
+
+def home_sections(session: Session, user: User) -> list[Section]:
+    if user.role not in READERS:
+        return []
+    out = []
+    if user.role is Role.ministry_officer:
+        link = Link("协议签署", "/agreements", "与制作机构、推荐单位签订三方协议")
+        out.append(Section("三方协议", [link]))
+    pending = agreements.awaiting(session, user)
+    links = [
+        Link(
+            f"待我签署（{len(pending)}）", "/agreements", "按乙方 → 丙方 → 甲方顺序在线签署三方协议"
+        )
+    ]
+    links += [Link(f"签署：{a.number}", f"/agreements/{a.id}") for a in pending[:5]]
+    return [*out, Section("三方协议", links, len(pending))]

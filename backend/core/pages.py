@@ -1,0 +1,78 @@
+"""The page kit every domain's pages use: Jinja rendering, flash messages after a redirect, the
+error page, and the home page's building blocks (Link, Section).
+
+It lives in core, not in ``backend.web``, because every domain renders pages and ``web`` is the
+top layer (login, home, navigation) that imports the domains. The Jinja files themselves are in
+``backend/web/jinja/``, one folder per domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from backend.core import display
+from backend.core.errors import JingpinError, NotAuthenticated
+
+JINJA_DIR = Path(__file__).resolve().parents[1] / "web" / "jinja"
+
+templates = Jinja2Templates(directory=JINJA_DIR)
+templates.env.filters.update(yuan=display.yuan, local_time=display.local_time)
+
+# Extra variables for every page (e.g. the navigation with its 待办 counts), added by the web
+# layer at start-up: a provider gets the request and returns names → values.
+ContextProvider = Callable[[Request], dict[str, Any]]
+_context_providers: list[ContextProvider] = []
+
+
+def add_context_provider(provider: ContextProvider) -> None:
+    if provider not in _context_providers:
+        _context_providers.append(provider)
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("user", getattr(request.state, "user", None))
+    context.setdefault("csrf_token", getattr(request.state, "csrf_token", ""))
+    for provider in _context_providers:
+        for key, value in provider(request).items():
+            context.setdefault(key, value)
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def redirect(url: str, message: str = "", *, error: bool = False) -> Response:
+    """303 to ``url``, with a flash message the next page shows (``?msg=`` or ``?error=``)."""
+    if not message:
+        return RedirectResponse(url, status_code=303)
+    sep = "&" if "?" in url else "?"
+    return RedirectResponse(
+        f"{url}{sep}{'error' if error else 'msg'}={quote(message)}", status_code=303
+    )
+
+
+def error_page(request: Request, exc: JingpinError) -> Response:
+    if isinstance(exc, NotAuthenticated) and request.method == "GET":
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+    return render(request, "error.html", status_code=exc.status_code, error=exc)
+
+
+@dataclass
+class Link:
+    label: str
+    href: str
+    note: str = ""
+
+
+@dataclass
+class Section:
+    """A card on a role's home page; ``count`` is shown as a badge (e.g. items waiting)."""
+
+    title: str
+    links: list[Link] = field(default_factory=list)
+    count: int | None = None

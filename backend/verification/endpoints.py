@@ -1,0 +1,142 @@
+"""Verification API: verify any PDF, the registry, report downloads, the audit log (read-only)
+and its signed export."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import Response
+
+from backend.audit_log.service import event_dict, trail, verify_chain
+from backend.auth.deps import CurrentUser, SessionDep
+from backend.core.errors import NotFound, ValidationFailed
+from backend.core.responses import download
+from backend.verification import audit_browser, evidence, registry, service
+from backend.verification.export import export_lines
+
+router = APIRouter(prefix="/api/v1", tags=["verification"])
+
+
+def _check_sha(value: str) -> str:
+    value = value.lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise ValidationFailed("sha256 应为 64 位十六进制", fields={"sha256": "格式不正确"})
+    return value
+
+
+@router.post(
+    "/verify",
+    summary="验证任意 PDF 的电子签名",
+    responses={413: {"description": "文件过大"}, 422: {"description": "空文件或验证被中止"}},
+)
+async def verify(
+    file: Annotated[UploadFile, File(description="待验证的 PDF")],
+    session: SessionDep,
+    user: CurrentUser,
+) -> dict[str, Any]:
+    """Runs in the verification worker pool (time and memory limits per file); the JSON is the
+    `jingpin verify --json` contract plus `registry`, `summary_zh` and the report download paths."""
+    data = await service.read_upload(file)
+    body = await service.verify_upload(session, data, file.filename)
+    sha = body["file_sha256"]
+    body["report_pdf"] = f"/api/v1/verify/{sha}/report.pdf"
+    body["report_json"] = f"/api/v1/verify/{sha}/report.json"
+    return body
+
+
+@router.get("/registry/{sha256}", summary="按 sha256 查询本系统签发的文件")
+def registry_lookup(sha256: str, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+    return registry.lookup(session, _check_sha(sha256))
+
+
+@router.get(
+    "/agreements/{agreement_id}/evidence.zip",
+    response_class=Response,
+    summary="证据包",
+    tags=["agreements"],
+)
+def evidence_package(agreement_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    ag, data = evidence.evidence_zip(session, user, agreement_id)
+    return download(data, f"三方协议证据包-{ag.number}.zip", "application/zip")
+
+
+@router.get("/verify/{file_sha256}/report.json", summary="验证结果（JSON，最近一次验证）")
+def report_json(file_sha256: str, user: CurrentUser) -> dict[str, Any]:
+    return service.recall(_check_sha(file_sha256))
+
+
+@router.get(
+    "/verify/{file_sha256}/report.pdf",
+    summary="验证报告（PDF，系统签章）",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def report_pdf(file_sha256: str, user: CurrentUser) -> Response:
+    pdf = service.report_pdf(_check_sha(file_sha256))
+    name = f"verification-report-{file_sha256[:12]}.pdf"
+    return download(pdf, name, "application/pdf")
+
+
+@router.get("/audit/chain", summary="审计日志链校验结果")
+def chain(session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+    audit_browser.require_reader(user)
+    status = verify_chain(session)
+    return {
+        "ok": status.ok,
+        "events": status.events,
+        "first_bad_seq": status.first_bad_seq,
+        "reason": status.reason,
+        "message": status.message,
+    }
+
+
+@router.get("/audit/events", summary="审计日志（筛选、分页）")
+def events(
+    session: SessionDep,
+    user: CurrentUser,
+    object_type: Annotated[str | None, Query(max_length=40)] = None,
+    object_id: Annotated[str | None, Query(max_length=64)] = None,
+    actor: Annotated[str | None, Query(max_length=50)] = None,
+    action: Annotated[str | None, Query(max_length=60)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = audit_browser.PAGE_SIZE,
+) -> dict[str, Any]:
+    audit_browser.require_reader(user)
+    result = audit_browser.search(
+        session,
+        audit_browser.AuditFilter(
+            object_type, object_id, actor, action, since, until, page, page_size
+        ),
+    )
+    return {
+        "total": result.total,
+        "page": result.page,
+        "pages": result.pages,
+        "page_size": result.page_size,
+        "events": [event_dict(e) for e in result.events],
+    }
+
+
+@router.get(
+    "/audit/export",
+    summary="导出对象的审计轨迹（JSON Lines，系统签名）",
+    response_class=Response,
+    responses={200: {"content": {"application/x-ndjson": {}}}},
+)
+def export(
+    session: SessionDep,
+    user: CurrentUser,
+    object_type: Annotated[str, Query(min_length=1, max_length=40)],
+    object_id: Annotated[str, Query(min_length=1, max_length=64)],
+) -> Response:
+    audit_browser.require_reader(user)
+    events = trail(session, object_type, object_id)
+    if not events:
+        raise NotFound("该对象没有审计记录", code="no_audit_events")
+    data = export_lines(events, object_type=object_type, object_id=object_id)
+    name = f"audit-{object_type}-{object_id}.jsonl"
+    return download(data, name, "application/x-ndjson")

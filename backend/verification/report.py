@@ -1,0 +1,121 @@
+"""The verification report as a PDF (验证报告): docxtpl template → LibreOffice pool → sealed by
+the system (PAdES B-T with the "jingpin 系统" certificate), so the report itself is verifiable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.core.dates import beijing_iso
+from backend.documents.converter import get_pool
+from backend.documents.render import render_docx
+from backend.pki.service import seal_with_system
+from signing.verify import INDICATION_ZH, SUB_INDICATION_ZH
+
+TEMPLATE = "verification_report.docx"
+SEAL_FIELD = "jingpin_system_seal"
+# Bottom-right of the last page, below the "系统签章：" line (A4, points from the lower left).
+SEAL_BOX = (330.0, 40.0, 560.0, 110.0)
+
+COVERAGE_ZH = {
+    "ENTIRE_FILE": "覆盖整个文件",
+    "ENTIRE_REVISION": "覆盖签名时的整个版本（其后有增量更新）",
+    "CONTIGUOUS_BLOCK_FROM_START": "仅覆盖文件开头的一段（不完整）",
+    "UNCLEAR": "覆盖范围不明",
+}
+REVOCATION_ZH = {"good": "未吊销（已核对 CRL）", "revoked": "已吊销", "unknown": "未能确认"}
+PARTY_FIELDS = {"party_yi": "乙方", "party_bing": "丙方", "party_jia": "甲方"}
+
+
+def verdict(indication: str | None) -> str:
+    return INDICATION_ZH.get(indication or "", indication or "无法确定")
+
+
+def _time(value: str | None) -> str:
+    return beijing_iso(value) or "无"
+
+
+def signature_rows(sig: dict[str, Any]) -> list[dict[str, str]]:
+    signer = sig.get("signer") or {}
+    rows = [
+        (
+            "字段",
+            f"{sig['field']}"
+            + (f"（{PARTY_FIELDS[sig['field']]}）" if sig["field"] in PARTY_FIELDS else ""),
+        ),
+        ("签署机构", signer.get("organisation") or "未知"),
+        ("证书主体", signer.get("common_name") or "未知"),
+        ("证书序列号", signer.get("serial") or "未知"),
+        ("证书颁发者", signer.get("issuer") or "未知"),
+        ("签署时间（签署方声明）", _time(sig.get("signed_at"))),
+        ("时间戳", _time(sig.get("timestamp")) if sig.get("timestamp") else "无时间戳"),
+        ("完整性", "所签内容未被改动" if sig.get("intact") else "所签内容已被改动或无法核对"),
+        (
+            "证书信任",
+            "证书链可追溯到本系统根证书" if sig.get("trusted") else "证书链不可信或无法确认",
+        ),
+        ("覆盖范围", COVERAGE_ZH.get(sig.get("coverage") or "", sig.get("coverage") or "不明")),
+        ("签名后的修改", sig.get("modified_after") or "无"),
+        (
+            "吊销状态",
+            REVOCATION_ZH.get(sig.get("revocation") or "", sig.get("revocation") or "不明"),
+        ),
+        (
+            "结论",
+            verdict(sig.get("indication"))
+            + (
+                f"（{SUB_INDICATION_ZH.get(sig['sub_indication'], sig['sub_indication'])}）"
+                if sig.get("sub_indication")
+                else ""
+            ),
+        ),
+    ]
+    for message in sig.get("messages") or []:
+        rows.append(("说明", str(message)))
+    return [{"label": k, "value": v} for k, v in rows]
+
+
+def signature_heading(index: int, sig: dict[str, Any]) -> str:
+    kind = "文档时间戳" if sig.get("kind") == "document_timestamp" else "签名"
+    who = (sig.get("signer") or {}).get("organisation") or "未知签署方"
+    return f"{kind} {index}：{who} — {verdict(sig.get('indication'))}"
+
+
+def report_context(body: dict[str, Any]) -> dict[str, Any]:
+    sigs = body.get("signatures") or []
+    if not body.get("readable", True):
+        detail = f"无法读取该文件：{body.get('message') or '格式错误'}"
+    elif not sigs:
+        detail = "该文件中没有数字签名。"
+    else:
+        sub = body.get("sub_indication")
+        detail = f"{body['indication']}" + (
+            f" / {sub}（{SUB_INDICATION_ZH.get(sub, sub)}）" if sub else ""
+        )
+    size = body.get("file_size")
+    return {
+        "generated_at": _time(body.get("verified_at")),
+        "file_name": body.get("file_name") or "（未提供文件名）",
+        "file_size": f"{size:,} 字节" if isinstance(size, int) else "不明",
+        "file_sha256": body["file_sha256"],
+        "file_sm3": body.get("file_sm3") or "",
+        "registry_message": (body.get("registry") or {}).get("message") or "未查询",
+        "overall": "总体结论："
+        + (verdict(body.get("indication")) if sigs else "未签名（文件中没有有效签名）"),
+        "overall_detail": detail,
+        "no_signatures": "" if sigs else "（无）",
+        "signatures": [
+            {"heading": signature_heading(i, s), "rows": signature_rows(s)}
+            for i, s in enumerate(sigs, start=1)
+        ],
+    }
+
+
+def render_report_docx(body: dict[str, Any]) -> bytes:
+    return render_docx(TEMPLATE, report_context(body))
+
+
+def render_sealed_report(body: dict[str, Any]) -> bytes:
+    pdf = get_pool().convert(render_report_docx(body))
+    return seal_with_system(
+        pdf, SEAL_FIELD, SEAL_BOX, reason=f"验证报告（文件 SHA-256 {body['file_sha256'][:16]}…）"
+    )

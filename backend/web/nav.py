@@ -1,0 +1,56 @@
+"""The registry of what each domain shows on a role's home page and in the menu.
+
+Each domain has a ``nav`` module with ``home_sections(session, user)`` and ``menu(user)``; this
+list is the only place that knows them all, so the web layer depends on the domains and never
+the other way round. The order here is the order on the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
+from sqlmodel import Session
+
+from backend.agreements import nav as agreements
+from backend.auth.models import User
+from backend.core.pages import Link, Section
+from backend.documents import nav as documents
+from backend.funding import nav as funding
+from backend.verification import nav as verification
+from backend.workflow import nav as workflow
+from backend.works import nav as works
+
+HOME_SECTIONS: tuple[Callable[[Session, User], list[Section]], ...] = (
+    funding.filing_sections,
+    works.home_sections,
+    documents.home_sections,
+    workflow.home_sections,
+    agreements.home_sections,
+    funding.home_sections,
+    verification.home_sections,
+)
+MENU: tuple[Callable[[User], list[Link]], ...] = (
+    works.menu,
+    workflow.menu,
+    documents.menu,
+    agreements.menu,
+    funding.menu,
+    verification.menu,
+    workflow.notifications_menu,
+)
+
+
+def home_sections(session: Session, user: User) -> list[Section]:
+    return [section for provider in HOME_SECTIONS for section in provider(session, user)]
+
+
+def menu(user: User) -> list[Link]:
+    return [Link("首页", "/home")] + [link for provider in MENU for link in provider(user)]
+
+
+def menu_context(request: Request) -> dict[str, Any]:
+    """For every page (backend.core.pages): the signed-in user's menu."""
+    user = getattr(request.state, "user", None)
+    return {"menu": menu(user) if user is not None else []}

@@ -1,0 +1,14 @@
+"""Start-up wiring: subscribes each domain's hooks (backend.core.events, scope rules). Called
+by every entry point (the app, the CLI, the demo loader, tests) before any work; idempotent."""
+
+from __future__ import annotations
+
+from backend.core import events
+from backend.funding import hooks as funding_hooks
+from backend.workflow import hooks as workflow_hooks
+
+
+def install() -> None:
+    funding_hooks.install()
+    workflow_hooks.install()
+    events.mark_installed()

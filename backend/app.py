@@ -26,9 +26,9 @@ from backend.core.config import get_settings
 from backend.core.db import get_engine
 from backend.core.errors import JingpinError, ValidationFailed
 from backend.core.pages import error_page
-from backend.documents import pages as document_pages
 from backend.documents.converter import get_pool
 from backend.documents.endpoints import router as documents_router
+from backend.funding import filing_pages
 from backend.funding import pages as funding_pages
 from backend.funding.endpoints import router as funding_router
 from backend.funding.finance_api import router as finance_router
@@ -143,7 +143,6 @@ def create_app() -> FastAPI:
     app.include_router(pki_router)
     app.include_router(works_router)
     app.include_router(documents_router)
-    app.include_router(document_pages.router)
     app.include_router(workflow_router)
     app.include_router(workflow_public_router)
     app.include_router(workflow_pages.router)
@@ -152,6 +151,7 @@ def create_app() -> FastAPI:
     app.include_router(funding_router)
     app.include_router(finance_router)
     app.include_router(funding_pages.router)
+    app.include_router(filing_pages.router)
     app.include_router(verification_router)
     app.include_router(verification_pages.router)
     app.include_router(works_pages.router)

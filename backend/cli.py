@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from backend.core.config import get_settings
 from backend.documents.cli import app as render_app
+from backend.funding.cli import render_progress
 from backend.pki.cli import ca_app
 from backend.verification.cli import verify as verify_command
 
@@ -24,6 +25,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(ca_app, name="ca")
 app.command("verify")(verify_command)
+render_app.command("progress")(render_progress)
 app.add_typer(render_app, name="render")
 
 

@@ -128,6 +128,7 @@ def per_document(pool: ConverterPool, root: Path, runs: int = 10) -> None:
     from backend.documents import contexts
     from backend.documents.progress_xlsx import progress_xlsx
     from backend.documents.render import render_docx
+    from backend.funding.progress import progress_rows
     from backend.orgs.models import RecommendingUnit
     from backend.works.models import Work
 
@@ -144,7 +145,12 @@ def per_document(pool: ConverterPool, root: Path, runs: int = 10) -> None:
 
         def progress() -> dict[str, object]:
             return contexts.progress_context(
-                session=session, unit=unit, year=period.year, month=period.month, half=1
+                session=session,
+                unit=unit,
+                year=period.year,
+                month=period.month,
+                half=1,
+                rows=progress_rows(session, unit),
             )
 
         cases: list[tuple[str, Callable[[], dict[str, object]], Callable[[dict], bytes], str]] = [

@@ -86,9 +86,9 @@ def main() -> None:
         os.environ["JINGPIN_CONVERTER_WARM_START"] = "false"
         setup_data_dir(Path(tmp))
         os.environ["JINGPIN_CONVERTER_WARM_START"] = "false"
+        from backend.core.config import get_settings
         from backend.verification.service import trust_material
         from backend.verification.worker import get_verification_pool
-        from backend.core.config import get_settings
         from signing.verify import verify_pdf
 
         get_settings.cache_clear()

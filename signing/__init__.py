@@ -3,32 +3,43 @@
 A pure library (no web framework, no database); see signing/README.md.
 """
 
-from . import hexstrings
-from .appearance import SignatureAppearance
-from .errors import SigningError
-from .hashes import sha256_hex, sm3_hex
-from .pades import (
-    FieldSpec,
-    PadesLevel,
-    SigningRequest,
-    async_sign_pdf,
-    ca_signer,
-    prepare,
-    sign_pdf,
-)
-from .pki import CertificateAuthority, IssuedCertificate, rotate_kek
-from .tsa import InProcessTimeStamper, TimestampAuthority, http_timestamper
-from .verify import (
-    VerificationLimits,
-    VerificationReport,
-    async_verify_pdf,
-    describe_zh,
-    exit_code,
-    verify_pdf,
-)
+from importlib import import_module
+from typing import Any
 
-# pyHanko's byte-at-a-time hex-string reader was a fifth of verification; see hexstrings.py.
-hexstrings.install()
+# Names are loaded on first use (PEP 562): importing a light module such as signing.timefmt must
+# not pull in pyHanko (~0.7 s), which the CLI and every backend module would otherwise pay.
+_EXPORTS = {
+    "SignatureAppearance": "appearance",
+    "SigningError": "errors",
+    "sha256_hex": "hashes",
+    "sm3_hex": "hashes",
+    "FieldSpec": "pades",
+    "PadesLevel": "pades",
+    "SigningRequest": "pades",
+    "async_sign_pdf": "pades",
+    "ca_signer": "pades",
+    "prepare": "pades",
+    "sign_pdf": "pades",
+    "CertificateAuthority": "pki",
+    "IssuedCertificate": "pki",
+    "rotate_kek": "pki",
+    "InProcessTimeStamper": "tsa",
+    "TimestampAuthority": "tsa",
+    "http_timestamper": "tsa",
+    "VerificationLimits": "verify",
+    "VerificationReport": "verify",
+    "async_verify_pdf": "verify",
+    "describe_zh": "verify",
+    "exit_code": "verify",
+    "verify_pdf": "verify",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CertificateAuthority",

@@ -24,8 +24,9 @@ __all__ = ["token_signer", "token_public_key", "generate_token_key"]
 
 def generate_token_key(session: object, label: str, key_id: bytes) -> PublicKeyTypes:
     """Generate an ECDSA P-256 key pair inside the token; returns its public key."""
-    from pkcs11 import Attribute, KeyType
-    from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
+    # python-pkcs11 is the optional PKCS#11 extra: imported only where a token is used.
+    from pkcs11 import Attribute, KeyType  # noqa: PLC0415
+    from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters  # noqa: PLC0415
 
     params = session.create_domain_parameters(  # type: ignore[attr-defined]
         KeyType.EC, {Attribute.EC_PARAMS: encode_named_curve_parameters("secp256r1")}, local=True
@@ -35,8 +36,8 @@ def generate_token_key(session: object, label: str, key_id: bytes) -> PublicKeyT
 
 
 def token_public_key(lib_path: str, token_label: str, pin: str, key_label: str) -> PublicKeyTypes:
-    from pkcs11 import KeyType, ObjectClass
-    from pkcs11.util.ec import encode_ec_public_key
+    from pkcs11 import KeyType, ObjectClass  # noqa: PLC0415 (optional extra, as above)
+    from pkcs11.util.ec import encode_ec_public_key  # noqa: PLC0415
 
     with contextlib.closing(
         open_pkcs11_session(lib_path, token_criteria=TokenCriteria(label=token_label), user_pin=pin)

@@ -45,7 +45,9 @@ from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
 from pyhanko.sign.diff_analysis.policy_api import DiffResult, SuspiciousModification
+from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import async_validate_pdf_signature
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature, async_validate_pdf_timestamp
 from pyhanko.sign.validation.status import (
     DocumentTimestampStatus,
@@ -226,8 +228,6 @@ def _dss_material(
     reader: PdfFileReader,
 ) -> tuple[list[asn1_crl.CertificateList], list[Any], list[Any]]:
     try:
-        from pyhanko.sign.validation.dss import DocumentSecurityStore
-
         dss = DocumentSecurityStore.read_dss(reader)
     except Exception:
         return [], [], []
@@ -342,8 +342,6 @@ def _collect_signatures(
 ) -> tuple[list[EmbeddedPdfSignature], list[SignatureReport]]:
     """Filled signature fields in signing order; ones pyHanko cannot load become FORMAT_FAILURE
     reports (pyHanko itself would silently skip e.g. an unknown /SubFilter)."""
-    from pyhanko.sign.fields import enumerate_sig_fields
-
     good: list[EmbeddedPdfSignature] = []
     broken: list[SignatureReport] = []
     for name, sig_obj, sig_field in enumerate_sig_fields(reader, filled_status=True):

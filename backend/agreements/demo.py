@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from backend.agreements import service
 from backend.agreements.models import Agreement
 from backend.auth.models import User
+from backend.documents.converter import get_pool
 from backend.works.models import Work, WorkStatus
 
 # (work title, signers in order) — 乙 → 丙 → 甲; fewer signers leave it waiting for the next.
@@ -21,8 +22,6 @@ PLAN = (
 
 
 def load_agreements_demo(session: Session, password: str) -> None:
-    from backend.documents.converter import get_pool
-
     pool = get_pool()
     started_here = pool.stats().mode == "stopped"
     try:

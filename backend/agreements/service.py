@@ -45,7 +45,7 @@ from backend.orgs.models import Organisation, OrgKind, RecommendingUnit
 from backend.pki.service import font_cache_dir, get_ca, timestamper, usable_seal, verify_bytes
 from backend.works.models import Work, WorkStatus
 from signing.appearance import SignatureAppearance
-from signing.pades import FieldSpec, PadesLevel, SigningRequest, ca_signer, prepare
+from signing.pades import FieldSpec, PadesLevel, SigningRequest, ca_signer, prepare, sign_pdf
 from signing.verify import TOTAL_PASSED, describe_zh
 
 TEMPLATE = "agreement.docx"
@@ -504,8 +504,6 @@ def sign_sync(
     session: Session, user: User, agreement_id: int, password: str, address: str = "local"
 ) -> Agreement:
     """Whole signing in one call (demo loader, CLI, tests); sync pyHanko wrapper inside."""
-    from signing.pades import sign_pdf
-
     plan = begin_signing(session, user, agreement_id, password, address)
     return finish_signing(session, user, plan, sign_pdf(plan.pdf, plan.request))
 

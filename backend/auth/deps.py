@@ -4,17 +4,17 @@ user from a bearer token or the session cookie, CSRF for cookie-authenticated wr
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from backend.auth.models import AuthToken, Role, TokenKind, User
+from backend.auth.models import AuthToken, TokenKind, User
 from backend.auth.service import resolve_token
 from backend.core.db import get_engine, writer
-from backend.core.errors import JingpinError, NotAuthenticated, PermissionDenied
+from backend.core.errors import JingpinError, NotAuthenticated
 
 SESSION_COOKIE = "jingpin_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -81,17 +81,6 @@ async def current_user(
 
 CurrentUser = Annotated[User, Depends(current_user)]
 CurrentAuth = Annotated[tuple[User, AuthToken], Depends(authenticate_request)]
-
-
-def require_roles(*roles: Role) -> Callable[[User], User]:
-    """A dependency that lets only the given roles through (403 for the others)."""
-
-    def check(user: CurrentUser) -> User:
-        if user.role not in roles:
-            raise PermissionDenied()
-        return user
-
-    return check
 
 
 async def page_user(auth: CurrentAuth, request: Request) -> User:

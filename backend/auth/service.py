@@ -16,11 +16,12 @@ from backend.core.config import get_settings
 from backend.core.db import utcnow
 from backend.core.errors import (
     NotAuthenticated,
+    NotFound,
     PermissionDenied,
     TooManyAttempts,
     ValidationFailed,
 )
-from backend.orgs.models import Organisation
+from backend.orgs.models import Organisation, RecommendingUnit
 
 
 def _sha(token: str) -> str:
@@ -149,3 +150,23 @@ def delete_user(session: Session, user: User, *, actor: object | None = None) ->
         revoke_token(session, row)
     session.flush()
     record(session, actor=actor, action="user.delete", object_type="user", object_id=user.id)
+
+
+def require_role(user: User, *roles: Role, message: str = "您的角色无权执行此操作") -> None:
+    """403 unless the user has one of ``roles`` (services call it after the 404 checks)."""
+    if user.role not in roles:
+        raise PermissionDenied(message)
+
+
+def unit_of(session: Session, user: User) -> RecommendingUnit | None:
+    """The recommending unit of the user's organisation: a unit reviewer's own unit, the unit a
+    producer normally applies through; None for the ministry and for organisations without one."""
+    org = session.get(Organisation, user.organisation_id)
+    return session.get(RecommendingUnit, org.unit_id) if org and org.unit_id else None
+
+
+def require_unit_of(session: Session, user: User) -> RecommendingUnit:
+    unit = unit_of(session, user)
+    if unit is None:
+        raise NotFound("您的账号未关联推荐单位", code="unit_not_found")
+    return unit

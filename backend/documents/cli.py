@@ -4,7 +4,7 @@
     jingpin render pledge --work 3 --format docx
     jingpin render progress --unit zj --period 2026-06-H1 --format xlsx --out 推进表.xlsx
 
-Same path as the download API (context → render → store_rendered → pdf_for_docx, audit event
+(``progress`` is funding's: backend.funding.cli.) Same path as the download API (context → render → store_rendered → pdf_for_docx, audit event
 for new document rows, actor "cli"), without the per-user access check. Errors are one Chinese
 line on stderr and a non-zero exit: 2 bad input (unknown work or unit, missing fields, bad
 period or format), 3 converter unavailable, 1 anything else (e.g. a template bug).
@@ -12,12 +12,18 @@ period or format), 3 converter unavailable, 1 anything else (e.g. a template bug
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
+from sqlmodel import Session
 
+from backend.core.errors import JingpinError, ServiceBusy
+from backend.documents import downloads
+from backend.documents.downloads import Prepared
 from backend.documents.models import DocumentFormat
+from backend.works.models import Work
 
 app = typer.Typer(help="从数据库生成文书（申请书、版权承诺书、推进表）", no_args_is_help=True)
 
@@ -29,7 +35,7 @@ EXIT_BAD_INPUT = 2
 EXIT_UNAVAILABLE = 3
 
 
-def _fail(message: str, code: int) -> None:
+def fail(message: str, code: int) -> NoReturn:
     typer.echo(message, err=True)
     raise typer.Exit(code)
 
@@ -42,43 +48,18 @@ def _write(data: bytes, out: Path | None, filename: str) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
     except OSError as exc:
-        _fail(f"无法写入文件 {target}：{exc.strerror or exc}", 1)
+        fail(f"无法写入文件 {target}：{exc.strerror or exc}", 1)
     return target
 
 
-def _run(build: str, fmt: str, out: Path | None, **what: str | int) -> None:
-    from sqlmodel import Session, select
-
+def issue_to_file(prepare: Callable[[Session], Prepared], out: Path | None) -> None:
+    """Prepare in a read session, convert with the pool (borrowed if one runs), record, write."""
     from backend.core.db import get_engine
-    from backend.core.errors import JingpinError, ServiceBusy
-    from backend.documents import downloads
     from backend.documents.converter import get_pool
-    from backend.orgs.models import RecommendingUnit
-    from backend.works.models import Work
 
     try:
         with Session(get_engine(), expire_on_commit=False) as session:
-            if build == "progress":
-                unit = session.exec(
-                    select(RecommendingUnit).where(RecommendingUnit.code == what["unit"])
-                ).first()
-                if unit is None:
-                    _fail(f"推荐单位 {what['unit']} 不存在（单位代码如 zj、sc）", EXIT_BAD_INPUT)
-                    return
-                period = downloads.parse_half_month(str(what["period"]))
-                wanted = downloads.parse_format(fmt, downloads.PROGRESS_FORMATS)
-                prepared = downloads.prepare_progress_table(
-                    session, unit=unit, period=period, fmt=wanted
-                )
-            else:
-                work = session.get(Work, what["work"])
-                if work is None:
-                    _fail(f"作品 {what['work']} 不存在", EXIT_BAD_INPUT)
-                    return
-                wanted = downloads.parse_format(fmt, downloads.WORK_FORMATS)
-                prepared = downloads.prepare_work_document(
-                    session, work=work, doc_type=build, fmt=wanted
-                )
+            prepared = prepare(session)
         pool = get_pool()
         borrowed = pool.stats().mode != "stopped"  # someone else's running pool (tests)
         try:
@@ -88,16 +69,27 @@ def _run(build: str, fmt: str, out: Path | None, **what: str | int) -> None:
                 pool.stop()
         issued = downloads.record_issued(prepared, pdf, actor="cli")
     except ServiceBusy as exc:
-        _fail(f"{exc.message}（文档转换服务不可用）", EXIT_UNAVAILABLE)
+        fail(f"{exc.message}（文档转换服务不可用）", EXIT_UNAVAILABLE)
         return
     except JingpinError as exc:
         detail = "；".join(exc.fields.values())
         code = EXIT_BAD_INPUT if exc.status_code < 500 else 1
-        _fail(f"{exc.message}：{detail}" if detail else exc.message, code)
+        fail(f"{exc.message}：{detail}" if detail else exc.message, code)
         return
     target = _write(issued.data, out, issued.filename)
     note = "新生成" if issued.created else "与已登记的文书相同"
     typer.echo(f"已生成 {target}（{len(issued.data)} 字节，sha256 {issued.sha256}，{note}）")
+
+
+def _work_document(doc_type: str, work_id: int, fmt: str, out: Path | None) -> None:
+    def prepare(session: Session) -> Prepared:
+        work = session.get(Work, work_id)
+        if work is None:
+            fail(f"作品 {work_id} 不存在", EXIT_BAD_INPUT)
+        wanted = downloads.parse_format(fmt, downloads.WORK_FORMATS)
+        return downloads.prepare_work_document(session, work=work, doc_type=doc_type, fmt=wanted)
+
+    issue_to_file(prepare, out)
 
 
 @app.command("application")
@@ -107,7 +99,7 @@ def render_application(
     out: OutOpt = None,
 ) -> None:
     """扶持项目申请书（附件1），docx 或 pdf。"""
-    _run("application", fmt, out, work=work)
+    _work_document("application", work, fmt, out)
 
 
 @app.command("pledge")
@@ -117,15 +109,4 @@ def render_pledge(
     out: OutOpt = None,
 ) -> None:
     """版权承诺书（附件2），docx 或 pdf。"""
-    _run("copyright-pledge", fmt, out, work=work)
-
-
-@app.command("progress")
-def render_progress(
-    unit: Annotated[str, typer.Option("--unit", "-u", help="推荐单位代码，如 zj")],
-    period: Annotated[str, typer.Option("--period", "-p", help="填报期间，如 2026-06-H1")],
-    fmt: FormatOpt = DocumentFormat.pdf.value,
-    out: OutOpt = None,
-) -> None:
-    """重点项目推进表（附件3），docx、xlsx 或 pdf。"""
-    _run("progress", fmt, out, unit=unit, period=period)
+    _work_document("copyright-pledge", work, fmt, out)

@@ -13,21 +13,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from backend.core.dates import HalfMonth, date_zh, today_shanghai
 from backend.core.errors import ValidationFailed
 from backend.core.money import capitals, format_fen, format_fen_plain
 from backend.orgs.models import Organisation, RecommendingUnit
-from backend.works.models import Batch, Direction, Work, WorkStatus
+from backend.works.models import Batch, Direction, Work
 
 APPLICATION_TEMPLATE = "application_form.docx"
 PLEDGE_TEMPLATE = "copyright_pledge.docx"
 AGREEMENT_TEMPLATE = "agreement.docx"
 PROGRESS_TEMPLATE = "progress_table.docx"
-
-# Works that belong in the 推进表 by default (selected and onwards).
-PROGRESS_STATUSES = (WorkStatus.selected, WorkStatus.in_notice, WorkStatus.confirmed)
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # keeps \t and \n
 
@@ -296,41 +293,6 @@ def agreement_context(
     }
 
 
-def default_progress_rows(*, session: Session, unit: RecommendingUnit) -> list[dict[str, Any]]:
-    """One row per work of ``unit`` that is selected / in notice / confirmed, with its funding
-    from the tracker (backend.funding.summary.funding_by_work): the current agreement's grant,
-    the money paid so far per the ledger, and the stage (agreement, reviews, payments)."""
-    from backend.funding.summary import funding_by_work
-
-    works = session.exec(
-        select(Work)
-        .where(Work.unit_id == unit.id, Work.status.in_(PROGRESS_STATUSES))  # type: ignore[attr-defined]
-        .order_by(Work.batch_id, Work.id)  # type: ignore[arg-type]
-    ).all()
-    funding = funding_by_work(session, [w.id for w in works if w.id is not None])
-    rows = []
-    for work in works:
-        money = funding.get(work.id or 0)
-        org = session.get(Organisation, work.organisation_id)
-        batch = _load(session, Batch, work.batch_id)
-        rows.append(
-            {
-                "title": work.title,
-                "producer": org.name if org else "",
-                "batch": batch.label if batch else "",
-                "direction": direction_short(work.direction),
-                "stage": money.stage if money else work.status.label,
-                "progress": "",
-                "grant_fen": money.grant_fen if money else 0,
-                "paid_fen": max(money.paid_fen, 0) if money else 0,
-                "platform": work.partner_platform,
-                "broadcast_date": None,
-                "remarks": "",
-            }
-        )
-    return rows
-
-
 def progress_context(
     *,
     session: Session,
@@ -338,21 +300,19 @@ def progress_context(
     year: int,
     month: int,
     half: int,
-    rows: Sequence[Mapping[str, Any]] | None = None,
+    rows: Sequence[Mapping[str, Any]],
     filed_on: date | None = None,
 ) -> dict[str, Any]:
     """附件3 推进表 for one unit and one half-month.
 
     ``rows`` are plain dicts: ``title, producer, batch, direction, stage, progress, grant_fen,
-    paid_fen, platform, broadcast_date (date|None), remarks``; when ``None`` the unit's works
-    in selected/in_notice/confirmed are listed with grant 0 / paid 0.
+    paid_fen, platform, broadcast_date (date|None), remarks`` (the funding tracker makes them:
+    backend.funding.progress.progress_rows).
     """
     try:
         period = HalfMonth(year, month, half)
     except ValueError:
         raise ValidationFailed("填报期间无效", fields={"period": "填报期间无效"}) from None
-    if rows is None:
-        rows = default_progress_rows(session=session, unit=unit)
     missing: dict[str, str] = {}
     if _blank(unit.name):
         missing["unit.name"] = "填报单位名称未填写"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -273,11 +273,18 @@ def prepare_progress_table(
     unit: RecommendingUnit,
     period: HalfMonth,
     fmt: DocumentFormat,
+    rows: Sequence[Mapping[str, Any]],
     store: BlobStore | None = None,
 ) -> Prepared:
-    """Render the 推进表 of ``unit`` for ``period``: DOCX (and its PDF) or XLSX."""
+    """Render the 推进表 of ``unit`` for ``period``: DOCX (and its PDF) or XLSX, with ``rows``
+    from the funding tracker (backend.funding.progress)."""
     context = contexts.progress_context(
-        session=session, unit=unit, year=period.year, month=period.month, half=period.half
+        session=session,
+        unit=unit,
+        year=period.year,
+        month=period.month,
+        half=period.half,
+        rows=rows,
     )
     source_format: DocumentFormat
     if fmt is DocumentFormat.xlsx:

@@ -2,9 +2,7 @@
 
 - ``GET /api/v1/works/{id}/documents/{application|copyright-pledge}.{docx|pdf}``: the prefilled
   附件1 申请书 / 附件2 版权承诺书, for anyone who can see the work (404 otherwise).
-- ``GET /api/v1/units/{code}/progress-tables/{YYYY-MM-H1|H2}.{docx|xlsx|pdf}``: 附件3 推进表,
-  for the unit's own reviewers, the ministry, auditors and admin (another unit → 404, other
-  roles → 403).
+- (``GET /api/v1/units/{code}/progress-tables/…`` is funding's: backend.funding.finance_api.)
 
 Each response carries the bytes, the media type, a Chinese file name (RFC 5987 ``filename*``)
 and ``X-Document-SHA256``. The endpoints are async: database steps run in the threadpool and the
@@ -88,28 +86,5 @@ async def work_document(
             raise NotFound("没有这种文书", code="document_type_not_found")
         wanted = downloads.parse_format(fmt, downloads.WORK_FORMATS)
         return downloads.prepare_work_document(session, work=work, doc_type=doc_type, fmt=wanted)
-
-    return await issue(await run_in_threadpool(prepare), pool, user)
-
-
-@router.get(
-    "/units/{code}/progress-tables/{period}.{fmt}",
-    summary="下载重点项目推进表（附件3），期间如 2026-06-H1（上半月）/ 2026-06-H2（下半月）",
-    response_class=Response,
-    responses=DOCUMENT_RESPONSES | {403: {"description": "角色无权下载推进表"}},
-)
-async def progress_table(
-    code: str,
-    period: str,
-    fmt: Annotated[str, Path(description="docx、xlsx 或 pdf")],
-    session: SessionDep,
-    user: CurrentUser,
-    pool: PoolDep,
-) -> Response:
-    def prepare() -> Prepared:
-        unit = downloads.authorised_unit(session, user, code)
-        half = downloads.parse_half_month(period)
-        wanted = downloads.parse_format(fmt, downloads.PROGRESS_FORMATS)
-        return downloads.prepare_progress_table(session, unit=unit, period=half, fmt=wanted)
 
     return await issue(await run_in_threadpool(prepare), pool, user)

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from backend.audit_log.service import record
 from backend.auth.models import Role, User
+from backend.auth.service import unit_of
 from backend.core.config import get_settings
 from backend.core.dates import SHANGHAI, HalfMonth, half_month, to_shanghai, today_shanghai
 from backend.core.db import utcnow
@@ -26,7 +27,8 @@ from backend.core.errors import Conflict, NotFound, PermissionDenied, Validation
 from backend.documents import downloads
 from backend.documents.models import DocumentFormat
 from backend.funding.filing_models import ProgressFiling, ProgressFilingCorrection
-from backend.orgs.models import Organisation, RecommendingUnit
+from backend.funding.progress import prepare_progress_table
+from backend.orgs.models import RecommendingUnit
 
 FIRST_MONTH = 6  # 自6月起
 OVERSEERS = {Role.ministry_officer, Role.auditor, Role.admin}
@@ -54,10 +56,8 @@ def parse(period: str) -> HalfMonth:
 
 
 def own_unit(session: Session, user: User) -> RecommendingUnit | None:
-    if user.role is not Role.unit_reviewer:
-        return None
-    org = session.get(Organisation, user.organisation_id)
-    return session.get(RecommendingUnit, org.unit_id) if org and org.unit_id else None
+    """A unit reviewer's unit (the one whose tables they file); None for every other role."""
+    return unit_of(session, user) if user.role is Role.unit_reviewer else None
 
 
 def periods_until(today: date) -> list[HalfMonth]:
@@ -101,9 +101,7 @@ def file_table(
     ).first()
     if existing is not None and not reason:
         raise AlreadyFiled()
-    prepared = downloads.prepare_progress_table(
-        session, unit=unit, period=period, fmt=DocumentFormat.docx
-    )
+    prepared = prepare_progress_table(session, unit=unit, period=period, fmt=DocumentFormat.docx)
     doc = prepared.store(session, created_by=user.id)
     payload: dict[str, Any] = {
         "unit": unit.code,

@@ -1,16 +1,24 @@
-"""Finance and 推进表-filing API under /api/v1 (tags: finance): the summary per unit or batch,
-the money trail of one agreement, and the filings of a half-month."""
+"""Finance and 推进表 API under /api/v1 (tags: finance): the summary per unit or batch, the money
+trail of one agreement, the filings of a half-month, and the 推进表 download
+(``GET /api/v1/units/{code}/progress-tables/{YYYY-MM-H1|H2}.{docx|xlsx|pdf}``: the unit's own
+reviewers, the ministry, auditors and admin; another unit → 404, other roles → 403)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from backend.auth.deps import CurrentUser, SessionDep
+from backend.documents import downloads
+from backend.documents.downloads import Prepared
+from backend.documents.endpoints import DOCUMENT_RESPONSES, PoolDep, issue
 from backend.funding import exports, filings
 from backend.funding.pages import require_viewer
+from backend.funding.progress import prepare_progress_table
 from backend.funding.summary import summary, total
 
 router = APIRouter(prefix="/api/v1", tags=["finance"])
@@ -68,3 +76,27 @@ def file_progress_table(
         )
     ).one()
     return filings.filing_dict(session, f, unit)
+
+
+@router.get(
+    "/units/{code}/progress-tables/{period}.{fmt}",
+    summary="下载重点项目推进表（附件3），期间如 2026-06-H1（上半月）/ 2026-06-H2（下半月）",
+    response_class=Response,
+    tags=["documents"],
+    responses=DOCUMENT_RESPONSES | {403: {"description": "角色无权下载推进表"}},
+)
+async def progress_table(
+    code: str,
+    period: str,
+    fmt: Annotated[str, Path(description="docx、xlsx 或 pdf")],
+    session: SessionDep,
+    user: CurrentUser,
+    pool: PoolDep,
+) -> Response:
+    def prepare() -> Prepared:
+        unit = downloads.authorised_unit(session, user, code)
+        half = downloads.parse_half_month(period)
+        wanted = downloads.parse_format(fmt, downloads.PROGRESS_FORMATS)
+        return prepare_progress_table(session, unit=unit, period=half, fmt=wanted)
+
+    return await issue(await run_in_threadpool(prepare), pool, user)

@@ -1,6 +1,7 @@
 """Finance pages (资金拨付): the summary per unit and per batch with its charts and XLSX export,
 one agreement's funding timeline with the forms of the ledger (request / approve / reject / pay /
-reverse, each behind a confirmation page), the auditors' money trail, and the 推进表 filings.
+reverse, each behind a confirmation page) and the auditors' money trail. (推进表 pages:
+backend.funding.filing_pages.)
 
 Forms carry ``csrf_token`` and an ``idempotency_key`` generated when the form is rendered; the
 handler replays it through the same ``idempotent`` helper the API uses, so a double submit of
@@ -21,13 +22,13 @@ from backend.agreements.models import Agreement, AgreementStatus
 from backend.agreements.service import get_agreement
 from backend.auth.deps import PageUser, SessionDep
 from backend.auth.models import Role, User
-from backend.core.dates import HalfMonth, half_month, today_shanghai
+from backend.core.dates import today_shanghai
 from backend.core.display import local_time, yuan
 from backend.core.errors import JingpinError, PermissionDenied, ValidationFailed
 from backend.core.money import parse_yuan
 from backend.core.pages import redirect, render
 from backend.core.responses import download
-from backend.funding import charts, exports, filings, overview, service
+from backend.funding import charts, exports, overview, service
 from backend.funding.idempotency import idempotent, request_hash
 from backend.funding.summary import FIGURE_LABELS, FIGURES, monthly_paid, summary, total
 from backend.works.models import Work
@@ -348,64 +349,3 @@ def money_trail_export(
         raise JingpinError("支持的格式：jsonl、xlsx", code="not_found")
     name = f"资金轨迹-{number}.{fmt}"
     return download(data, name, media)
-
-
-# --------------------------------------------------------------------------- 推进表 filings
-def _periods(today: date) -> list[HalfMonth]:
-    ended = filings.periods_until(today)
-    return ended[::-1] or [HalfMonth(today.year, filings.FIRST_MONTH, 1)]
-
-
-@router.get("/progress-filings")
-def filings_page(
-    request: Request,
-    session: SessionDep,
-    user: PageUser,
-    period: str = "",
-    msg: str = "",
-    error: str = "",
-) -> Response:
-    today = today_shanghai()
-    periods = _periods(today)
-    chosen = period or periods[0].code
-    status = filings.period_status(session, user, chosen, today)
-    unit = filings.own_unit(session, user)
-    history = []
-    if unit is not None:
-        history = [
-            filings.period_status(session, user, p.code, today)["units"][0]
-            | {"period_label": p.label}
-            for p in periods
-        ]
-    return render(
-        request,
-        "funding/filings.html",
-        status=status,
-        periods=periods,
-        chosen=chosen,
-        unit=unit,
-        history=history,
-        reminders=filings.reminders(session, unit, today) if unit else [],
-        late_days=filings.late_days(),
-        msg=msg,
-        error=error,
-        local_time=local_time,
-    )
-
-
-@router.post("/progress-filings")
-async def file_page(request: Request, session: SessionDep, user: PageUser) -> Response:
-    form = await request.form()
-    period = str(form.get("period") or "")
-    reason = str(form.get("correction_reason") or "")
-    unit = filings.own_unit(session, user)
-    if unit is None:
-        raise PermissionDenied("只有推荐单位可以报送本单位的推进表")
-    try:
-        row = filings.file_table(session, user, unit.code, period, correction_reason=reason)
-    except JingpinError as exc:
-        session.rollback()
-        return redirect("/progress-filings", exc.message, error=True)
-    label = half_month(period).label
-    what = "更正" if isinstance(row, filings.ProgressFilingCorrection) else "报送"
-    return redirect("/progress-filings", f"已{what}{label}推进表（SHA-256 {row.sha256[:16]}…）")

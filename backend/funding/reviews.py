@@ -14,9 +14,11 @@ from backend.agreements.models import AgreementStatus, Party
 from backend.agreements.service import get_agreement, party_of
 from backend.audit_log.service import record
 from backend.auth.models import Role, User
+from backend.auth.service import require_role
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.documents.models import DocumentFormat, DocumentKind, SubjectType
 from backend.documents.service import store_rendered
+from backend.documents.uploads import check_pdf
 from backend.funding.models import (
     FundingReview,
     ReviewAttachment,
@@ -24,7 +26,7 @@ from backend.funding.models import (
     ReviewRequest,
     ReviewResult,
 )
-from backend.funding.service import open_gates_for_review, require_role
+from backend.funding.service import open_gates_for_review
 
 
 def _kind(value: str) -> ReviewKind:
@@ -81,10 +83,8 @@ def record_review(
     request_id: int | None = None,
 ) -> FundingReview:
     """总局 records a review's outcome with its signed PDF(s); a pass opens the gate."""
-    from backend.workflow.service import check_pdf
-
     ag = get_agreement(session, user, agreement_id)
-    require_role(user, {Role.ministry_officer}, "仅总局工作人员可以登记检查或验收结果")
+    require_role(user, Role.ministry_officer, message="仅总局工作人员可以登记检查或验收结果")
     review_kind = _kind(kind)
     try:
         review_result = ReviewResult(result)

@@ -16,10 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from backend.agreements.models import Agreement, AgreementMilestone, AgreementStatus, Gate
-from backend.agreements.service import get_agreement
+from backend.agreements.service import get_agreement, list_agreements
 from backend.audit_log.models import AuditEvent
 from backend.audit_log.service import record
 from backend.auth.models import Role, User
+from backend.auth.service import require_role
 from backend.core.dates import today_shanghai
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.core.money import format_fen
@@ -37,6 +38,8 @@ from backend.funding.models import (
     FundingReview,
     GateSource,
     MilestoneGateOpening,
+    ReviewKind,
+    ReviewResult,
 )
 from backend.orgs.models import Organisation
 
@@ -44,11 +47,6 @@ MONEY_ROLES = {Role.finance}
 
 
 # --------------------------------------------------------------------------- access
-def require_role(user: User, roles: set[Role], message: str) -> None:
-    if user.role not in roles:
-        raise PermissionDenied(message)
-
-
 def get_milestone(
     session: Session, user: User, milestone_id: int
 ) -> tuple[Agreement, AgreementMilestone]:
@@ -171,8 +169,6 @@ def open_gates_for_review(
     session: Session, actor: User, review: FundingReview, event: AuditEvent
 ) -> list[MilestoneGateOpening]:
     """A passed (or passed-with-conditions) review opens its gate; a failed one opens nothing."""
-    from backend.funding.models import ReviewKind, ReviewResult
-
     if not ReviewResult(review.result).opens_gate:
         return []
     gate = {
@@ -190,7 +186,7 @@ def open_manually(
 ) -> MilestoneGateOpening:
     """总局 opens a gate by hand (e.g. a review held offline), with a recorded reason."""
     ag, m = get_milestone(session, user, milestone_id)
-    require_role(user, {Role.ministry_officer}, "仅总局工作人员可以手动解锁付款节点")
+    require_role(user, Role.ministry_officer, message="仅总局工作人员可以手动解锁付款节点")
     if not reason.strip():
         raise ValidationFailed("请填写手动解锁的理由", fields={"reason": "请填写手动解锁的理由"})
     ag, m = lock(session, ag.id or 0, milestone_id)
@@ -222,7 +218,7 @@ def request_disbursement(
 ) -> Disbursement:
     """Finance: ask to pay part or all of an open milestone to the producer's bank account."""
     ag, m = get_milestone(session, user, milestone_id)
-    require_role(user, MONEY_ROLES, "仅财务人员可以申请拨付")
+    require_role(user, *MONEY_ROLES, message="仅财务人员可以申请拨付")
     amount_fen = _check_amount(amount_fen)
     ag, m = lock(session, ag.id or 0, milestone_id)
     if ag.grant_fen == 0:
@@ -332,7 +328,7 @@ def _locked_disbursement(
     session: Session, user: User, disbursement_id: int, message: str
 ) -> tuple[Disbursement, DisbursementState]:
     d = get_disbursement(session, user, disbursement_id)
-    require_role(user, MONEY_ROLES, message)
+    require_role(user, *MONEY_ROLES, message=message)
     lock(session, d.agreement_id, d.milestone_id)
     return d, _state(session, d)
 
@@ -420,8 +416,6 @@ def reverse(session: Session, user: User, disbursement_id: int, reason: str) -> 
 def list_disbursements(
     session: Session, user: User, agreement_id: int | None = None
 ) -> list[Disbursement]:
-    from backend.agreements.service import list_agreements
-
     visible = {a.id for a in list_agreements(session, user)}
     if agreement_id is not None:
         get_agreement(session, user, agreement_id)

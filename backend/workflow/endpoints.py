@@ -3,6 +3,7 @@ unit's review and recommendation, expert review, decisions, the public notice, n
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
@@ -11,6 +12,7 @@ from sqlmodel import Session, select
 
 from backend.auth.deps import CurrentUser, SessionDep, client_address
 from backend.auth.models import Role, User
+from backend.auth.service import require_unit_of
 from backend.core.config import get_settings
 from backend.core.dates import deadline_zh
 from backend.core.errors import NotFound, ValidationFailed
@@ -147,7 +149,7 @@ def quota_exception(
 @router.get("/batches/{batch_id}/quota", response_model=QuotaRead, summary="本单位推荐名额使用情况")
 def my_quota(batch_id: int, session: SessionDep, user: CurrentUser) -> QuotaRead:
     service.require_role(user, Role.unit_reviewer)
-    unit = service.unit_of(session, user)
+    unit = require_unit_of(session, user)
     return QuotaRead(
         **service.quota_status(session, unit.id or 0, service.get_batch(session, batch_id))
     )
@@ -253,8 +255,6 @@ def submit(work_id: int, session: SessionDep, user: CurrentUser) -> WorkRead:
 
 @router.get("/works/{work_id}/versions", summary="已提交版本快照")
 def versions(work_id: int, session: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
-    import json
-
     return [
         {
             "version": v.version,

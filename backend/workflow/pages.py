@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from backend.auth.deps import PageUser, SessionDep, client_address
 from backend.auth.models import Role, User
+from backend.auth.service import require_unit_of
 from backend.core.config import get_settings
 from backend.core.dates import deadline_zh, to_local_input
 from backend.core.errors import JingpinError, ValidationFailed
@@ -24,6 +25,7 @@ from backend.workflow.endpoints import slot_from_url
 from backend.workflow.models import (
     DocumentSlot,
     ExpertScore,
+    PublicNotice,
     ReviewRound,
     UnitDecision,
     UnitReview,
@@ -31,7 +33,7 @@ from backend.workflow.models import (
 )
 from backend.workflow.schemas import BatchIn, BatchPatch
 from backend.works.models import Batch, Work, WorkStatus
-from backend.works.service import EDITABLE, get_work, to_read
+from backend.works.service import EDITABLE, fields_from_pydantic, get_work, list_works, to_read
 
 router = APIRouter(include_in_schema=False)
 
@@ -217,8 +219,6 @@ def version_page(
 
 @router.get("/applications", response_class=HTMLResponse)
 def applications_page(request: Request, session: SessionDep, user: PageUser) -> Response:
-    from backend.works.service import list_works
-
     rows = []
     for w in list_works(session, user):
         batch = session.get(Batch, w.batch_id) if w.batch_id else None
@@ -235,7 +235,7 @@ def unit_desk(
 ) -> Response:
     service.require_role(user, Role.unit_reviewer, message="只有推荐单位审核员可以查看初评队列")
     batch = _pick_batch(session, batch_id)
-    unit = service.unit_of(session, user)
+    unit = require_unit_of(session, user)
     works = service.unit_queue(session, user, batch.id if batch else None)
     rows = [(to_read(session, w), service.latest_unit_review(session, w)) for w in works]
     return render(
@@ -438,8 +438,6 @@ async def batch_create_page(request: Request, session: SessionDep, user: PageUse
         service.create_batch(session, user, BatchIn.model_validate(_batch_form(form)).model_dump())
     except (ValidationError, ValidationFailed) as exc:
         session.rollback()
-        from backend.works.service import fields_from_pydantic
-
         errors = (
             fields_from_pydantic(list(exc.errors()))
             if isinstance(exc, ValidationError)
@@ -494,8 +492,6 @@ async def batch_update_page(
         service.update_batch(session, user, batch_id, patch)
     except (ValidationError, ValidationFailed) as exc:
         session.rollback()
-        from backend.works.service import fields_from_pydantic
-
         errors = (
             fields_from_pydantic(list(exc.errors()))
             if isinstance(exc, ValidationError)
@@ -529,8 +525,6 @@ def quota_exception_page(
 
 @router.get("/public/notices", response_class=HTMLResponse)
 def public_index(request: Request, session: SessionDep) -> Response:
-    from backend.workflow.models import PublicNotice
-
     notices = list(session.exec(select(PublicNotice).order_by(col(PublicNotice.id).desc())))
     batches = {b.id: b for b in _batches(session)}
     return render(

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from backend.audit_log.service import record
 from backend.auth.models import Role, User
+from backend.auth.service import require_role
 from backend.core.canonical import canonical_json
 from backend.core.dates import SHANGHAI, before, deadline_zh, end_of_day, now_or_clock
 from backend.core.db import utcnow
@@ -28,7 +29,7 @@ from backend.workflow.models import (
     ReviewRound,
     SelectionDecision,
 )
-from backend.workflow.service import get_batch, require_role, required_text
+from backend.workflow.service import get_batch, required_text
 from backend.works.models import Batch, Work, WorkStatus
 from backend.works.service import get_work
 

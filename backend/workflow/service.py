@@ -7,12 +7,10 @@ Service functions flush; the request or CLI command commits once. Every transiti
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import datetime
 from typing import Any
 
-from pypdf import PdfReader
 from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -20,12 +18,13 @@ from sqlmodel import Session, col, select
 
 from backend.audit_log.service import record
 from backend.auth.models import Role, User
+from backend.auth.service import require_role, require_unit_of
 from backend.core.canonical import canonical_json
-from backend.core.config import get_settings
 from backend.core.dates import before, deadline_zh, now_or_clock
 from backend.core.db import utcnow
-from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from backend.orgs.models import Organisation, RecommendingUnit
+from backend.core.errors import Conflict, NotFound, ValidationFailed
+from backend.documents.store import get_store
+from backend.documents.uploads import check_pdf
 from backend.orgs.service import unit_by_code
 from backend.workflow import notifications as notes
 from backend.workflow.models import (
@@ -44,11 +43,6 @@ from backend.works.schemas import FILING_PATTERN
 from backend.works.service import EDITABLE, get_work
 
 _FILING_RE = re.compile(FILING_PATTERN)
-
-
-def require_role(user: User, *roles: Role, message: str = "您的角色无权执行此操作") -> None:
-    if user.role not in roles:
-        raise PermissionDenied(message)
 
 
 def required_text(value: str | None, field: str, label: str) -> str:
@@ -175,34 +169,6 @@ def batch_open(batch: Batch, now: datetime | None = None) -> bool:
 # --- application documents (申请书、承诺书) -------------------------------------------------------
 
 
-def blob_store() -> Any:
-    from backend.documents.store import get_store
-
-    return get_store()
-
-
-def check_pdf(data: bytes, *, field: str = "file") -> int:
-    """A real PDF: within the size limit, parses with pypdf, has at least one page → page count."""
-    limit = get_settings().upload_max_bytes
-    if len(data) > limit:
-        raise ValidationFailed(
-            "文件过大", fields={field: f"文件不能超过 {limit // (1024 * 1024)} MB"}
-        )
-    if not data.startswith(b"%PDF-"):
-        raise ValidationFailed(
-            "只能上传 PDF 文件", fields={field: "文件不是 PDF（须为签字盖章后的 PDF 扫描件）"}
-        )
-    try:
-        pages = len(PdfReader(io.BytesIO(data), strict=False).pages)
-    except Exception as exc:  # pypdf raises many kinds for broken files
-        raise ValidationFailed(
-            "PDF 文件已损坏，无法读取", fields={field: "PDF 文件已损坏，无法读取"}
-        ) from exc
-    if pages < 1:
-        raise ValidationFailed("PDF 文件没有页面", fields={field: "PDF 文件没有页面"})
-    return pages
-
-
 def _editable_own_work(session: Session, user: User, work_id: int) -> Work:
     work = get_work(session, user, work_id, for_update=True)  # 404 before 403
     require_role(user, Role.producer, message="只有作品所属的节目制作机构可以提供申报材料")
@@ -272,7 +238,7 @@ def upload_document(
     """The signed-and-sealed scan (PDF) of 申请书 or 承诺书, stored content-addressed."""
     work = _editable_own_work(session, user, work_id)
     pages = check_pdf(data)
-    sha256 = blob_store().put(data)  # content-addressed: a rollback leaves at most an orphan
+    sha256 = get_store().put(data)  # content-addressed: a rollback leaves at most an orphan
     return _put_document(
         session,
         user,
@@ -301,7 +267,7 @@ def mark_documents_signed(
     blob store under `sha256`. This records that the slot is provided by an online signature;
     it does not sign anything itself and refuses bytes that are not a stored, readable PDF."""
     work = _editable_own_work(session, user, work_id)
-    data = blob_store().get(sha256)
+    data = get_store().get(sha256)
     pages = check_pdf(data)
     return _put_document(
         session,
@@ -339,7 +305,7 @@ def document_bytes(
     ).first()
     if row is None:
         raise NotFound(f"尚未提供{slot.label}", code="document_not_found")
-    return row, blob_store().get(row.sha256)
+    return row, get_store().get(row.sha256)
 
 
 # --- eligibility and submission (资格审查、提交) -------------------------------------------------
@@ -672,18 +638,10 @@ def quota_exceptions(session: Session, batch_id: int) -> list[QuotaException]:
     )
 
 
-def unit_of(session: Session, user: User) -> RecommendingUnit:
-    org = session.get(Organisation, user.organisation_id)
-    unit = session.get(RecommendingUnit, org.unit_id) if org and org.unit_id else None
-    if unit is None:
-        raise NotFound("未找到您所在的推荐单位", code="unit_not_found")
-    return unit
-
-
 def unit_queue(session: Session, user: User, batch_id: int | None = None) -> list[Work]:
     """The unit's submissions (every state after the draft), optionally for one batch."""
     require_role(user, Role.unit_reviewer, message="只有推荐单位审核员可以查看初评队列")
-    unit = unit_of(session, user)
+    unit = require_unit_of(session, user)
     query = select(Work).where(Work.unit_id == unit.id, Work.status != WorkStatus.draft)
     if batch_id is not None:
         query = query.where(Work.batch_id == batch_id)
@@ -691,7 +649,7 @@ def unit_queue(session: Session, user: User, batch_id: int | None = None) -> lis
 
 
 def count_unit_pending(session: Session, user: User) -> int:
-    unit = unit_of(session, user)
+    unit = require_unit_of(session, user)
     return session.exec(
         select(func.count())
         .select_from(Work)

@@ -10,10 +10,11 @@ from pydantic import ValidationError
 from sqlmodel import col, select
 
 from backend.auth.deps import PageUser, SessionDep
+from backend.auth.service import unit_of
 from backend.core import display
 from backend.core.errors import JingpinError, ValidationFailed
 from backend.core.pages import render
-from backend.orgs.models import Organisation, RecommendingUnit
+from backend.orgs.models import RecommendingUnit
 from backend.works import service as works
 from backend.works.models import Batch, Work
 from backend.works.schemas import WorkCreate, WorkUpdate
@@ -38,8 +39,7 @@ def _form_choices(session: SessionDep) -> dict[str, Any]:
 def work_new(request: Request, session: SessionDep, user: PageUser) -> Response:
     if user.role.value != "producer":
         raise JingpinError("只有节目制作机构可以填报作品", code="forbidden")
-    org = session.get(Organisation, user.organisation_id)
-    unit = session.get(RecommendingUnit, org.unit_id) if org and org.unit_id else None
+    unit = unit_of(session, user)
     values = {"unit_code": unit.code if unit else "", "is_original": True, "is_online": False}
     return render(
         request, "works/form.html", values=values, errors={}, work=None, **_form_choices(session)

@@ -17,13 +17,13 @@ import pypdf
 import pytest
 from docx.oxml.ns import qn
 
+from backend.core.errors import ServiceBusy
 from backend.documents.converter import (
     DEFAULT_UNO_SITE,
     UNO_SERVER,
     ConversionTimeout,
     ConverterPool,
 )
-from backend.core.errors import ServiceBusy
 
 pytestmark = pytest.mark.libreoffice
 

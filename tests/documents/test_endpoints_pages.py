@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlmodel import select
 
-from backend.documents.pages import filing_periods
+from backend.funding.filing_pages import filing_periods
 from backend.works.models import Work
 
 TITLE = "西湖边的修伞人"

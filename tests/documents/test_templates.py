@@ -21,6 +21,7 @@ from openpyxl import load_workbook
 from sqlmodel import Session, SQLModel, create_engine
 
 import backend.models  # noqa: F401  (registers every table)
+from backend.core.errors import ValidationFailed
 from backend.documents.contexts import (
     agreement_context,
     application_context,
@@ -36,7 +37,7 @@ from backend.documents.render import (
     template_sha256,
     template_variables,
 )
-from backend.core.errors import ValidationFailed
+from backend.funding.progress import progress_rows
 from backend.orgs.models import Organisation, OrgKind, RecommendingUnit, UnitKind
 from backend.works.models import Batch, Direction, Work, WorkStatus
 
@@ -175,7 +176,7 @@ class World:
             year=2026,
             month=6,
             half=1,
-            rows=rows,
+            rows=progress_rows(self.session, self.unit) if rows is None else rows,
             filed_on=date(2026, 6, 15),
         )
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from backend.documents.converter import ConverterPool
 from backend.verification import worker
 from backend.verification.worker import VerificationPool
-from backend.documents.converter import ConverterPool
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from tests.verification.conftest import revisions, signed_agreement
 from tests.conftest import login_page
+from tests.verification.conftest import revisions, signed_agreement
 
 
 def test_auditor_sees_passed_for_the_signed_agreement_and_failed_for_a_tampered_copy(

@@ -11,9 +11,9 @@ import pytest
 from sqlmodel import Session
 
 from backend.verification.worker import VerificationAborted, VerificationPool
+from tests.conftest import DEMO_PASSWORD
 from tests.verification import corpus
 from tests.verification.conftest import revisions, signed_agreement
-from tests.conftest import DEMO_PASSWORD
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 
 from sqlalchemy import func
@@ -170,3 +171,15 @@ def require_unit_of(session: Session, user: User) -> RecommendingUnit:
     if unit is None:
         raise NotFound("您的账号未关联推荐单位", code="unit_not_found")
     return unit
+
+
+def display_names(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
+    """Users' names (姓名) for pages that show who did something."""
+    ids = {i for i in user_ids if i is not None}
+    if not ids:
+        return {}
+    return {
+        u.id: u.display_name
+        for u in session.exec(select(User).where(col(User.id).in_(ids)))
+        if u.id is not None
+    }

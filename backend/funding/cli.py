@@ -23,6 +23,7 @@ def render_progress(
     out: OutOpt = None,
 ) -> None:
     """重点项目推进表（附件3），docx、xlsx 或 pdf。"""
+
     def prepare(session: Session) -> Prepared:
         found = session.exec(select(RecommendingUnit).where(RecommendingUnit.code == unit)).first()
         if found is None:

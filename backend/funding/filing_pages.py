@@ -7,7 +7,6 @@ from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlmodel import col, select
 
 from backend.auth.deps import PageUser, SessionDep
 from backend.auth.models import Role
@@ -19,9 +18,9 @@ from backend.core.pages import redirect, render
 from backend.documents import downloads
 from backend.funding import filings
 from backend.orgs.models import RecommendingUnit
+from backend.orgs.service import list_units
 
 router = APIRouter(include_in_schema=False)
-
 
 
 def filing_periods(today: date | None = None) -> list[HalfMonth]:
@@ -48,7 +47,7 @@ def progress_tables(
     if user.role is Role.unit_reviewer:
         code = require_unit_of(session, user).code
     else:
-        units = list(session.exec(select(RecommendingUnit).order_by(col(RecommendingUnit.id))))
+        units = list_units(session)
         code = unit or (units[0].code if units else "")
     chosen = downloads.authorised_unit(session, user, code)
     return render(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
@@ -25,3 +25,8 @@ def unit_by_code(session: Session, code: str) -> RecommendingUnit:
     if unit is None:
         raise NotFound("未找到该推荐单位", code="unit_not_found")
     return unit
+
+
+def list_units(session: Session) -> list[RecommendingUnit]:
+    """Every recommending unit in reference order (provinces, 兵团, central units)."""
+    return list(session.exec(select(RecommendingUnit).order_by(col(RecommendingUnit.id))))

@@ -17,7 +17,8 @@ from backend.auth.models import Role, User
 from backend.auth.service import create_user
 from backend.core.dates import SHANGHAI
 from backend.orgs.models import Organisation, OrgKind, RecommendingUnit
-from backend.workflow import review, service
+from backend.workflow import applications, notices, selection, unit_review
+from backend.workflow import experts as expert_rounds
 from backend.workflow.models import DocumentSlot, ReviewRound, UnitDecision, WorkVersion
 from backend.works.models import Batch, Direction, Work
 from backend.works.schemas import WorkCreate
@@ -97,15 +98,15 @@ def _submit(session: Session, title: str, producer: User, when: str) -> Work:
     work = _work(session, title)
     scan = demo_scan_pdf()
     for slot in DocumentSlot:
-        service.upload_document(
+        applications.upload_document(
             session, producer, work.id or 0, slot, scan, f"{slot.value}-scan.pdf"
         )
-    return service.submit(session, producer, work.id or 0, now=bj(when))
+    return applications.submit(session, producer, work.id or 0, now=bj(when))
 
 
 def _recommend(session: Session, title: str, producer: User, reviewer: User, day: str) -> Work:
     work = _submit(session, title, producer, f"{day}T10:00:00")
-    service.review_submission(
+    unit_review.review_submission(
         session,
         reviewer,
         work.id or 0,
@@ -113,7 +114,7 @@ def _recommend(session: Session, title: str, producer: User, reviewer: User, day
         "符合申报条件，题材积极，制作计划可行。",
         now=bj(f"{day}T15:00:00"),
     )
-    return service.recommend(
+    return unit_review.recommend(
         session, reviewer, work.id or 0, "同意推荐。", now=bj(f"{day}T16:00:00")
     )
 
@@ -121,30 +122,32 @@ def _recommend(session: Session, title: str, producer: User, reviewer: User, day
 def _second(
     session: Session, work: Work, ministry: User, experts: list[User], scores: dict[str, int]
 ) -> None:
-    review.assign_experts(
+    expert_rounds.assign_experts(
         session, ministry, work.id or 0, ReviewRound.second, [e.id or 0 for e in experts]
     )
     for e in experts:
-        review.score_work(
+        expert_rounds.score_work(
             session, e, work.id or 0, ReviewRound.second, scores, "立意鲜明，建议进入终评。"
         )
 
 
 def _to_final(session: Session, work: Work, ministry: User, experts: list[User]) -> None:
     _second(session, work, ministry, experts, GOOD)
-    review.conclude_second_round(
+    selection.conclude_second_round(
         session, ministry, work.id or 0, True, "复评平均分靠前，进入终评。"
     )
 
 
 def _select(session: Session, work: Work, ministry: User, experts: list[User]) -> None:
     _to_final(session, work, ministry, experts)
-    review.assign_experts(
+    expert_rounds.assign_experts(
         session, ministry, work.id or 0, ReviewRound.final, [e.id or 0 for e in experts]
     )
     for e in experts:
-        review.score_work(session, e, work.id or 0, ReviewRound.final, GOOD, "思想性、艺术性俱佳。")
-    review.decide(session, ministry, work.id or 0, True, "终评排名靠前，拟入选。")
+        expert_rounds.score_work(
+            session, e, work.id or 0, ReviewRound.final, GOOD, "思想性、艺术性俱佳。"
+        )
+    selection.decide(session, ministry, work.id or 0, True, "终评排名靠前，拟入选。")
 
 
 def _advance(session: Session) -> None:
@@ -167,10 +170,10 @@ def _advance(session: Session) -> None:
     ):
         _select(session, w, ministry, [e1, e2])
     _second(session, w3, ministry, [e1], FAIR)
-    review.conclude_second_round(session, ministry, w3.id or 0, False, "复评得分未达终评线。")
+    selection.conclude_second_round(session, ministry, w3.id or 0, False, "复评得分未达终评线。")
     batch1 = w1.batch_id or 0
-    notice = review.publish_notice(session, ministry, batch1, now=bj("2026-07-01T09:00:00"))
-    objection = review.record_objection(
+    notice = notices.publish_notice(session, ministry, batch1, now=bj("2026-07-01T09:00:00"))
+    objection = notices.record_objection(
         session,
         ministry,
         batch1,
@@ -179,17 +182,17 @@ def _advance(session: Session) -> None:
         "质疑剧本原创性。",
         now=bj("2026-07-02T10:00:00"),
     )
-    review.resolve_objection(
+    notices.resolve_objection(
         session, ministry, objection.id or 0, False, "经核查，剧本系原创，异议不成立。"
     )
-    review.confirm_selection(session, ministry, batch1, now=notice.ends_at + timedelta(seconds=1))
+    notices.confirm_selection(session, ministry, batch1, now=notice.ends_at + timedelta(seconds=1))
 
     # 第2批: one in public notice, one returned for changes (version 2), one draft (青城山下).
     w4 = _recommend(session, "良渚之光", hz, zj, "2026-07-10")
     _select(session, w4, ministry, [e1, e2])
-    review.publish_notice(session, ministry, w4.batch_id or 0, now=bj("2026-08-20T09:00:00"))
+    notices.publish_notice(session, ministry, w4.batch_id or 0, now=bj("2026-08-20T09:00:00"))
     w5 = _submit(session, "川江号子", cd, "2026-07-10T10:00:00")
-    service.review_submission(
+    unit_review.review_submission(
         session,
         sc,
         w5.id or 0,
@@ -202,7 +205,7 @@ def _advance(session: Session) -> None:
     # rejected, and a draft that is not yet eligible (no filing number).
     _submit(session, "运河船娘", hz, "2026-09-01T10:00:00")
     w6 = _submit(session, "桂花巷", hz, "2026-09-01T11:00:00")
-    service.review_submission(
+    unit_review.review_submission(
         session,
         zj,
         w6.id or 0,
@@ -212,17 +215,17 @@ def _advance(session: Session) -> None:
     )
     _recommend(session, "茶山姐妹", hz, zj, "2026-09-03")
     w7 = _recommend(session, "三星堆回响", cd, sc, "2026-09-03")
-    review.assign_experts(
+    expert_rounds.assign_experts(
         session, ministry, w7.id or 0, ReviewRound.second, [e1.id or 0, e2.id or 0]
     )
-    review.score_work(session, e1, w7.id or 0, ReviewRound.second, GOOD, "文化底蕴深厚。")
+    expert_rounds.score_work(session, e1, w7.id or 0, ReviewRound.second, GOOD, "文化底蕴深厚。")
     w8 = _recommend(session, "大凉山的孩子", cd, sc, "2026-09-04")
     _to_final(session, w8, ministry, [e1, e2])
-    review.assign_experts(session, ministry, w8.id or 0, ReviewRound.final, [e1.id or 0])
+    expert_rounds.assign_experts(session, ministry, w8.id or 0, ReviewRound.final, [e1.id or 0])
     w9 = _recommend(session, "雪域信使", hz, cmg, "2026-09-05")
     _select(session, w9, ministry, [e1, e2])
     w10 = _submit(session, "沉默的竹林", cd, "2026-09-05T10:00:00")
-    service.review_submission(
+    unit_review.review_submission(
         session,
         sc,
         w10.id or 0,

@@ -12,14 +12,22 @@ from sqlmodel import Session, select
 
 from backend.auth.deps import CurrentUser, SessionDep, client_address
 from backend.auth.models import Role, User
-from backend.auth.service import require_unit_of
+from backend.auth.service import require_role, require_unit_of
 from backend.core.config import get_settings
 from backend.core.dates import deadline_zh
 from backend.core.errors import NotFound, ValidationFailed
 from backend.core.responses import content_disposition
 from backend.documents.converter import ConverterPool, get_pool
+from backend.workflow import (
+    applications,
+    batches,
+    experts,
+    notices,
+    selection,
+    signing,
+    unit_review,
+)
 from backend.workflow import notifications as notes
-from backend.workflow import review, service, signing
 from backend.workflow.models import DocumentSlot, SelectionDecision
 from backend.workflow.schemas import (
     ApplicationRead,
@@ -45,7 +53,7 @@ from backend.workflow.schemas import (
 )
 from backend.works.models import Batch, Work
 from backend.works.schemas import WorkRead
-from backend.works.service import get_work, to_read
+from backend.works.service import EDITABLE, get_work, list_batches, to_read
 
 router = APIRouter(prefix="/api/v1", tags=["workflow"])
 public_router = APIRouter(prefix="/api/v1/public", tags=["public"])
@@ -63,7 +71,7 @@ def batch_read(batch: Batch) -> BatchRead:
         submission_deadline_beijing=deadline_zh(batch.submission_deadline),
         quota=batch.quota,
         notice_days=batch.notice_days,
-        open=service.batch_open(batch),
+        open=batches.batch_open(batch),
     )
 
 
@@ -75,11 +83,9 @@ def slot_from_url(name: str) -> DocumentSlot:
 
 
 def application_read(session: Session, work: Work) -> ApplicationRead:
-    docs = service.current_documents(session, work)
-    problems = (
-        service.eligibility_problems(session, work) if work.status in service.EDITABLE else {}
-    )
-    last = service.latest_unit_review(session, work)
+    docs = applications.current_documents(session, work)
+    problems = applications.eligibility_problems(session, work) if work.status in EDITABLE else {}
+    last = unit_review.latest_unit_review(session, work)
     return ApplicationRead(
         work_id=work.id or 0,
         status=work.status.value,
@@ -93,7 +99,7 @@ def application_read(session: Session, work: Work) -> ApplicationRead:
             if last
             else None
         ),
-        funding=review.funding_status(session, work),
+        funding=selection.funding_status(session, work),
     )
 
 
@@ -113,13 +119,13 @@ def decision_read(row: SelectionDecision, work: Work) -> DecisionRead:
 
 
 @router.get("/batches", response_model=list[BatchRead], summary="批次列表")
-def list_batches(session: SessionDep, user: CurrentUser) -> list[BatchRead]:
-    return [batch_read(b) for b in service.list_batches(session)]
+def batches_index(session: SessionDep, user: CurrentUser) -> list[BatchRead]:
+    return [batch_read(b) for b in list_batches(session)]
 
 
 @router.post("/batches", response_model=BatchRead, status_code=201, summary="新建批次（管理员）")
 def create_batch(body: BatchIn, session: SessionDep, user: CurrentUser) -> BatchRead:
-    return batch_read(service.create_batch(session, user, body.model_dump()))
+    return batch_read(batches.create_batch(session, user, body.model_dump()))
 
 
 @router.patch("/batches/{batch_id}", response_model=BatchRead, summary="修改批次（管理员）")
@@ -127,7 +133,7 @@ def update_batch(
     batch_id: int, body: BatchPatch, session: SessionDep, user: CurrentUser
 ) -> BatchRead:
     return batch_read(
-        service.update_batch(session, user, batch_id, body.model_dump(exclude_unset=True))
+        batches.update_batch(session, user, batch_id, body.model_dump(exclude_unset=True))
     )
 
 
@@ -140,18 +146,18 @@ def update_batch(
 def quota_exception(
     batch_id: int, body: QuotaExceptionIn, session: SessionDep, user: CurrentUser
 ) -> QuotaRead:
-    row = service.grant_quota_exception(session, user, batch_id, body.unit_code, body.reason)
+    row = unit_review.grant_quota_exception(session, user, batch_id, body.unit_code, body.reason)
     return QuotaRead(
-        **service.quota_status(session, row.unit_id, service.get_batch(session, batch_id))
+        **unit_review.quota_status(session, row.unit_id, batches.get_batch(session, batch_id))
     )
 
 
 @router.get("/batches/{batch_id}/quota", response_model=QuotaRead, summary="本单位推荐名额使用情况")
 def my_quota(batch_id: int, session: SessionDep, user: CurrentUser) -> QuotaRead:
-    service.require_role(user, Role.unit_reviewer)
+    require_role(user, Role.unit_reviewer)
     unit = require_unit_of(session, user)
     return QuotaRead(
-        **service.quota_status(session, unit.id or 0, service.get_batch(session, batch_id))
+        **unit_review.quota_status(session, unit.id or 0, batches.get_batch(session, batch_id))
     )
 
 
@@ -185,7 +191,7 @@ async def upload(
         raise ValidationFailed(
             "文件过大", fields={"file": f"文件不能超过 {limit // (1024 * 1024)} MB"}
         )
-    d = service.upload_document(session, user, work_id, slot, data, file.filename or "")
+    d = applications.upload_document(session, user, work_id, slot, data, file.filename or "")
     return document_read(d)
 
 
@@ -238,7 +244,7 @@ async def sign_document(
 def provided_pdf(
     work_id: int, kind: str, session: SessionDep, user: CurrentUser, version: int | None = None
 ) -> Response:
-    row, data = service.document_bytes(session, user, work_id, slot_from_url(kind), version)
+    row, data = applications.document_bytes(session, user, work_id, slot_from_url(kind), version)
     return Response(
         data,
         media_type="application/pdf",
@@ -250,7 +256,7 @@ def provided_pdf(
 
 @router.post("/works/{work_id}/submit", response_model=WorkRead, summary="提交推荐单位（资格审查）")
 def submit(work_id: int, session: SessionDep, user: CurrentUser) -> WorkRead:
-    return to_read(session, service.submit(session, user, work_id))
+    return to_read(session, applications.submit(session, user, work_id))
 
 
 @router.get("/works/{work_id}/versions", summary="已提交版本快照")
@@ -261,7 +267,7 @@ def versions(work_id: int, session: SessionDep, user: CurrentUser) -> list[dict[
             "submitted_at": v.submitted_at.isoformat(),
             "snapshot": json.loads(v.snapshot),
         }
-        for v in service.versions(session, user, work_id)
+        for v in applications.versions(session, user, work_id)
     ]
 
 
@@ -272,17 +278,17 @@ def versions(work_id: int, session: SessionDep, user: CurrentUser) -> list[dict[
 def unit_queue(
     session: SessionDep, user: CurrentUser, batch_id: Annotated[int | None, Query()] = None
 ) -> list[WorkRead]:
-    return [to_read(session, w) for w in service.unit_queue(session, user, batch_id)]
+    return [to_read(session, w) for w in unit_review.unit_queue(session, user, batch_id)]
 
 
 @router.post(
     "/reviews/unit/{work_id}", response_model=WorkRead, summary="初评：通过/不通过/退回修改"
 )
-def unit_review(
+def record_unit_review(
     work_id: int, body: UnitReviewIn, session: SessionDep, user: CurrentUser
 ) -> WorkRead:
     return to_read(
-        session, service.review_submission(session, user, work_id, body.decision, body.opinion)
+        session, unit_review.review_submission(session, user, work_id, body.decision, body.opinion)
     )
 
 
@@ -292,7 +298,9 @@ def unit_review(
 def recommend(
     work_id: int, session: SessionDep, user: CurrentUser, body: RecommendIn | None = None
 ) -> WorkRead:
-    return to_read(session, service.recommend(session, user, work_id, body.opinion if body else ""))
+    return to_read(
+        session, unit_review.recommend(session, user, work_id, body.opinion if body else "")
+    )
 
 
 # --- ministry and experts ---------------------------------------------------------------------
@@ -300,13 +308,13 @@ def recommend(
 
 @router.get("/reviews/criteria", summary="公布的评分标准")
 def criteria() -> list[dict[str, Any]]:
-    return [{"key": c.key, "label": c.label, "max_points": c.max_points} for c in review.CRITERIA]
+    return [{"key": c.key, "label": c.label, "max_points": c.max_points} for c in experts.CRITERIA]
 
 
 @router.get("/reviews/batches/{batch_id}", summary="推荐作品评审汇总与排名（总局）")
 def standings(batch_id: int, session: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
     out = []
-    for s in review.standings(session, user, batch_id):
+    for s in selection.standings(session, user, batch_id):
         out.append(
             {
                 "work_id": s.work.id,
@@ -348,7 +356,7 @@ def _expert_ids(session: Session, body: AssignIn) -> list[int]:
 
 @router.post("/reviews/{work_id}/assignments", status_code=201, summary="分配复评/终评专家（总局）")
 def assign(work_id: int, body: AssignIn, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
-    made = review.assign_experts(session, user, work_id, body.round, _expert_ids(session, body))
+    made = experts.assign_experts(session, user, work_id, body.round, _expert_ids(session, body))
     return {"work_id": work_id, "round": body.round, "assigned": [m.expert_id for m in made]}
 
 
@@ -362,13 +370,13 @@ def my_tasks(session: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
             "open": t.open,
             "total": t.score.total if t.score else None,
         }
-        for t in review.expert_tasks(session, user)
+        for t in experts.expert_tasks(session, user)
     ]
 
 
 @router.post("/reviews/{work_id}/scores", status_code=201, summary="专家打分（每轮一次）")
 def score(work_id: int, body: ScoreIn, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
-    row = review.score_work(session, user, work_id, body.round, body.scores, body.opinion)
+    row = experts.score_work(session, user, work_id, body.round, body.scores, body.opinion)
     return {"work_id": work_id, "round": row.round, "total": row.total}
 
 
@@ -380,7 +388,7 @@ def score(work_id: int, body: ScoreIn, session: SessionDep, user: CurrentUser) -
 def conclude(
     work_id: int, body: ConcludeIn, session: SessionDep, user: CurrentUser
 ) -> DecisionRead:
-    row = review.conclude_second_round(session, user, work_id, body.advance, body.reason)
+    row = selection.conclude_second_round(session, user, work_id, body.advance, body.reason)
     return decision_read(row, get_work(session, user, work_id))
 
 
@@ -392,7 +400,7 @@ def conclude(
 def decision(
     work_id: int, body: DecisionIn, session: SessionDep, user: CurrentUser
 ) -> DecisionRead:
-    row = review.decide(session, user, work_id, body.selected, body.reason)
+    row = selection.decide(session, user, work_id, body.selected, body.reason)
     return decision_read(row, get_work(session, user, work_id))
 
 
@@ -400,7 +408,7 @@ def decision(
 
 
 def notice_read(session: Session, batch_id: int) -> NoticeRead:
-    batch, notice, rows = review.public_list(session, batch_id)
+    batch, notice, rows = notices.public_list(session, batch_id)
     return NoticeRead(
         batch_id=batch_id,
         batch_label=batch.label,
@@ -419,7 +427,7 @@ def notice_read(session: Session, batch_id: int) -> NoticeRead:
     summary="发布入选名单公示（总局）",
 )
 def publish(batch_id: int, session: SessionDep, user: CurrentUser) -> NoticeRead:
-    review.publish_notice(session, user, batch_id)
+    notices.publish_notice(session, user, batch_id)
     return notice_read(session, batch_id)
 
 
@@ -432,7 +440,9 @@ def publish(batch_id: int, session: SessionDep, user: CurrentUser) -> NoticeRead
 def objection(
     batch_id: int, body: ObjectionIn, session: SessionDep, user: CurrentUser
 ) -> ObjectionRead:
-    o = review.record_objection(session, user, batch_id, body.work_id, body.submitter, body.content)
+    o = notices.record_objection(
+        session, user, batch_id, body.work_id, body.submitter, body.content
+    )
     return ObjectionRead(**o.model_dump())
 
 
@@ -444,7 +454,7 @@ def objection(
 def resolve(
     objection_id: int, body: ResolveIn, session: SessionDep, user: CurrentUser
 ) -> ObjectionRead:
-    o = review.resolve_objection(session, user, objection_id, body.upheld, body.resolution)
+    o = notices.resolve_objection(session, user, objection_id, body.upheld, body.resolution)
     return ObjectionRead(**o.model_dump())
 
 
@@ -452,7 +462,7 @@ def resolve(
     "/batches/{batch_id}/confirm", response_model=NoticeRead, summary="公示期满确认入选（总局）"
 )
 def confirm(batch_id: int, session: SessionDep, user: CurrentUser) -> NoticeRead:
-    review.confirm_selection(session, user, batch_id)
+    notices.confirm_selection(session, user, batch_id)
     return notice_read(session, batch_id)
 
 

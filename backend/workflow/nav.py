@@ -9,8 +9,8 @@ from sqlmodel import Session, col, select
 from backend.auth.models import Role, User
 from backend.core.pages import Link, Section
 from backend.workflow import notifications as notes
-from backend.workflow.review import expert_tasks
-from backend.workflow.service import count_unit_pending
+from backend.workflow.experts import expert_tasks
+from backend.workflow.unit_review import count_unit_pending
 from backend.works.models import Work, WorkStatus
 
 

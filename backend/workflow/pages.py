@@ -8,72 +8,65 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from backend.auth.deps import PageUser, SessionDep, client_address
 from backend.auth.models import Role, User
-from backend.auth.service import require_unit_of
+from backend.auth.service import display_names, require_role, require_unit_of
 from backend.core.config import get_settings
 from backend.core.dates import deadline_zh, to_local_input
 from backend.core.errors import JingpinError, ValidationFailed
 from backend.core.pages import redirect, render
 from backend.documents.converter import get_pool
-from backend.orgs.models import RecommendingUnit
+from backend.orgs.service import list_units
+from backend.workflow import (
+    applications,
+    batches,
+    experts,
+    notices,
+    selection,
+    signing,
+    unit_review,
+)
 from backend.workflow import notifications as notes
-from backend.workflow import review, service, signing
 from backend.workflow.endpoints import slot_from_url
 from backend.workflow.models import (
     DocumentSlot,
     ExpertScore,
-    PublicNotice,
     ReviewRound,
     UnitDecision,
-    UnitReview,
-    WorkVersion,
 )
 from backend.workflow.schemas import BatchIn, BatchPatch
 from backend.works.models import Batch, Work, WorkStatus
-from backend.works.service import EDITABLE, fields_from_pydantic, get_work, list_works, to_read
+from backend.works.service import (
+    EDITABLE,
+    fields_from_pydantic,
+    get_work,
+    list_batches,
+    list_works,
+    to_read,
+)
 
 router = APIRouter(include_in_schema=False)
 
 
-def _batches(session: Session) -> list[Batch]:
-    return service.list_batches(session)
-
-
 def _pick_batch(session: Session, batch_id: int | None) -> Batch | None:
-    batches = _batches(session)
+    rows = list_batches(session)
     if batch_id is not None:
-        return service.get_batch(session, batch_id)
-    return batches[0] if batches else None
+        return batches.get_batch(session, batch_id)
+    return rows[0] if rows else None
 
 
 # --- the application of one work (申报) -------------------------------------------------------
 
 
 def _application_context(session: Session, user: User, work: Work) -> dict[str, Any]:
-    docs = service.current_documents(session, work)
-    reviews = list(
-        session.exec(
-            select(UnitReview).where(UnitReview.work_id == work.id).order_by(col(UnitReview.id))
-        )
-    )
-    reviewers = {
-        u.id: u.display_name
-        for u in session.exec(
-            select(User).where(col(User.id).in_([r.reviewer_id for r in reviews]))
-        )
-    }
-    versions = list(
-        session.exec(
-            select(WorkVersion)
-            .where(WorkVersion.work_id == work.id)
-            .order_by(col(WorkVersion.version))
-        )
-    )
+    docs = applications.current_documents(session, work)
+    reviews = unit_review.unit_reviews(session, work)
+    reviewers = display_names(session, (r.reviewer_id for r in reviews))
+    versions = applications.versions_of(session, work)
     batch = session.get(Batch, work.batch_id) if work.batch_id else None
-    last = service.latest_unit_review(session, work)
+    last = unit_review.latest_unit_review(session, work)
     is_unit = user.role is Role.unit_reviewer
     return {
         "work": to_read(session, work),
@@ -81,7 +74,9 @@ def _application_context(session: Session, user: User, work: Work) -> dict[str, 
         "docs": docs,
         "slots": list(DocumentSlot),
         "editable": user.role is Role.producer and work.status in EDITABLE,
-        "problems": service.eligibility_problems(session, work) if work.status in EDITABLE else {},
+        "problems": applications.eligibility_problems(session, work)
+        if work.status in EDITABLE
+        else {},
         "reviews": reviews,
         "reviewers": reviewers,
         "versions": versions,
@@ -93,9 +88,11 @@ def _application_context(session: Session, user: User, work: Work) -> dict[str, 
         and work.status is WorkStatus.submitted
         and last is not None
         and last.decision == UnitDecision.passed,
-        "quota": service.quota_status(session, work.unit_id, batch) if batch and is_unit else None,
+        "quota": unit_review.quota_status(session, work.unit_id, batch)
+        if batch and is_unit
+        else None,
         "decisions": [UnitDecision.passed, UnitDecision.reject, UnitDecision.return_],
-        "funding": review.funding_status(session, work),
+        "funding": selection.funding_status(session, work),
         "max_mb": get_settings().upload_max_bytes // (1024 * 1024),
         "errors": {},
     }
@@ -123,7 +120,7 @@ async def upload_page(
         )
     name = getattr(upload, "filename", "") or ""
     try:
-        service.upload_document(session, user, work_id, slot, data, name)
+        applications.upload_document(session, user, work_id, slot, data, name)
     except ValidationFailed as exc:
         session.rollback()
         work = get_work(session, user, work_id)
@@ -164,7 +161,7 @@ async def sign_page(
 @router.post("/works/{work_id}/application/submit", response_class=HTMLResponse)
 def submit_page(request: Request, work_id: int, session: SessionDep, user: PageUser) -> Response:
     try:
-        service.submit(session, user, work_id)
+        applications.submit(session, user, work_id)
     except ValidationFailed as exc:
         session.rollback()
         work = get_work(session, user, work_id)
@@ -186,7 +183,7 @@ def unit_review_page(
         choice = UnitDecision(decision)
     except ValueError:
         raise ValidationFailed("请选择初评结论", fields={"decision": "请选择初评结论"}) from None
-    service.review_submission(session, user, work_id, choice, opinion)
+    unit_review.review_submission(session, user, work_id, choice, opinion)
     return redirect(f"/works/{work_id}/application", f"已记录初评结论：{choice.label}")
 
 
@@ -197,7 +194,7 @@ def recommend_page(
     user: PageUser,
     opinion: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
-    service.recommend(session, user, work_id, opinion)
+    unit_review.recommend(session, user, work_id, opinion)
     return redirect(f"/works/{work_id}/application", "已推荐至总局")
 
 
@@ -205,7 +202,7 @@ def recommend_page(
 def version_page(
     request: Request, work_id: int, version: int, session: SessionDep, user: PageUser
 ) -> Response:
-    rows = [v for v in service.versions(session, user, work_id) if v.version == version]
+    rows = [v for v in applications.versions(session, user, work_id) if v.version == version]
     if not rows:
         raise JingpinError("未找到该版本", code="not_found")
     return render(
@@ -222,7 +219,7 @@ def applications_page(request: Request, session: SessionDep, user: PageUser) -> 
     rows = []
     for w in list_works(session, user):
         batch = session.get(Batch, w.batch_id) if w.batch_id else None
-        rows.append((to_read(session, w), batch, len(service.current_documents(session, w))))
+        rows.append((to_read(session, w), batch, len(applications.current_documents(session, w))))
     return render(request, "workflow/applications.html", rows=rows)
 
 
@@ -233,19 +230,19 @@ def applications_page(request: Request, session: SessionDep, user: PageUser) -> 
 def unit_desk(
     request: Request, session: SessionDep, user: PageUser, batch_id: int | None = None
 ) -> Response:
-    service.require_role(user, Role.unit_reviewer, message="只有推荐单位审核员可以查看初评队列")
+    require_role(user, Role.unit_reviewer, message="只有推荐单位审核员可以查看初评队列")
     batch = _pick_batch(session, batch_id)
     unit = require_unit_of(session, user)
-    works = service.unit_queue(session, user, batch.id if batch else None)
-    rows = [(to_read(session, w), service.latest_unit_review(session, w)) for w in works]
+    works = unit_review.unit_queue(session, user, batch.id if batch else None)
+    rows = [(to_read(session, w), unit_review.latest_unit_review(session, w)) for w in works]
     return render(
         request,
         "workflow/unit.html",
         unit=unit,
         batch=batch,
-        batches=_batches(session),
+        batches=list_batches(session),
         rows=rows,
-        quota=service.quota_status(session, unit.id or 0, batch) if batch else None,
+        quota=unit_review.quota_status(session, unit.id or 0, batch) if batch else None,
         deadline=deadline_zh(batch.submission_deadline) if batch else "",
     )
 
@@ -258,26 +255,24 @@ def ministry_desk(
     request: Request, session: SessionDep, user: PageUser, batch_id: int | None = None
 ) -> Response:
     batch = _pick_batch(session, batch_id)
-    standings = review.standings(session, user, batch.id or 0) if batch else []
-    notice = review.notice_for(session, batch.id or 0) if batch else None
-    experts = list(
-        session.exec(select(User).where(User.role == Role.expert).order_by(col(User.id)))
-    )
+    standings = selection.standings(session, user, batch.id or 0) if batch else []
+    notice = notices.notice_for(session, batch.id or 0) if batch else None
+    expert_users = notes.with_role(session, Role.expert)
     titles = {s.work.id: s.work.title for s in standings}
     return render(
         request,
         "workflow/ministry.html",
         batch=batch,
-        batches=_batches(session),
+        batches=list_batches(session),
         standings=standings,
-        experts=experts,
+        experts=expert_users,
         notice=notice,
         notice_end=deadline_zh(notice.ends_at) if notice else "",
-        objections=review.objections(session, batch.id or 0) if batch else [],
+        objections=notices.objections(session, batch.id or 0) if batch else [],
         titles=titles,
         rounds=ReviewRound,
-        criteria=review.CRITERIA,
-        units={u.id: u.name for u in session.exec(select(RecommendingUnit))},
+        criteria=experts.CRITERIA,
+        units={u.id: u.name for u in list_units(session)},
     )
 
 
@@ -294,7 +289,7 @@ async def assign_page(
     form = await request.form()
     round_ = ReviewRound(str(form.get("round", "second")))
     ids = [int(str(v)) for v in form.getlist("expert_ids") if str(v).isdigit()]
-    review.assign_experts(session, user, work_id, round_, ids)
+    experts.assign_experts(session, user, work_id, round_, ids)
     return _ministry_back(work_id, session, f"已分配{round_.label}专家")
 
 
@@ -306,7 +301,7 @@ def conclude_page(
     advance: Annotated[str, Form()] = "",
     reason: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
-    review.conclude_second_round(session, user, work_id, advance == "yes", reason)
+    selection.conclude_second_round(session, user, work_id, advance == "yes", reason)
     return _ministry_back(work_id, session, "已记录复评结论")
 
 
@@ -318,13 +313,13 @@ def decide_page(
     selected: Annotated[str, Form()] = "",
     reason: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
-    review.decide(session, user, work_id, selected == "yes", reason)
+    selection.decide(session, user, work_id, selected == "yes", reason)
     return _ministry_back(work_id, session, "已记录终评决定")
 
 
 @router.post("/reviews/ministry/batches/{batch_id}/publish", response_class=HTMLResponse)
 def publish_page(batch_id: int, session: SessionDep, user: PageUser) -> Response:
-    review.publish_notice(session, user, batch_id)
+    notices.publish_notice(session, user, batch_id)
     return redirect(f"/reviews/ministry?batch_id={batch_id}", "入选名单已公示")
 
 
@@ -337,7 +332,7 @@ def objection_page(
     submitter: Annotated[str, Form(max_length=100)] = "",
     content: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
-    review.record_objection(session, user, batch_id, work_id, submitter, content)
+    notices.record_objection(session, user, batch_id, work_id, submitter, content)
     return redirect(f"/reviews/ministry?batch_id={batch_id}", "已登记异议")
 
 
@@ -350,13 +345,13 @@ def resolve_page(
     resolution: Annotated[str, Form(max_length=5000)] = "",
     batch_id: Annotated[int, Form()] = 0,
 ) -> Response:
-    review.resolve_objection(session, user, objection_id, upheld == "yes", resolution)
+    notices.resolve_objection(session, user, objection_id, upheld == "yes", resolution)
     return redirect(f"/reviews/ministry?batch_id={batch_id}", "已处理异议")
 
 
 @router.post("/reviews/ministry/batches/{batch_id}/confirm", response_class=HTMLResponse)
 def confirm_page(batch_id: int, session: SessionDep, user: PageUser) -> Response:
-    review.confirm_selection(session, user, batch_id)
+    notices.confirm_selection(session, user, batch_id)
     return redirect(f"/reviews/ministry?batch_id={batch_id}", "入选名单已确认")
 
 
@@ -365,12 +360,12 @@ def confirm_page(batch_id: int, session: SessionDep, user: PageUser) -> Response
 
 @router.get("/reviews/expert", response_class=HTMLResponse)
 def expert_desk(request: Request, session: SessionDep, user: PageUser) -> Response:
-    tasks = review.expert_tasks(session, user)
+    tasks = experts.expert_tasks(session, user)
     return render(
         request,
         "workflow/expert.html",
         tasks=tasks,
-        criteria=review.CRITERIA,
+        criteria=experts.CRITERIA,
         parsed={id(t): json.loads(t.score.scores) for t in tasks if t.score},
         errors={},
     )
@@ -382,18 +377,18 @@ async def score_page(
 ) -> Response:
     form = await request.form()
     round_ = ReviewRound(str(form.get("round", "second")))
-    scores = {c.key: str(form.get(c.key, "")).strip() for c in review.CRITERIA}
+    scores = {c.key: str(form.get(c.key, "")).strip() for c in experts.CRITERIA}
     try:
-        review.score_work(session, user, work_id, round_, scores, str(form.get("opinion", "")))
+        experts.score_work(session, user, work_id, round_, scores, str(form.get("opinion", "")))
     except ValidationFailed as exc:
         session.rollback()
-        tasks = review.expert_tasks(session, user)
+        tasks = experts.expert_tasks(session, user)
         return render(
             request,
             "workflow/expert.html",
             status_code=422,
             tasks=tasks,
-            criteria=review.CRITERIA,
+            criteria=experts.CRITERIA,
             errors={(work_id, round_.value): exc},
             parsed={id(t): json.loads(t.score.scores) for t in tasks if t.score},
         )
@@ -405,8 +400,8 @@ async def score_page(
 
 @router.get("/batches", response_class=HTMLResponse)
 def batches_page(request: Request, session: SessionDep, user: PageUser) -> Response:
-    rows = [(b, service.quota_exceptions(session, b.id or 0)) for b in _batches(session)]
-    units = list(session.exec(select(RecommendingUnit).order_by(col(RecommendingUnit.id))))
+    rows = [(b, unit_review.quota_exceptions(session, b.id or 0)) for b in list_batches(session)]
+    units = list_units(session)
     return render(
         request,
         "workflow/batches.html",
@@ -432,10 +427,10 @@ def _batch_form(form: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("/batches", response_class=HTMLResponse)
 async def batch_create_page(request: Request, session: SessionDep, user: PageUser) -> Response:
-    service.require_role(user, Role.admin, message="只有系统管理员可以设置批次")
+    require_role(user, Role.admin, message="只有系统管理员可以设置批次")
     form = dict(await request.form())
     try:
-        service.create_batch(session, user, BatchIn.model_validate(_batch_form(form)).model_dump())
+        batches.create_batch(session, user, BatchIn.model_validate(_batch_form(form)).model_dump())
     except (ValidationError, ValidationFailed) as exc:
         session.rollback()
         errors = (
@@ -443,8 +438,10 @@ async def batch_create_page(request: Request, session: SessionDep, user: PageUse
             if isinstance(exc, ValidationError)
             else exc.fields
         )
-        rows = [(b, service.quota_exceptions(session, b.id or 0)) for b in _batches(session)]
-        units = list(session.exec(select(RecommendingUnit).order_by(col(RecommendingUnit.id))))
+        rows = [
+            (b, unit_review.quota_exceptions(session, b.id or 0)) for b in list_batches(session)
+        ]
+        units = list_units(session)
         return render(
             request,
             "workflow/batches.html",
@@ -463,8 +460,8 @@ async def batch_create_page(request: Request, session: SessionDep, user: PageUse
 def batch_edit_page(
     request: Request, batch_id: int, session: SessionDep, user: PageUser
 ) -> Response:
-    service.require_role(user, Role.admin, message="只有系统管理员可以设置批次")
-    batch = service.get_batch(session, batch_id)
+    require_role(user, Role.admin, message="只有系统管理员可以设置批次")
+    batch = batches.get_batch(session, batch_id)
     return render(
         request,
         "workflow/batch_edit.html",
@@ -485,11 +482,11 @@ def batch_edit_page(
 async def batch_update_page(
     request: Request, batch_id: int, session: SessionDep, user: PageUser
 ) -> Response:
-    service.require_role(user, Role.admin, message="只有系统管理员可以设置批次")
+    require_role(user, Role.admin, message="只有系统管理员可以设置批次")
     form = dict(await request.form())
     try:
         patch = BatchPatch.model_validate(_batch_form(form)).model_dump(exclude_unset=True)
-        service.update_batch(session, user, batch_id, patch)
+        batches.update_batch(session, user, batch_id, patch)
     except (ValidationError, ValidationFailed) as exc:
         session.rollback()
         errors = (
@@ -501,7 +498,7 @@ async def batch_update_page(
             request,
             "workflow/batch_edit.html",
             status_code=422,
-            batch=service.get_batch(session, batch_id),
+            batch=batches.get_batch(session, batch_id),
             errors=errors,
             values=form,
         )
@@ -516,7 +513,7 @@ def quota_exception_page(
     unit_code: Annotated[str, Form()] = "",
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    service.grant_quota_exception(session, user, batch_id, unit_code, reason)
+    unit_review.grant_quota_exception(session, user, batch_id, unit_code, reason)
     return redirect("/batches", "已批准名额例外 +1")
 
 
@@ -525,20 +522,20 @@ def quota_exception_page(
 
 @router.get("/public/notices", response_class=HTMLResponse)
 def public_index(request: Request, session: SessionDep) -> Response:
-    notices = list(session.exec(select(PublicNotice).order_by(col(PublicNotice.id).desc())))
-    batches = {b.id: b for b in _batches(session)}
+    published = notices.published_notices(session)
+    by_id = {b.id: b for b in list_batches(session)}
     return render(
         request,
         "workflow/public_index.html",
         user=None,
         csrf_token="",
-        notices=[(n, batches[n.batch_id], deadline_zh(n.ends_at)) for n in notices],
+        notices=[(n, by_id[n.batch_id], deadline_zh(n.ends_at)) for n in published],
     )
 
 
 @router.get("/public/notices/{batch_id}", response_class=HTMLResponse)
 def public_notice(request: Request, batch_id: int, session: SessionDep) -> Response:
-    batch, notice, rows = review.public_list(session, batch_id)
+    batch, notice, rows = notices.public_list(session, batch_id)
     return render(
         request,
         "workflow/public_notice.html",
@@ -549,7 +546,7 @@ def public_notice(request: Request, batch_id: int, session: SessionDep) -> Respo
         rows=rows,
         starts=deadline_zh(notice.starts_at),
         ends=deadline_zh(notice.ends_at),
-        running=review.notice_running(notice),
+        running=notices.notice_running(notice),
     )
 
 

@@ -32,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.audit_log.service import record
 from backend.auth.models import Role, User
-from backend.auth.service import confirm_password
+from backend.auth.service import confirm_password, require_role
 from backend.core.errors import Conflict, ServiceBusy
 from backend.documents import downloads
 from backend.documents.converter import ConversionTimeout, ConverterPool
@@ -40,7 +40,7 @@ from backend.documents.downloads import Prepared
 from backend.documents.models import DocumentFormat
 from backend.orgs.models import Organisation
 from backend.pki.service import font_cache_dir, get_ca, timestamper, usable_seal, verify_bytes
-from backend.workflow import service
+from backend.workflow import applications
 from backend.workflow.models import ApplicationDocument, DocumentSlot
 from backend.works.service import EDITABLE, get_work
 from signing.appearance import SignatureAppearance
@@ -136,7 +136,7 @@ def begin_online_signing(
     session: Session, user: User, work_id: int, slot: DocumentSlot, password: str, address: str
 ) -> OnlineSigningPlan:
     work = get_work(session, user, work_id)  # 404 before 403
-    service.require_role(user, Role.producer, message="只有作品所属的节目制作机构可以签署申报材料")
+    require_role(user, Role.producer, message="只有作品所属的节目制作机构可以签署申报材料")
     if work.status not in EDITABLE:
         raise Conflict(f"作品当前状态为“{work.status.label}”，申报材料已冻结", code="work_frozen")
     confirm_password(session, user, password, address)  # 403 wrong_password, 429 throttled
@@ -199,7 +199,7 @@ def finish_online_signing(
             "level": str(plan.request.level),
         },
     )
-    return service.mark_documents_signed(
+    return applications.mark_documents_signed(
         session, user, plan.work_id, plan.slot, sha256=doc.sha256, document_id=doc.id
     )
 

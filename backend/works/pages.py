@@ -7,16 +7,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlmodel import col, select
 
 from backend.auth.deps import PageUser, SessionDep
 from backend.auth.service import unit_of
 from backend.core import display
 from backend.core.errors import JingpinError, ValidationFailed
 from backend.core.pages import render
-from backend.orgs.models import RecommendingUnit
+from backend.orgs.service import list_units
 from backend.works import service as works
-from backend.works.models import Batch, Work
+from backend.works.models import Work
 from backend.works.schemas import WorkCreate, WorkUpdate
 
 router = APIRouter(include_in_schema=False)
@@ -30,8 +29,8 @@ def works_list(request: Request, session: SessionDep, user: PageUser) -> Respons
 
 def _form_choices(session: SessionDep) -> dict[str, Any]:
     return {
-        "units": list(session.exec(select(RecommendingUnit).order_by(col(RecommendingUnit.id)))),
-        "batches": list(session.exec(select(Batch).order_by(col(Batch.year), col(Batch.number)))),
+        "units": list_units(session),
+        "batches": works.list_batches(session),
     }
 
 

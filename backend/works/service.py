@@ -53,6 +53,11 @@ def list_works(session: Session, user: User) -> list[Work]:
     return list(session.exec(select(Work).where(clause).order_by(col(Work.id).desc())))
 
 
+def list_batches(session: Session) -> list[Batch]:
+    """Every batch, the newest year first (within a year in order: 第1批, 第2批, …)."""
+    return list(session.exec(select(Batch).order_by(col(Batch.year).desc(), col(Batch.number))))
+
+
 def count_works(session: Session, user: User) -> int:
     clause = scope_clause(session, user)
     if clause is None:

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from backend.auth.models import Role, User
 from backend.auth.service import create_user
 from backend.core.errors import Conflict
-from backend.workflow import service
+from backend.workflow import unit_review
 from backend.workflow.models import Recommendation, UnitQuota
 from backend.works.models import Work, WorkStatus
 
@@ -52,7 +52,7 @@ def test_six_reviewers_recommending_the_fifth_and_sixth_work_at_once_leave_exact
             user = s.exec(select(User).where(User.username == username)).one()
             barrier.wait()
             try:
-                service.recommend(s, user, work_id, "并发推荐")
+                unit_review.recommend(s, user, work_id, "并发推荐")
                 s.commit()
                 result = "ok"
             except Conflict as exc:

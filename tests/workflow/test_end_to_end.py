@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from backend.audit_log.service import verify_chain
 from backend.auth.models import User
-from backend.workflow import review
+from backend.workflow import notices
 from backend.workflow.models import OutboxMessage, PublicNotice
 from backend.works.models import Work, WorkStatus
 from tests.workflow.conftest import SCORES
@@ -133,7 +133,7 @@ def test_one_batch_travels_from_draft_to_confirmed_selection_across_all_roles_th
     with Session(flow_engine()) as s:  # the period ends: confirm with `now` after it
         officer = s.exec(select(User).where(User.username == "ministry")).one()
         n = s.exec(select(PublicNotice).where(PublicNotice.batch_id == batch["id"])).one()
-        review.confirm_selection(s, officer, batch["id"], now=n.ends_at + timedelta(seconds=1))
+        notices.confirm_selection(s, officer, batch["id"], now=n.ends_at + timedelta(seconds=1))
         s.commit()
         assert s.get(Work, wid).status is WorkStatus.confirmed
         assert s.exec(select(OutboxMessage)).first() is not None

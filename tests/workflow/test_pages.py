@@ -57,8 +57,8 @@ def test_each_roles_workflow_page_renders_with_demo_data(client, token_for, sess
 def test_producer_submits_and_the_unit_recommends_in_the_browser(page, env, tmp_path, pdf):
     from backend.auth.models import User
     from backend.core.db import get_engine
+    from backend.workflow.batches import create_batch
     from backend.workflow.schemas import BatchIn
-    from backend.workflow.service import create_batch
     from backend.works.schemas import WorkCreate
     from backend.works.service import create_work
     from tests.workflow.conftest import WORK

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from backend.auth.models import User
 from backend.core.dates import SHANGHAI
 from backend.core.errors import Conflict, ValidationFailed
-from backend.workflow import service
+from backend.workflow import applications, unit_review
 from backend.workflow.models import DocumentSlot, UnitDecision, WorkVersion
 from backend.works.models import Batch, Work, WorkStatus
 from backend.works.schemas import WorkCreate
@@ -61,22 +61,22 @@ def test_registration_deadline_admits_235959_and_refuses_000000_beijing_time(ses
             session, producer, WorkCreate(**{**WORK, "title": f"截止测试{i}"}, batch_id=batch.id)
         )
         for slot in DocumentSlot:
-            service.upload_document(session, producer, w.id, slot, pdf)
+            applications.upload_document(session, producer, w.id, slot, pdf)
         works.append(w)
     last_second = datetime(2026, 6, 5, 23, 59, 59, 999000, tzinfo=SHANGHAI)
     assert (
-        service.submit(session, producer, works[0].id, now=last_second).status
+        applications.submit(session, producer, works[0].id, now=last_second).status
         is WorkStatus.submitted
     )
     with pytest.raises(ValidationFailed) as exc:
-        service.submit(
+        applications.submit(
             session, producer, works[1].id, now=datetime(2026, 6, 6, 0, 0, 0, tzinfo=SHANGHAI)
         )
     assert exc.value.fields["batch_id"] == "已超过注册截止时间 2026年6月5日 23:59:59（北京时间）"
     assert "2026年6月5日 23:59:59（北京时间）" in exc.value.message
 
     reviewer = _user(session, "unit-zj")
-    service.review_submission(
+    unit_review.review_submission(
         session,
         reviewer,
         works[0].id,
@@ -85,11 +85,11 @@ def test_registration_deadline_admits_235959_and_refuses_000000_beijing_time(ses
         now=datetime(2026, 6, 10, tzinfo=SHANGHAI),
     )
     with pytest.raises(Conflict) as late:
-        service.recommend(
+        unit_review.recommend(
             session, reviewer, works[0].id, now=datetime(2026, 6, 16, 0, 0, 0, tzinfo=SHANGHAI)
         )
     assert "已超过报送截止时间 2026年6月15日 23:59:59（北京时间）" in late.value.message
-    service.recommend(
+    unit_review.recommend(
         session, reviewer, works[0].id, now=datetime(2026, 6, 15, 23, 59, 59, tzinfo=SHANGHAI)
     )
     assert works[0].status is WorkStatus.recommended

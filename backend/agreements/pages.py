@@ -3,21 +3,19 @@ the PDF embedded, sign form (fresh password, irreversible) and decline form."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
 from backend.agreements import service
-from backend.agreements.models import Agreement, AgreementStatus, Party
+from backend.agreements.models import AgreementStatus, Party
 from backend.auth.deps import PageUser, SessionDep, client_address
 from backend.auth.models import Role
 from backend.core.display import local_time, yuan
 from backend.core.errors import JingpinError
 from backend.core.pages import redirect, render
-from backend.works.models import Work, WorkStatus
 from signing.pades import sign_pdf
 
 router = APIRouter(include_in_schema=False)
@@ -28,16 +26,9 @@ def agreements_page(
     request: Request, session: SessionDep, user: PageUser, msg: str = ""
 ) -> Response:
     rows = [service.to_dict(session, ag, user) for ag in service.list_agreements(session, user)]
-    waiting: list[Work] = []
-    if user.role == Role.ministry_officer:
-        live = {
-            ag.work_id for ag in session.exec(select(Agreement)).all() if ag.status in service.LIVE
-        }
-        waiting = [
-            w
-            for w in session.exec(select(Work).where(Work.status == WorkStatus.confirmed)).all()
-            if w.id not in live
-        ]
+    waiting = (
+        service.works_awaiting_agreement(session) if user.role == Role.ministry_officer else []
+    )
     mine = {ag.id for ag in service.awaiting(session, user)}
     return render(
         request, "agreements/list.html", rows=rows, waiting=waiting, mine=mine, msg=msg, yuan=yuan
@@ -134,7 +125,3 @@ def decline_page(
             raise
         return redirect(f"/agreements/{agreement_id}", exc.message)
     return redirect(f"/agreements/{agreement_id}", "已拒签，协议作废")
-
-
-def context_for_home(session: Any, user: Any) -> int:
-    return len(service.awaiting(session, user))

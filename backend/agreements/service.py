@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from backend.agreements.events import AgreementFullySigned
@@ -78,6 +79,14 @@ def party_org_id(ag: Agreement, party: Party) -> int:
     }[party]
 
 
+def party_column(party: Party) -> Any:
+    return {
+        Party.yi: col(Agreement.producer_org_id),
+        Party.bing: col(Agreement.unit_org_id),
+        Party.jia: col(Agreement.ministry_org_id),
+    }[party]
+
+
 def party_of(user: User, ag: Agreement) -> Party | None:
     for party in SIGNING_ORDER:
         if user.role == PARTY_ROLE[party] and user.organisation_id == party_org_id(ag, party):
@@ -85,39 +94,71 @@ def party_of(user: User, ag: Agreement) -> Party | None:
     return None
 
 
-def can_see(user: User, ag: Agreement) -> bool:
-    return user.role in SEE_ALL or party_of(user, ag) is not None
+def readable(user: User) -> ColumnElement[bool] | None:
+    """The agreements a user may see (None = none): every one for the ministry, finance,
+    auditors and admin; a producer or unit reviewer only those their organisation is party to.
+    Every read (list, detail, funding, pages) goes through this clause."""
+    if user.role in SEE_ALL:
+        return col(Agreement.id).is_not(None)
+    if user.role == Role.producer:
+        return col(Agreement.producer_org_id) == user.organisation_id
+    if user.role == Role.unit_reviewer:
+        return col(Agreement.unit_org_id) == user.organisation_id
+    return None
 
 
 def list_agreements(session: Session, user: User, work_id: int | None = None) -> list[Agreement]:
-    query = select(Agreement).order_by(col(Agreement.id).desc())
+    clause = readable(user)
+    if clause is None:
+        return []
+    query = select(Agreement).where(clause).order_by(col(Agreement.id).desc())
     if work_id is not None:
         query = query.where(Agreement.work_id == work_id)
-    if user.role == Role.producer:
-        query = query.where(Agreement.producer_org_id == user.organisation_id)
-    elif user.role == Role.unit_reviewer:
-        query = query.where(Agreement.unit_org_id == user.organisation_id)
-    elif user.role not in SEE_ALL:
-        return []
     return list(session.exec(query).all())
 
 
 def get_agreement(session: Session, user: User, agreement_id: int) -> Agreement:
-    ag = session.get(Agreement, agreement_id)
-    if ag is None or not can_see(user, ag):
+    """404 for anything outside the user's scope, so strangers cannot learn it exists."""
+    clause = readable(user)
+    ag = (
+        session.exec(select(Agreement).where(Agreement.id == agreement_id, clause)).first()
+        if clause is not None
+        else None
+    )
+    if ag is None:
         raise NotFound("未找到该协议", code="agreement_not_found")
     return ag
 
 
 def awaiting(session: Session, user: User) -> list[Agreement]:
     """Agreements whose next signature is this user's (home page: 待我签署)."""
-    return [
-        ag
-        for ag in list_agreements(session, user)
-        if ag.status in (AgreementStatus.open, AgreementStatus.signing)
-        and ag.next_party is not None
-        and party_of(user, ag) == ag.next_party
-    ]
+    party = next((p for p in SIGNING_ORDER if PARTY_ROLE[p] == user.role), None)
+    clause = readable(user)
+    if party is None or clause is None:
+        return []
+    query = (
+        select(Agreement)
+        .where(
+            clause,
+            col(Agreement.status).in_([AgreementStatus.open, AgreementStatus.signing]),
+            Agreement.next_party == party.value,
+            party_column(party) == user.organisation_id,
+        )
+        .order_by(col(Agreement.id).desc())
+    )
+    return list(session.exec(query).all())
+
+
+def works_awaiting_agreement(session: Session) -> list[Work]:
+    """Confirmed works (确认入选) without a live agreement: the ministry generates one for each."""
+    live = select(Agreement.work_id).where(col(Agreement.status).in_(list(LIVE)))
+    return list(
+        session.exec(
+            select(Work)
+            .where(Work.status == WorkStatus.confirmed, col(Work.id).not_in(live))
+            .order_by(col(Work.id))
+        ).all()
+    )
 
 
 # --------------------------------------------------------------------------- creation

@@ -16,9 +16,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from backend.agreements.models import Agreement, AgreementStatus
+from backend.agreements.models import AgreementStatus
 from backend.agreements.service import get_agreement
 from backend.auth.deps import PageUser, SessionDep
 from backend.auth.models import Role, User
@@ -94,12 +94,7 @@ def _summary_data(session: Session) -> dict[str, Any]:
 @router.get("/finance")
 def finance_page(request: Request, session: SessionDep, user: PageUser) -> Response:
     require_viewer(user)
-    agreements = session.exec(
-        select(Agreement, Work.title)
-        .join(Work, col(Work.id) == Agreement.work_id)
-        .where(Agreement.status == AgreementStatus.fully_signed.value)
-        .order_by(col(Agreement.id).desc())
-    ).all()
+    agreements = service.signed_agreements(session)
     return render(
         request,
         "funding/summary.html",

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from backend.agreements.models import Agreement, AgreementMilestone, AgreementStatus, Gate
-from backend.agreements.service import get_agreement, list_agreements
+from backend.agreements.service import get_agreement, readable
 from backend.audit_log.models import AuditEvent
 from backend.audit_log.service import record
 from backend.auth.models import Role, User
@@ -42,6 +42,7 @@ from backend.funding.models import (
     ReviewResult,
 )
 from backend.orgs.models import Organisation
+from backend.works.models import Work
 
 MONEY_ROLES = {Role.finance}
 
@@ -413,22 +414,34 @@ def reverse(session: Session, user: User, disbursement_id: int, reason: str) -> 
     )
 
 
+def signed_agreements(session: Session) -> list[tuple[Agreement, str]]:
+    """Fully signed agreements (newest first) with their work's title: those funding follows."""
+    rows = session.exec(
+        select(Agreement, Work.title)
+        .join(Work, col(Work.id) == Agreement.work_id)
+        .where(Agreement.status == AgreementStatus.fully_signed.value)
+        .order_by(col(Agreement.id).desc())
+    ).all()
+    return [(ag, title) for ag, title in rows]
+
+
 def list_disbursements(
     session: Session, user: User, agreement_id: int | None = None
 ) -> list[Disbursement]:
-    visible = {a.id for a in list_agreements(session, user)}
+    """Disbursements of the agreements the user may see (one agreement's: 404 outside scope)."""
+    clause = readable(user)
+    if clause is None:
+        return []
+    query = (
+        select(Disbursement)
+        .join(Agreement, col(Agreement.id) == Disbursement.agreement_id)
+        .where(clause)
+        .order_by(col(Disbursement.id))
+    )
     if agreement_id is not None:
         get_agreement(session, user, agreement_id)
-        visible &= {agreement_id}
-    if not visible:
-        return []
-    return list(
-        session.exec(
-            select(Disbursement)
-            .where(col(Disbursement.agreement_id).in_(visible))
-            .order_by(col(Disbursement.id))
-        ).all()
-    )
+        query = query.where(Disbursement.agreement_id == agreement_id)
+    return list(session.exec(query).all())
 
 
 def disbursement_dict(

@@ -12,8 +12,10 @@ run: bootstrap
 test: bootstrap
 	bash scripts/test.sh
 
-lint:
-	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+# ruff (incl. PLC0415: imports at module top), the formatter, mypy, and the import layers
+# (import-linter, contracts in pyproject.toml; see backend/ARCHITECTURE.md).
+lint: bootstrap
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy && .venv/bin/lint-imports
 
 # Each script prints its figures; BENCHMARKS.md records them with the machine and date.
 bench: bootstrap

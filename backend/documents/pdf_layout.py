@@ -98,7 +98,7 @@ class LastPage:
         Its left and right sides are the first two vertical rules right of the text that cross
         the text's middle height (the column divider and the table's edge); its top and bottom
         are the nearest horizontal rules above and below the text that run through that cell.
-        Each side is the middle of a rule, so the box includes half of each 0.5 pt border.
+        Each side is the middle of a rule, so the box includes half of each border.
         None when the text is not in a ruled table."""
         middle = (line.top + line.bottom) / 2
         sides = sorted(
@@ -216,7 +216,8 @@ def _rules(
         elif op == b"Q":
             ctm = stack.pop() if stack else IDENTITY
         elif op == b"cm":
-            ctm = _multiply(tuple(float(v) for v in operands), ctm)  # type: ignore[arg-type]
+            a, b, c, d, e, f = (float(v) for v in operands)
+            ctm = _multiply((a, b, c, d, e, f), ctm)
         elif op == b"m":
             current = start = point(float(operands[0]), float(operands[1]))
         elif op == b"l":

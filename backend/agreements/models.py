@@ -52,6 +52,11 @@ class Party(StrEnum):
     def field_name(self) -> str:
         return f"party_{self.value}"
 
+    @property
+    def signature_label(self) -> str:
+        """The label of the party's row on the agreement's signature page."""
+        return f"{self.label}（签章）"
+
 
 SIGNING_ORDER = (Party.yi, Party.bing, Party.jia)
 

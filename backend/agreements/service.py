@@ -39,7 +39,8 @@ from backend.core.errors import Conflict, NotFound, PermissionDenied, Validation
 from backend.core.money import format_fen
 from backend.documents.contexts import agreement_context
 from backend.documents.models import Document, DocumentFormat, DocumentKind, SubjectType
-from backend.documents.render import SIGNATURE_BOXES, render_docx, template_sha256
+from backend.documents.pdf_layout import LayoutNotFound, last_page
+from backend.documents.render import render_docx, template_sha256
 from backend.documents.service import context_digest, pdf_for_docx, store_rendered
 from backend.documents.store import get_store
 from backend.orgs.models import Organisation, OrgKind, RecommendingUnit
@@ -318,11 +319,8 @@ def create_agreement(
         created_by=user.id,
     )
     pdf_doc = pdf_for_docx(session, docx, created_by=user.id)
-    fields = [
-        FieldSpec(name, box.page, (box.x1 + INSET, box.y1 + INSET, box.x2 - INSET, box.y2 - INSET))
-        for name, box in SIGNATURE_BOXES.items()
-    ]
-    prepared = prepare(get_store().get(pdf_doc.sha256), fields)
+    pdf = get_store().get(pdf_doc.sha256)
+    prepared = prepare(pdf, signature_fields(pdf))
     doc = _store_agreement_document(
         session,
         ag,
@@ -362,6 +360,28 @@ def create_agreement(
         },
     )
     return ag
+
+
+def signature_fields(pdf: bytes) -> list[FieldSpec]:
+    """One signature field per party, in signing order, over the empty right-hand cell of its
+    row in the signature page's table (甲方（签章） / 乙方（签章） / 丙方（签章） in the left-hand
+    cell). The cell is read from the PDF itself: the label's text box, then the table rules
+    around and to the right of it (pdf_layout.cell_right_of), so the fields follow the template
+    when it changes. 10.5 cm × 3.5 cm today, less INSET on each side."""
+    page = last_page(pdf)
+    fields = []
+    for party in SIGNING_ORDER:
+        line = page.find_label(party.signature_label)
+        cell = page.cell_right_of(line) if line is not None else None
+        if cell is None:
+            raise LayoutNotFound(
+                f"协议签署页中找不到“{party.signature_label}”旁的签章栏",
+                extra={"label": party.signature_label},
+            )
+        x1, y1, x2, y2 = page.pdf_box(cell)
+        box = (x1 + INSET, y1 + INSET, x2 - INSET, y2 - INSET)
+        fields.append(FieldSpec(party.field_name, page.index, box))
+    return fields
 
 
 # --------------------------------------------------------------------------- signing

@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from docxtpl import DocxTemplate
 from jinja2 import Environment, StrictUndefined, UndefinedError
@@ -48,28 +48,6 @@ class TemplateVariableError(JingpinError):
     def __init__(self, name: str) -> None:
         self.name = name
         super().__init__(f"文书模板变量缺失：{name}", extra={"variable": name})
-
-
-class SignatureBox(NamedTuple):
-    """Where a signature field goes: page counted from the end (-1 = last page) and a
-    rectangle in PDF points, origin bottom-left (x1, y1 lower-left; x2, y2 upper-right)."""
-
-    page: int
-    x1: float
-    y1: float
-    x2: float
-    y2: float
-
-
-# Measured on agreement.docx rendered and converted by LibreOffice (A4, 595.3 × 841.9 pt);
-# see templates/README.md. Field names are the PDF signature field names, in signing order.
-# Each box is the empty right-hand cell (10.5 cm × 3.5 cm) of the signature table on the last
-# page; the left-hand cell holds the label 甲方（签章）/ 乙方（签章）/ 丙方（签章）.
-SIGNATURE_BOXES: dict[str, SignatureBox] = {
-    "party_yi": SignatureBox(-1, 226.8, 533.6, 524.5, 632.9),  # 乙方 producer, signs first
-    "party_bing": SignatureBox(-1, 226.8, 434.4, 524.5, 533.6),  # 丙方 recommending unit
-    "party_jia": SignatureBox(-1, 226.8, 632.9, 524.5, 732.1),  # 甲方 ministry, signs last
-}
 
 
 def template_path(name: str) -> Path:

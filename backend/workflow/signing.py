@@ -18,15 +18,9 @@ Three steps, so that no transaction is open while LibreOffice and pyHanko work:
 
 from __future__ import annotations
 
-import io
-import re
-import subprocess
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 from anyio import to_thread
-from pypdf import PdfReader
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -38,6 +32,7 @@ from backend.documents import downloads
 from backend.documents.converter import ConversionTimeout, ConverterPool
 from backend.documents.downloads import Prepared
 from backend.documents.models import DocumentFormat
+from backend.documents.pdf_layout import last_page
 from backend.orgs.models import Organisation
 from backend.pki.service import font_cache_dir, get_ca, timestamper, usable_seal, verify_bytes
 from backend.workflow import applications
@@ -54,55 +49,20 @@ GAP = 8.0  # pt between the block's text and the signature box
 MIN_WIDTH = 150.0  # narrower than this, the appearance goes under the block instead of beside it
 BELOW_HEIGHT = 80.0
 
-_LINE = re.compile(
-    r'<line xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</line>', re.S
-)
-_WORD = re.compile(r">([^<]*)</word>")
-
 
 # ------------------------------------------------------------------ where the seal goes
-
-
-@dataclass(frozen=True)
-class TextLine:
-    x1: float
-    top: float
-    x2: float
-    bottom: float  # pdftotext coordinates: y grows downwards from the top of the page
-    text: str
-
-
-def last_page_lines(pdf: bytes) -> tuple[int, float, float, list[TextLine]]:
-    """(page index, width, height, text lines) of the last page, measured by poppler's
-    ``pdftotext -bbox-layout``."""
-    reader = PdfReader(io.BytesIO(pdf), strict=False)
-    count = len(reader.pages)
-    box = reader.pages[-1].mediabox
-    with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "in.pdf"
-        src.write_bytes(pdf)
-        out = subprocess.run(
-            ["pdftotext", "-bbox-layout", "-f", str(count), "-l", str(count), str(src), "-"],
-            capture_output=True,
-            check=True,
-            timeout=30,
-        )
-    lines = [
-        TextLine(float(m[1]), float(m[2]), float(m[3]), float(m[4]), "".join(_WORD.findall(m[5])))
-        for m in _LINE.finditer(out.stdout.decode("utf-8", "replace"))
-    ]
-    return count - 1, float(box.width), float(box.height), lines
 
 
 def seal_field(pdf: bytes) -> FieldSpec:
     """The signature field over the seal block of the last page: beside the block
     (申报单位（盖章）/ 法定代表人（签字）/ 日期) when there is room, else under it."""
-    page, width, height, lines = last_page_lines(pdf)
-    start = next((i for i, ln in enumerate(lines) if SEAL_LABEL in ln.text), None)
-    if start is None:  # no label: the lower right of the last page, above the footer
-        return FieldSpec(FIELD_NAME, page, (width - MARGIN - 220, 120, width - MARGIN, 200))
-    label = lines[start]
-    block = [ln for ln in lines[start:] if ln.top < label.top + 80 and ln.top >= label.top]
+    page = last_page(pdf)
+    width = page.width
+    label = page.find_label(SEAL_LABEL)
+    if label is None:  # no label: the lower right of the last page, above the footer
+        return FieldSpec(FIELD_NAME, page.index, (width - MARGIN - 220, 120, width - MARGIN, 200))
+    after = page.lines[page.lines.index(label) :]
+    block = [ln for ln in after if ln.top < label.top + 80 and ln.top >= label.top]
     top = label.top - GAP
     bottom = max(ln.bottom for ln in block) + GAP
     right_edge = width - MARGIN
@@ -116,7 +76,7 @@ def seal_field(pdf: bytes) -> FieldSpec:
             bottom,
             bottom + BELOW_HEIGHT,
         )
-    return FieldSpec(FIELD_NAME, page, (x1, height - y_bottom, x2, height - y_top))
+    return FieldSpec(FIELD_NAME, page.index, page.pdf_box((x1, y_top, x2, y_bottom)))
 
 
 # ------------------------------------------------------------------ the three steps

@@ -23,17 +23,16 @@ def omitted_when_none() -> Any:
 
 
 class ErrorBody(BaseModel):
-    """Every error of the API (backend.core.errors.JingpinError.to_json): a stable ``code`` for
-    programs, a Chinese ``message`` for people and, for a 422, the failing ``fields``. Some
-    errors add context (e.g. ``difference_fen``, ``limit_bytes``)."""
+    """The body of every error: a stable `code` for programs, a Chinese `message` for people and
+    the failing `fields` (empty unless the input was at fault). Some errors add context, e.g.
+    `difference_fen` or `limit_bytes`."""
 
+    # What backend.core.errors.JingpinError.to_json writes, through the app's one handler.
     model_config = ConfigDict(extra="allow")
 
     code: str = Field(examples=["agreement_not_found"])
     message: str = Field(examples=["未找到该协议"])
-    fields: dict[str, str] = Field(
-        default_factory=dict, description="字段 → 错误说明（校验失败时）"
-    )
+    fields: dict[str, str] = Field(description="字段 → 错误说明", examples=[{}])
 
 
 ERROR_DESCRIPTIONS = {

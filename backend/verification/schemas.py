@@ -116,8 +116,9 @@ class SignatureCheck(BaseModel):
 
 
 class VerificationReportRead(BaseModel):
-    """`jingpin verify --json` without the registry (signing.verify.VerificationReport)."""
+    """The verification report of `jingpin verify --json` (without the registry)."""
 
+    # Read by attribute from signing.verify.VerificationReport; its to_dict() has the same keys.
     model_config = ConfigDict(from_attributes=True)
 
     indication: Indication
@@ -157,7 +158,9 @@ class ChainStatusRead(BaseModel):
 
 
 class AuditEventRead(BaseModel):
-    """An event of the hash chain (backend.audit_log.service.event_dict: the export's form)."""
+    """An event of the hash-chained audit log."""
+
+    # Validated from backend.audit_log.service.event_dict, the signed export's form of an event.
 
     seq: int
     at: IsoDateTime

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -56,8 +57,9 @@ def _digest(request: Request, body: Any) -> str:
     return request_hash(request.method, request.url.path, body)
 
 
-def _disbursement(session: Any, d_id: int) -> DisbursementRead:
+def _disbursement(session: Session, d_id: int) -> DisbursementRead:
     d = session.get(service.Disbursement, d_id)
+    assert d is not None  # the service action just found it
     return service.disbursement_read(session, d)
 
 

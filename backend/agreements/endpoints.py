@@ -2,34 +2,63 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from backend.agreements import service
-from backend.agreements.schemas import AgreementCreate, DeclineBody, SignBody
+from backend.agreements.schemas import (
+    AgreementCreate,
+    AgreementDetail,
+    AgreementRead,
+    DeclineBody,
+    SignBody,
+)
 from backend.auth.deps import CurrentUser, SessionDep, client_address
 from backend.core.responses import download
+from backend.core.schemas import error_responses
 from signing.pades import sign_pdf
 
-router = APIRouter(prefix="/api/v1/agreements", tags=["agreements"])
+router = APIRouter(prefix="/api/v1/agreements", tags=["agreements"], responses=error_responses(401))
+NOT_VISIBLE = {404: "协议不存在或您无权查看"}
 
 
-@router.get("", summary="协议列表（本人可见的）")
+@router.get(
+    "",
+    response_model=list[AgreementRead],
+    summary="协议列表（本人可见的）",
+    responses=error_responses(422),
+)
 def list_agreements(
     session: SessionDep, user: CurrentUser, work_id: int | None = None
-) -> list[dict[str, Any]]:
+) -> list[AgreementRead]:
     return [
-        service.to_dict(session, ag, user) for ag in service.list_agreements(session, user, work_id)
+        service.agreement_read(session, ag, user)
+        for ag in service.list_agreements(session, user, work_id)
     ]
 
 
-@router.post("", status_code=201, summary="生成三方协议（总局）")
+@router.post(
+    "",
+    response_model=AgreementRead,
+    status_code=201,
+    summary="生成三方协议（总局）",
+    responses=error_responses(
+        403,
+        404,
+        409,
+        422,
+        notes={
+            403: "仅总局工作人员可以生成三方协议",
+            404: "作品不存在",
+            409: "作品未确认入选，或已有有效的三方协议",
+            422: "金额或付款节点不一致（difference_fen：扶持资金减节点合计）",
+        },
+    ),
+)
 def create_agreement(
     body: AgreementCreate, session: SessionDep, user: CurrentUser
-) -> dict[str, Any]:
+) -> AgreementRead:
     milestones = None
     if body.milestones is not None:
         milestones = [
@@ -44,21 +73,32 @@ def create_agreement(
         milestones=milestones,
         over_request_reason=body.over_request_reason,
     )
-    return service.to_dict(session, ag, user)
+    return service.agreement_read(session, ag, user)
 
 
-@router.get("/{agreement_id}", summary="协议详情：状态、各方、签章、付款节点")
-def get_agreement(agreement_id: int, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+@router.get(
+    "/{agreement_id}",
+    response_model=AgreementDetail,
+    summary="协议详情：状态、各方、签章、付款节点",
+    responses=error_responses(404, 422, notes=NOT_VISIBLE),
+)
+def get_agreement(agreement_id: int, session: SessionDep, user: CurrentUser) -> AgreementDetail:
     ag = service.get_agreement(session, user, agreement_id)
-    data = service.to_dict(session, ag, user)
-    data["history"] = [
-        {"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "action": e.action}
-        for e in service.history(session, ag)
-    ]
-    return data
+    return service.agreement_detail(session, ag, user)
 
 
-@router.get("/{agreement_id}/document.pdf", response_class=Response, summary="协议当前版本 PDF")
+@router.get(
+    "/{agreement_id}/document.pdf",
+    response_class=Response,
+    summary="协议当前版本 PDF",
+    responses={
+        200: {
+            "content": {"application/pdf": {}},
+            "description": "协议当前版本；X-Document-SHA256 为文件的 sha256",
+        },
+        **error_responses(404, 422, notes={404: "协议不存在、无权查看或尚未生成文件"}),
+    },
+)
 def document_pdf(agreement_id: int, session: SessionDep, user: CurrentUser) -> Response:
     ag, data = service.current_pdf(session, user, agreement_id)
     return download(
@@ -70,10 +110,27 @@ def document_pdf(agreement_id: int, session: SessionDep, user: CurrentUser) -> R
     )
 
 
-@router.post("/{agreement_id}/sign", summary="签署（需再次输入密码；不可撤销）")
+@router.post(
+    "/{agreement_id}/sign",
+    response_model=AgreementRead,
+    summary="签署（需再次输入密码；不可撤销）",
+    responses=error_responses(
+        403,
+        404,
+        409,
+        422,
+        429,
+        notes={
+            403: "密码错误（wrong_password）",
+            404: "协议不存在，或您不是该协议的签署方（not_a_party）",
+            409: "未轮到您签署、已签署、协议已作废，或签署后验证未通过",
+            429: "密码错误次数过多",
+        },
+    ),
+)
 async def sign(
     agreement_id: int, body: SignBody, request: Request, session: SessionDep, user: CurrentUser
-) -> dict[str, Any]:
+) -> AgreementRead:
     plan = await run_in_threadpool(
         service.begin_signing, session, user, agreement_id, body.password, client_address(request)
     )
@@ -83,12 +140,25 @@ async def sign(
         await run_in_threadpool(session.rollback)
         raise
     ag = await run_in_threadpool(service.finish_signing, session, user, plan, signed)
-    return await run_in_threadpool(service.to_dict, session, ag, user)
+    return await run_in_threadpool(service.agreement_read, session, ag, user)
 
 
-@router.post("/{agreement_id}/decline", summary="拒签（协议作废，总局可生成新版本）")
+@router.post(
+    "/{agreement_id}/decline",
+    response_model=AgreementRead,
+    summary="拒签（协议作废，总局可生成新版本）",
+    responses=error_responses(
+        404,
+        409,
+        422,
+        notes={
+            404: "协议不存在，或您不是该协议的签署方（not_a_party）",
+            409: "协议当前状态不能拒签",
+        },
+    ),
+)
 def decline(
     agreement_id: int, body: DeclineBody, session: SessionDep, user: CurrentUser
-) -> dict[str, Any]:
+) -> AgreementRead:
     ag = service.decline(session, user, agreement_id, body.reason)
-    return service.to_dict(session, ag, user)
+    return service.agreement_read(session, ag, user)

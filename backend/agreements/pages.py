@@ -25,7 +25,10 @@ router = APIRouter(include_in_schema=False)
 def agreements_page(
     request: Request, session: SessionDep, user: PageUser, msg: str = ""
 ) -> Response:
-    rows = [service.to_dict(session, ag, user) for ag in service.list_agreements(session, user)]
+    rows = [
+        service.agreement_read(session, ag, user).model_dump(mode="json")
+        for ag in service.list_agreements(session, user)
+    ]
     waiting = (
         service.works_awaiting_agreement(session) if user.role == Role.ministry_officer else []
     )
@@ -58,7 +61,7 @@ def agreement_page(
     agreement_id: int, request: Request, session: SessionDep, user: PageUser, msg: str = ""
 ) -> Response:
     ag = service.get_agreement(session, user, agreement_id)
-    data = service.to_dict(session, ag, user)
+    data = service.agreement_read(session, ag, user).model_dump(mode="json")
     my_party = service.party_of(user, ag)
     can_sign = (
         my_party is not None

@@ -1,4 +1,4 @@
-"""Request bodies of the agreements API."""
+"""Request bodies and read schemas of the agreements API (money in 分, times ISO 8601)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from backend.agreements.models import Gate
+from backend.agreements.models import AgreementStatus, Gate, Party
+from backend.core.schemas import IsoDateTime
 
 
 class MilestoneIn(BaseModel):
@@ -31,3 +32,76 @@ class SignBody(BaseModel):
 
 class DeclineBody(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
+
+
+# --------------------------------------------------------------------------- read schemas
+class SignatureRead(BaseModel):
+    """One party's signature: who signed, with which certificate, and the PDF revision it made."""
+
+    user_id: int
+    signer: str | None = Field(description="签署人姓名")
+    username: str | None
+    cert_serial: str
+    revision_sha256: str
+    revision_sm3: str
+    signed_at: IsoDateTime
+
+
+class PartySignatureRead(SignatureRead):
+    party: Party
+
+
+class PartyRead(BaseModel):
+    party: Party = Field(
+        description="yi 乙方（节目制作机构）、bing 丙方（推荐单位）、jia 甲方（总局）"
+    )
+    label: str
+    organisation_id: int
+    organisation: str | None
+    signed: bool
+    signature: SignatureRead | None
+
+
+class MilestoneTermRead(BaseModel):
+    """A payment milestone as the agreement states it (its funding state: the funding API)."""
+
+    seq: int
+    name: str
+    amount_fen: int = Field(description="金额（分）")
+    gate: Gate
+    gate_label: str
+    planned_date: date | None
+
+
+class AgreementRead(BaseModel):
+    id: int
+    number: str
+    version: int
+    work_id: int
+    work_title: str | None
+    status: AgreementStatus
+    status_label: str
+    next_party: Party | None = Field(description="下一个签署方；签署完成或作废后为 null")
+    grant_fen: int = Field(description="扶持资金（分）")
+    over_request_reason: str
+    current_pdf_sha256: str | None
+    current_pdf_sm3: str | None
+    decline_reason: str | None
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
+    fully_signed_at: IsoDateTime | None
+    parties: list[PartyRead] = Field(description="签署顺序：乙方 → 丙方 → 甲方")
+    signatures: list[PartySignatureRead]
+    milestones: list[MilestoneTermRead]
+    my_party: Party | None = Field(description="当前用户在协议中的身份（不是签署方为 null）")
+
+
+class HistoryEntry(BaseModel):
+    seq: int
+    at: IsoDateTime
+    actor: str
+    action: str
+
+
+class AgreementDetail(AgreementRead):
+    history: list[HistoryEntry] = Field(description="协议的审计轨迹（最早的在前）")

@@ -28,6 +28,15 @@ from backend.agreements.models import (
     Gate,
     Party,
 )
+from backend.agreements.schemas import (
+    AgreementDetail,
+    AgreementRead,
+    HistoryEntry,
+    MilestoneTermRead,
+    PartyRead,
+    PartySignatureRead,
+    SignatureRead,
+)
 from backend.audit_log.models import AuditEvent
 from backend.audit_log.service import record, trail
 from backend.auth.models import Role, User
@@ -626,68 +635,83 @@ def history(session: Session, ag: Agreement) -> list[AuditEvent]:
     return trail(session, "agreement", str(ag.id))
 
 
-def to_dict(session: Session, ag: Agreement, user: User | None = None) -> dict[str, Any]:
+def agreement_read(session: Session, ag: Agreement, user: User | None = None) -> AgreementRead:
+    """The agreement as the API and the pages show it: parties in signing order with their
+    signatures, the milestones it states, and the user's own party."""
     work = session.get(Work, ag.work_id)
-    orgs = {p: session.get(Organisation, party_org_id(ag, p)) for p in SIGNING_ORDER}
     sigs = {s.party: s for s in signatures_of(session, ag)}
-    parties: list[dict[str, Any]] = []
+    parties: list[PartyRead] = []
+    signatures: list[PartySignatureRead] = []
     for p in SIGNING_ORDER:
         s = sigs.get(p.value)
-        signer = session.get(User, s.user_id) if s else None
-        org = orgs[p]
+        org = session.get(Organisation, party_org_id(ag, p))
+        signature = None
+        if s is not None:
+            signer = session.get(User, s.user_id)
+            signature = SignatureRead(
+                user_id=s.user_id,
+                signer=signer.display_name if signer else None,
+                username=signer.username if signer else None,
+                cert_serial=s.cert_serial,
+                revision_sha256=s.revision_sha256,
+                revision_sm3=s.revision_sm3,
+                signed_at=s.signed_at,
+            )
+            signatures.append(PartySignatureRead(**dict(signature), party=p))
         parties.append(
-            {
-                "party": p.value,
-                "label": p.label,
-                "organisation_id": party_org_id(ag, p),
-                "organisation": org.name if org else None,
-                "signed": s is not None,
-                "signature": None
-                if s is None
-                else {
-                    "user_id": s.user_id,
-                    "signer": signer.display_name if signer else None,
-                    "username": signer.username if signer else None,
-                    "cert_serial": s.cert_serial,
-                    "revision_sha256": s.revision_sha256,
-                    "revision_sm3": s.revision_sm3,
-                    "signed_at": s.signed_at.isoformat(),
-                },
-            }
+            PartyRead(
+                party=p,
+                label=p.label,
+                organisation_id=party_org_id(ag, p),
+                organisation=org.name if org else None,
+                signed=s is not None,
+                signature=signature,
+            )
         )
     my_party = party_of(user, ag) if user else None
-    return {
-        "id": ag.id,
-        "number": ag.number,
-        "version": ag.version,
-        "work_id": ag.work_id,
-        "work_title": work.title if work else None,
-        "status": ag.status,
-        "status_label": AgreementStatus(ag.status).label,
-        "next_party": ag.next_party,
-        "grant_fen": ag.grant_fen,
-        "over_request_reason": ag.over_request_reason,
-        "current_pdf_sha256": ag.current_pdf_sha256,
-        "current_pdf_sm3": ag.current_pdf_sm3,
-        "decline_reason": ag.decline_reason or None,
-        "created_at": ag.created_at.isoformat(),
-        "updated_at": ag.updated_at.isoformat(),
-        "fully_signed_at": ag.fully_signed_at.isoformat() if ag.fully_signed_at else None,
-        "parties": parties,
-        "signatures": [p["signature"] | {"party": p["party"]} for p in parties if p["signature"]],
-        "milestones": [
-            {
-                "seq": m.seq,
-                "name": m.name,
-                "amount_fen": m.amount_fen,
-                "gate": m.gate,
-                "gate_label": GATE_LABELS[Gate(m.gate)],
-                "planned_date": m.planned_date.isoformat() if m.planned_date else None,
-            }
+    return AgreementRead(
+        id=ag.id or 0,
+        number=ag.number,
+        version=ag.version,
+        work_id=ag.work_id,
+        work_title=work.title if work else None,
+        status=AgreementStatus(ag.status),
+        status_label=AgreementStatus(ag.status).label,
+        next_party=Party(ag.next_party) if ag.next_party else None,
+        grant_fen=ag.grant_fen,
+        over_request_reason=ag.over_request_reason,
+        current_pdf_sha256=ag.current_pdf_sha256,
+        current_pdf_sm3=ag.current_pdf_sm3,
+        decline_reason=ag.decline_reason or None,
+        created_at=ag.created_at,
+        updated_at=ag.updated_at,
+        fully_signed_at=ag.fully_signed_at,
+        parties=parties,
+        signatures=signatures,
+        milestones=[
+            MilestoneTermRead(
+                seq=m.seq,
+                name=m.name,
+                amount_fen=m.amount_fen,
+                gate=Gate(m.gate),
+                gate_label=GATE_LABELS[Gate(m.gate)],
+                planned_date=m.planned_date,
+            )
             for m in milestones_of(session, ag)
         ],
-        "my_party": my_party.value if my_party else None,
-    }
+        my_party=my_party,
+    )
+
+
+def agreement_detail(session: Session, ag: Agreement, user: User) -> AgreementDetail:
+    """The agreement with its audit trail (GET /api/v1/agreements/{id})."""
+    return AgreementDetail(
+        **dict(agreement_read(session, ag, user)),
+        history=[
+            HistoryEntry(seq=e.seq, at=e.at, actor=e.actor, action=e.action)
+            for e in history(session, ag)
+        ],
+    )
 
 
 def current_pdf(session: Session, user: User, agreement_id: int) -> tuple[Agreement, bytes]:

@@ -10,23 +10,44 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from backend.auth.deps import CurrentUser, SessionDep
 from backend.core.errors import ValidationFailed
+from backend.core.schemas import error_responses
 from backend.funding import overview, reviews, service
 from backend.funding.idempotency import idempotent, request_hash
 from backend.funding.schemas import (
     ApproveBody,
     DisbursementCreate,
+    DisbursementRead,
+    FundingOverview,
+    MilestoneRead,
     PayBody,
     ReasonBody,
+    ReviewRead,
     ReviewRequestCreate,
+    ReviewRequestRead,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["funding"])
+router = APIRouter(prefix="/api/v1", tags=["funding"], responses=error_responses(401))
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+NOT_VISIBLE = {404: "协议（或其节点、拨付记录）不存在或您无权查看"}
+READ_ERRORS = error_responses(404, 422, notes=NOT_VISIBLE)
+# A POST: the role (403), scope (404), state or a reused Idempotency-Key (409), input (422).
+WRITE_ERRORS = error_responses(
+    403,
+    404,
+    409,
+    422,
+    notes={
+        **NOT_VISIBLE,
+        409: "当前状态不允许此操作，或该 Idempotency-Key 已用于另一个请求",
+        422: "提交的内容未通过校验（金额为整数分；缺少 Idempotency-Key 也是 422）",
+    },
+)
 
 
 def _digest(request: Request, body: Any) -> str:
@@ -36,55 +57,81 @@ def _digest(request: Request, body: Any) -> str:
     return request_hash(request.method, request.url.path, body)
 
 
-def _disbursement(session: Any, d_id: int) -> dict[str, Any]:
+def _disbursement(session: Session, d_id: int) -> DisbursementRead:
     d = session.get(service.Disbursement, d_id)
-    return service.disbursement_dict(session, d)
+    assert d is not None  # the service action just found it
+    return service.disbursement_read(session, d)
 
 
 # --------------------------------------------------------------------------- reading
-@router.get("/agreements/{agreement_id}/milestones", summary="付款节点及其状态、解锁依据")
+@router.get(
+    "/agreements/{agreement_id}/milestones",
+    response_model=list[MilestoneRead],
+    summary="付款节点及其状态、解锁依据",
+    responses=READ_ERRORS,
+)
 def list_milestones(
     agreement_id: int, session: SessionDep, user: CurrentUser
-) -> list[dict[str, Any]]:
+) -> list[MilestoneRead]:
     return overview.milestones(session, user, agreement_id)
 
 
 @router.get(
     "/agreements/{agreement_id}/funding",
+    response_model=FundingOverview,
     summary="资金拨付全貌：节点、解锁依据、检查验收、拨付流水、时间线",
+    responses=READ_ERRORS,
 )
-def agreement_funding(agreement_id: int, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+def agreement_funding(agreement_id: int, session: SessionDep, user: CurrentUser) -> FundingOverview:
     return overview.funding(session, user, agreement_id)
 
 
-@router.get("/agreements/{agreement_id}/reviews", summary="中期检查与审核验收记录")
-def list_reviews(agreement_id: int, session: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
+@router.get(
+    "/agreements/{agreement_id}/reviews",
+    response_model=list[ReviewRead],
+    summary="中期检查与审核验收记录",
+    responses=READ_ERRORS,
+)
+def list_reviews(agreement_id: int, session: SessionDep, user: CurrentUser) -> list[ReviewRead]:
     service.get_agreement(session, user, agreement_id)
-    return [reviews.review_dict(session, r) for r in reviews.reviews_of(session, agreement_id)]
+    return [reviews.review_read(session, r) for r in reviews.reviews_of(session, agreement_id)]
 
 
-@router.get("/disbursements", summary="拨付记录（本人可见的协议）")
+@router.get(
+    "/disbursements",
+    response_model=list[DisbursementRead],
+    summary="拨付记录（本人可见的协议）",
+    responses=READ_ERRORS,
+)
 def list_disbursements(
     session: SessionDep, user: CurrentUser, agreement_id: int | None = None
-) -> list[dict[str, Any]]:
+) -> list[DisbursementRead]:
     return [
-        service.disbursement_dict(session, d)
+        service.disbursement_read(session, d)
         for d in service.list_disbursements(session, user, agreement_id)
     ]
 
 
-@router.get("/disbursements/{disbursement_id}", summary="拨付记录详情（含审批、拨付、冲销流水）")
+@router.get(
+    "/disbursements/{disbursement_id}",
+    response_model=DisbursementRead,
+    summary="拨付记录详情（含审批、拨付、冲销流水）",
+    responses=READ_ERRORS,
+)
 def get_disbursement(
     disbursement_id: int, session: SessionDep, user: CurrentUser
-) -> dict[str, Any]:
-    return service.disbursement_dict(
+) -> DisbursementRead:
+    return service.disbursement_read(
         session, service.get_disbursement(session, user, disbursement_id)
     )
 
 
 # --------------------------------------------------------------------------- gates and reviews
 @router.post(
-    "/milestones/{milestone_id}/open-manually", summary="手动解锁付款节点（总局，须说明理由）"
+    "/milestones/{milestone_id}/open-manually",
+    response_model=MilestoneRead,
+    summary="手动解锁付款节点（总局，须说明理由）",
+    responses=WRITE_ERRORS,
 )
 def open_manually(
     milestone_id: int,
@@ -94,14 +141,14 @@ def open_manually(
     user: CurrentUser,
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
-    def act() -> tuple[int, Any]:
+    def act() -> tuple[int, MilestoneRead]:
         service.open_manually(session, user, milestone_id, body.reason)
         return 200, next(
             m
             for m in overview.milestones(
                 session, user, service.get_milestone(session, user, milestone_id)[0].id or 0
             )
-            if m["id"] == milestone_id
+            if m.id == milestone_id
         )
 
     return idempotent(
@@ -116,8 +163,10 @@ def open_manually(
 
 @router.post(
     "/agreements/{agreement_id}/review-requests",
+    response_model=ReviewRequestRead,
     status_code=201,
     summary="申请中期检查或审核验收（节目制作机构）",
+    responses=WRITE_ERRORS,
 )
 def request_review(
     agreement_id: int,
@@ -127,9 +176,9 @@ def request_review(
     user: CurrentUser,
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
-    def act() -> tuple[int, Any]:
+    def act() -> tuple[int, ReviewRequestRead]:
         req = reviews.request_review(session, user, agreement_id, body.kind, body.note)
-        return 201, reviews.request_dict(session, req)
+        return 201, reviews.request_read(session, req)
 
     return idempotent(
         session,
@@ -151,8 +200,10 @@ def _form_list(form: Any, name: str) -> list[str]:
 
 @router.post(
     "/agreements/{agreement_id}/reviews",
+    response_model=ReviewRead,
     status_code=201,
     summary="登记中期检查或审核验收结果（总局；multipart，附 PDF）",
+    responses=WRITE_ERRORS,
 )
 async def record_review(
     agreement_id: int,
@@ -198,7 +249,7 @@ async def record_review(
         },
     )
 
-    def act() -> tuple[int, Any]:
+    def act() -> tuple[int, ReviewRead]:
         review = reviews.record_review(
             session,
             user,
@@ -212,7 +263,7 @@ async def record_review(
             conditions=conditions,
             request_id=req_id,
         )
-        return 201, reviews.review_dict(session, review)
+        return 201, reviews.review_read(session, review)
 
     return await run_in_threadpool(
         idempotent, session, user, idempotency_key, digest, act, required=False
@@ -220,7 +271,13 @@ async def record_review(
 
 
 # --------------------------------------------------------------------------- money
-@router.post("/disbursements", status_code=201, summary="申请拨付（财务；需 Idempotency-Key）")
+@router.post(
+    "/disbursements",
+    response_model=DisbursementRead,
+    status_code=201,
+    summary="申请拨付（财务；需 Idempotency-Key）",
+    responses=WRITE_ERRORS,
+)
 def create_disbursement(
     body: DisbursementCreate,
     request: Request,
@@ -228,7 +285,7 @@ def create_disbursement(
     user: CurrentUser,
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
-    def act() -> tuple[int, Any]:
+    def act() -> tuple[int, DisbursementRead]:
         d = service.request_disbursement(
             session,
             user,
@@ -237,12 +294,17 @@ def create_disbursement(
             planned_on=body.planned_on,
             note=body.note,
         )
-        return 201, service.disbursement_dict(session, d)
+        return 201, service.disbursement_read(session, d)
 
     return idempotent(session, user, idempotency_key, _digest(request, body), act)
 
 
-@router.post("/disbursements/{disbursement_id}/approve", summary="审批通过（另一名财务人员）")
+@router.post(
+    "/disbursements/{disbursement_id}/approve",
+    response_model=DisbursementRead,
+    summary="审批通过（另一名财务人员）",
+    responses=WRITE_ERRORS,
+)
 def approve(
     disbursement_id: int,
     request: Request,
@@ -253,7 +315,7 @@ def approve(
 ) -> JSONResponse:
     body = body or ApproveBody()
 
-    def act() -> tuple[int, Any]:
+    def act() -> tuple[int, DisbursementRead]:
         service.approve(session, user, disbursement_id, body.note)
         return 200, _disbursement(session, disbursement_id)
 
@@ -261,7 +323,10 @@ def approve(
 
 
 @router.post(
-    "/disbursements/{disbursement_id}/reject", summary="退回（另一名财务人员，须说明理由）"
+    "/disbursements/{disbursement_id}/reject",
+    response_model=DisbursementRead,
+    summary="退回（另一名财务人员，须说明理由）",
+    responses=WRITE_ERRORS,
 )
 def reject(
     disbursement_id: int,
@@ -271,7 +336,7 @@ def reject(
     user: CurrentUser,
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
-    def act() -> tuple[int, Any]:
+    def act() -> tuple[int, DisbursementRead]:
         service.reject(session, user, disbursement_id, body.reason)
         return 200, _disbursement(session, disbursement_id)
 
@@ -279,7 +344,10 @@ def reject(
 
 
 @router.post(
-    "/disbursements/{disbursement_id}/pay", summary="登记拨付（凭证号、银行流水号、拨付日期）"
+    "/disbursements/{disbursement_id}/pay",
+    response_model=DisbursementRead,
+    summary="登记拨付（凭证号、银行流水号、拨付日期）",
+    responses=WRITE_ERRORS,
 )
 def pay(
     disbursement_id: int,
@@ -289,7 +357,7 @@ def pay(
     user: CurrentUser,
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
-    def act() -> tuple[int, Any]:
+    def act() -> tuple[int, DisbursementRead]:
         service.pay(
             session,
             user,
@@ -303,7 +371,12 @@ def pay(
     return idempotent(session, user, idempotency_key, _digest(request, body), act)
 
 
-@router.post("/disbursements/{disbursement_id}/reverse", summary="冲销（不修改、不删除原记录）")
+@router.post(
+    "/disbursements/{disbursement_id}/reverse",
+    response_model=DisbursementRead,
+    summary="冲销（不修改、不删除原记录）",
+    responses=WRITE_ERRORS,
+)
 def reverse(
     disbursement_id: int,
     body: ReasonBody,
@@ -312,7 +385,7 @@ def reverse(
     user: CurrentUser,
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
-    def act() -> tuple[int, Any]:
+    def act() -> tuple[int, DisbursementRead]:
         service.reverse(session, user, disbursement_id, body.reason)
         return 200, _disbursement(session, disbursement_id)
 

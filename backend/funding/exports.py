@@ -21,7 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import func, label, select
 from sqlmodel import Session, col
 
-from backend.agreements.models import GATE_LABELS, Agreement, AgreementMilestone, Gate
+from backend.agreements.models import GATE_LABELS, Agreement, AgreementMilestone
 from backend.agreements.service import get_agreement
 from backend.audit_log.models import AuditEvent
 from backend.auth.models import User
@@ -29,7 +29,24 @@ from backend.core.dates import to_shanghai
 from backend.core.money import format_fen
 from backend.funding import overview
 from backend.funding.ledger import EntryKind
-from backend.funding.models import Disbursement, DisbursementEntry
+from backend.funding.models import Disbursement, DisbursementEntry, GateSource
+from backend.funding.schemas import (
+    DisbursementRead,
+    Evidence,
+    GateOpeningRead,
+    ManualEvidence,
+    MilestoneRead,
+    MoneyTrail,
+    NoEvidence,
+    PaymentEvidence,
+    RequestEvidence,
+    ReviewEvidence,
+    ReviewRead,
+    ScheduleItem,
+    SignedEvidence,
+    TrailAgreement,
+    TrailStep,
+)
 from backend.funding.summary import FIGURE_LABELS, FIGURES, SummaryRow, summary, total
 from backend.orgs.models import RecommendingUnit
 from backend.works.models import Work
@@ -233,13 +250,106 @@ def finance_workbook(session: Session, today: date | None = None) -> bytes:
 
 
 # --------------------------------------------------------------------------- money trail
-def money_trail(session: Session, user: User, agreement_id: int) -> dict[str, Any]:
+def _gate_step(
+    m: MilestoneRead,
+    g: GateOpeningRead,
+    ag: Agreement,
+    reviews: dict[int, ReviewRead],
+    signed_event: AuditEvent | None,
+) -> TrailStep:
+    evidence: Evidence
+    if g.source == GateSource.agreement_signed:
+        evidence = SignedEvidence(
+            source=g.source,
+            audit_seq=g.evidence_audit_seq,
+            agreement_pdf_sha256=ag.current_pdf_sha256,
+            evidence_zip=f"/api/v1/agreements/{ag.id}/evidence.zip",
+            registry=f"/api/v1/registry/{ag.current_pdf_sha256}" if ag.current_pdf_sha256 else None,
+            fully_signed_at=signed_event.at if signed_event else None,
+        )
+        detail = "三方签署完成且协议验证通过（证据包、登记簿可查）"
+    elif g.source == GateSource.review:
+        r = reviews.get(g.review_id or 0)
+        evidence = ReviewEvidence(
+            source=g.source,
+            audit_seq=g.evidence_audit_seq,
+            review_id=g.review_id,
+            review_kind=r.kind_label if r else None,
+            review_result=r.result_label if r else None,
+            held_on=r.held_on if r else None,
+            reviewers=r.reviewers if r else None,
+            attachments=r.attachments if r else [],
+        )
+        detail = (
+            f"{r.kind_label}结果：{r.result_label}（{r.held_on.isoformat()}）"
+            if r
+            else "结果：（）"
+        )
+    else:
+        evidence = ManualEvidence(source=g.source, audit_seq=g.evidence_audit_seq, reason=g.reason)
+        detail = f"手动解锁，理由：{g.reason}"
+    return TrailStep(
+        at=g.opened_at,
+        step="gate_opened",
+        step_label="节点解锁",
+        actor=g.opened_by or "system",
+        milestone=m.name,
+        amount_fen=m.amount_fen,
+        paid_delta_fen=0,
+        detail=detail,
+        evidence=evidence,
+    )
+
+
+def _ledger_steps(d: DisbursementRead, milestone: str) -> list[TrailStep]:
+    steps = [
+        TrailStep(
+            at=d.requested_at,
+            step="requested",
+            step_label="申请拨付",
+            actor=d.requested_by,
+            milestone=milestone,
+            amount_fen=d.amount_fen,
+            paid_delta_fen=0,
+            detail=d.note,
+            disbursement_id=d.id,
+            evidence=RequestEvidence(
+                payee=d.payee_name,
+                bank_name=d.bank_name,
+                bank_account=d.bank_account,
+                planned_on=d.planned_on,
+            ),
+        )
+    ]
+    for e in d.entries:
+        steps.append(
+            TrailStep(
+                at=e.at,
+                step=e.kind.value,
+                step_label=STEP_LABELS[e.kind],
+                actor=e.actor,
+                milestone=milestone,
+                amount_fen=d.amount_fen,
+                paid_delta_fen=e.paid_delta_fen,
+                detail=e.reason,
+                disbursement_id=d.id,
+                evidence=PaymentEvidence(
+                    voucher_no=e.voucher_no, bank_reference=e.bank_reference, paid_on=e.paid_on
+                )
+                if e.kind == EntryKind.paid
+                else NoEvidence(),
+            )
+        )
+    return steps
+
+
+def money_trail(session: Session, user: User, agreement_id: int) -> MoneyTrail:
     """资金轨迹 of one agreement: schedule → gates with the evidence that opened them → each
     request, approval, payment and reversal with actor and time (oldest first)."""
     ag = get_agreement(session, user, agreement_id)
     data = overview.funding(session, user, agreement_id)
-    reviews = {r["id"]: r for r in data["reviews"]}
-    milestones = {m["id"]: m for m in data["milestones"]}
+    reviews = {r.id: r for r in data.reviews}
+    milestone_names = {m.id: m.name for m in data.milestones}
     signed_event = (
         session.execute(
             select(AuditEvent).where(
@@ -251,133 +361,50 @@ def money_trail(session: Session, user: User, agreement_id: int) -> dict[str, An
         .scalars()
         .first()
     )
-    steps: list[dict[str, Any]] = []
-    for m in data["milestones"]:
-        g = m["gate_opening"]
-        if g is None:
-            continue
-        evidence: dict[str, Any] = {"source": g["source"], "audit_seq": g["evidence_audit_seq"]}
-        if g["source"] == "agreement_signed":
-            evidence.update(
-                {
-                    "agreement_pdf_sha256": ag.current_pdf_sha256,
-                    "evidence_zip": f"/api/v1/agreements/{ag.id}/evidence.zip",
-                    "registry": f"/api/v1/registry/{ag.current_pdf_sha256}"
-                    if ag.current_pdf_sha256
-                    else None,
-                    "fully_signed_at": signed_event.at.isoformat() if signed_event else None,
-                }
-            )
-            detail = "三方签署完成且协议验证通过（证据包、登记簿可查）"
-        elif g["source"] == "review":
-            r = reviews.get(g["review_id"]) or {}
-            evidence.update(
-                {
-                    "review_id": g["review_id"],
-                    "review_kind": r.get("kind_label"),
-                    "review_result": r.get("result_label"),
-                    "held_on": r.get("held_on"),
-                    "reviewers": r.get("reviewers"),
-                    "attachments": r.get("attachments", []),
-                }
-            )
-            detail = f"{r.get('kind_label', '')}结果：{r.get('result_label', '')}（{r.get('held_on', '')}）"
-        else:
-            detail = f"手动解锁，理由：{g['reason']}"
-            evidence["reason"] = g["reason"]
-        steps.append(
-            {
-                "at": g["opened_at"],
-                "step": "gate_opened",
-                "step_label": "节点解锁",
-                "actor": g["opened_by"] or "system",
-                "milestone": m["name"],
-                "amount_fen": m["amount_fen"],
-                "paid_delta_fen": 0,
-                "detail": detail,
-                "evidence": evidence,
-            }
-        )
-    for d in data["disbursements"]:
-        mname = milestones.get(d["milestone_id"], {}).get("name", "")
-        steps.append(
-            {
-                "at": d["requested_at"],
-                "step": "requested",
-                "step_label": "申请拨付",
-                "actor": d["requested_by"],
-                "milestone": mname,
-                "amount_fen": d["amount_fen"],
-                "paid_delta_fen": 0,
-                "detail": d["note"],
-                "disbursement_id": d["id"],
-                "evidence": {
-                    "payee": d["payee_name"],
-                    "bank_name": d["bank_name"],
-                    "bank_account": d["bank_account"],
-                    "planned_on": d["planned_on"],
-                },
-            }
-        )
-        for e in d["entries"]:
-            ev: dict[str, Any] = {}
-            if e["kind"] == "paid":
-                ev = {
-                    "voucher_no": e["voucher_no"],
-                    "bank_reference": e["bank_reference"],
-                    "paid_on": e["paid_on"],
-                }
-            steps.append(
-                {
-                    "at": e["at"],
-                    "step": e["kind"],
-                    "step_label": STEP_LABELS[e["kind"]],
-                    "actor": e["actor"],
-                    "milestone": mname,
-                    "amount_fen": d["amount_fen"],
-                    "paid_delta_fen": e["paid_delta_fen"],
-                    "detail": e["reason"],
-                    "disbursement_id": d["id"],
-                    "evidence": ev,
-                }
-            )
-    steps.sort(key=lambda s: s["at"])
-    schedule = [
-        {
-            "seq": m["seq"],
-            "name": m["name"],
-            "amount_fen": m["amount_fen"],
-            "gate": m["gate"],
-            "gate_label": GATE_LABELS[Gate(m["gate"])],
-            "planned_date": m["planned_date"],
-            "status_label": m["status_label"],
-            "paid_fen": m["paid_fen"],
-        }
-        for m in data["milestones"]
+    steps = [
+        _gate_step(m, m.gate_opening, ag, reviews, signed_event)
+        for m in data.milestones
+        if m.gate_opening is not None
     ]
-    return {
-        "agreement": {
-            **data["agreement"],
-            "work_id": ag.work_id,
-            "current_pdf_sha256": ag.current_pdf_sha256,
-            "evidence_zip": f"/api/v1/agreements/{ag.id}/evidence.zip",
-        },
-        "totals": data["totals"],
-        "schedule": schedule,
-        "reviews": data["reviews"],
-        "steps": steps,
-    }
+    for d in data.disbursements:
+        steps += _ledger_steps(d, milestone_names.get(d.milestone_id, ""))
+    steps.sort(key=lambda s: s.at)
+    return MoneyTrail(
+        agreement=TrailAgreement(
+            **dict(data.agreement),
+            work_id=ag.work_id,
+            current_pdf_sha256=ag.current_pdf_sha256,
+            evidence_zip=f"/api/v1/agreements/{ag.id}/evidence.zip",
+        ),
+        totals=data.totals,
+        schedule=[
+            ScheduleItem(
+                seq=m.seq,
+                name=m.name,
+                amount_fen=m.amount_fen,
+                gate=m.gate,
+                gate_label=GATE_LABELS[m.gate],
+                planned_date=m.planned_date,
+                status_label=m.status_label,
+                paid_fen=m.paid_fen,
+            )
+            for m in data.milestones
+        ],
+        reviews=data.reviews,
+        steps=steps,
+    )
 
 
-def trail_jsonl(trail: dict[str, Any]) -> bytes:
+def trail_jsonl(trail: MoneyTrail) -> bytes:
     """One JSON object per line: the agreement, each schedule item, then each step."""
-    lines = [{"type": "agreement", **trail["agreement"], "totals": trail["totals"]}]
-    lines += [{"type": "milestone", **m} for m in trail["schedule"]]
-    lines += [{"type": "step", **s} for s in trail["steps"]]
-    return "".join(json.dumps(x, ensure_ascii=False, default=str) + "\n" for x in lines).encode()
+    data = trail.model_dump(mode="json")
+    lines = [{"type": "agreement", **data["agreement"], "totals": data["totals"]}]
+    lines += [{"type": "milestone", **m} for m in data["schedule"]]
+    lines += [{"type": "step", **s} for s in data["steps"]]
+    return "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines).encode()
 
 
-def trail_workbook(trail: dict[str, Any]) -> bytes:
+def trail_workbook(trail: MoneyTrail) -> bytes:
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -387,16 +414,16 @@ def trail_workbook(trail: dict[str, Any]) -> bytes:
         ["序号", "名称", "金额", "拨付条件", "计划日期", "状态", "已拨付"],
         [6, 14, 16, 16, 12, 14, 16],
     )
-    for m in trail["schedule"]:
+    for m in trail.schedule:
         ws.append(
             [
-                m["seq"],
-                m["name"],
-                yuan(m["amount_fen"]),
-                m["gate_label"],
-                m["planned_date"],
-                m["status_label"],
-                yuan(m["paid_fen"]),
+                m.seq,
+                m.name,
+                yuan(m.amount_fen),
+                m.gate_label,
+                m.planned_date.isoformat() if m.planned_date else None,
+                m.status_label,
+                yuan(m.paid_fen),
             ]
         )
     _money_columns(ws, [3, 7])
@@ -406,17 +433,17 @@ def trail_workbook(trail: dict[str, Any]) -> bytes:
         ["时间（北京）", "环节", "操作人", "付款节点", "金额", "已拨付变动", "说明", "依据"],
         [18, 10, 12, 12, 16, 16, 36, 60],
     )
-    for s in trail["steps"]:
+    for s in trail.steps:
         st.append(
             [
-                _beijing(datetime.fromisoformat(s["at"])),
-                s["step_label"],
-                s["actor"],
-                s["milestone"],
-                yuan(s["amount_fen"]),
-                yuan(s["paid_delta_fen"]),
-                s["detail"],
-                json.dumps(s["evidence"], ensure_ascii=False, default=str),
+                _beijing(s.at),
+                s.step_label,
+                s.actor,
+                s.milestone,
+                yuan(s.amount_fen),
+                yuan(s.paid_delta_fen),
+                s.detail,
+                json.dumps(s.evidence.model_dump(mode="json"), ensure_ascii=False),
             ]
         )
     _money_columns(st, [5, 6])

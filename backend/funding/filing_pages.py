@@ -77,12 +77,12 @@ def filings_page(
     today = today_shanghai()
     periods = _periods(today)
     chosen = period or periods[0].code
-    status = filings.period_status(session, user, chosen, today)
+    status = filings.period_status(session, user, chosen, today).model_dump(mode="json")
     unit = filings.own_unit(session, user)
     history = []
     if unit is not None:
         history = [
-            filings.period_status(session, user, p.code, today)["units"][0]
+            filings.period_status(session, user, p.code, today).units[0].model_dump(mode="json")
             | {"period_label": p.label}
             for p in periods
         ]

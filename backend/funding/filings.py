@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel import Session, col, select
 
@@ -28,6 +28,13 @@ from backend.documents import downloads
 from backend.documents.models import DocumentFormat
 from backend.funding.filing_models import ProgressFiling, ProgressFilingCorrection
 from backend.funding.progress import prepare_progress_table
+from backend.funding.schemas import (
+    FiledUnit,
+    FilingCorrectionRead,
+    FilingRead,
+    PeriodStatus,
+    UnfiledUnit,
+)
 from backend.orgs.models import RecommendingUnit
 
 FIRST_MONTH = 6  # 自6月起
@@ -179,7 +186,7 @@ def reminders(session: Session, unit: RecommendingUnit, today: date) -> list[Rem
     return out[::-1]
 
 
-def filing_dict(session: Session, f: ProgressFiling, unit: RecommendingUnit) -> dict[str, Any]:
+def filing_read(session: Session, f: ProgressFiling, unit: RecommendingUnit) -> FilingRead:
     period = half_month(f.period)
     who = session.get(User, f.filed_by)
     corrections = session.exec(
@@ -187,32 +194,42 @@ def filing_dict(session: Session, f: ProgressFiling, unit: RecommendingUnit) -> 
         .where(ProgressFilingCorrection.filing_id == f.id)
         .order_by(col(ProgressFilingCorrection.id))
     ).all()
-    return {
-        "id": f.id,
-        "unit": unit.code,
-        "unit_name": unit.name,
-        "period": f.period,
-        "period_label": period.label,
-        "document_id": f.document_id,
-        "sha256": f.sha256,
-        "filed_by": who.username if who else None,
-        "filed_at": f.filed_at.isoformat(),
-        "late": is_late(period, to_shanghai(f.filed_at).date()),
-        "corrections": [
-            {
-                "document_id": c.document_id,
-                "sha256": c.sha256,
-                "reason": c.reason,
-                "filed_at": c.filed_at.isoformat(),
-            }
+    return FilingRead(
+        id=f.id or 0,
+        unit=unit.code,
+        unit_name=unit.name,
+        period=f.period,
+        period_label=period.label,
+        document_id=f.document_id,
+        sha256=f.sha256,
+        filed_by=who.username if who else None,
+        filed_at=f.filed_at,
+        late=is_late(period, to_shanghai(f.filed_at).date()),
+        corrections=[
+            FilingCorrectionRead(
+                document_id=c.document_id, sha256=c.sha256, reason=c.reason, filed_at=c.filed_at
+            )
             for c in corrections
         ],
-    }
+    )
+
+
+def filing_of(session: Session, code: str, period_code: str) -> FilingRead:
+    """One unit's filing for a period (404 when the unit does not exist or has not filed)."""
+    unit = unit_or_404(session, code)
+    f = session.exec(
+        select(ProgressFiling).where(
+            ProgressFiling.unit_id == unit.id, ProgressFiling.period == parse(period_code).code
+        )
+    ).first()
+    if f is None:
+        raise NotFound("该期推进表尚未报送", code="filing_not_found")
+    return filing_read(session, f, unit)
 
 
 def period_status(
     session: Session, user: User, period_code: str, today: date | None = None
-) -> dict[str, Any]:
+) -> PeriodStatus:
     """Which units have filed for a period (总局, 审计, 管理员; a unit sees only itself)."""
     period = parse(period_code)
     day = today or today_shanghai()
@@ -227,29 +244,36 @@ def period_status(
         f.unit_id: f
         for f in session.exec(select(ProgressFiling).where(ProgressFiling.period == period.code))
     }
-    rows = []
+    rows: list[FiledUnit | UnfiledUnit] = []
     for u in units:
         f = filings.get(u.id or 0)
         if f is not None:
-            d = filing_dict(session, f, u)
-            state = "late" if d["late"] else "on_time"
+            filed = filing_read(session, f, u)
+            state: Literal["on_time", "late"] = "late" if filed.late else "on_time"
+            rows.append(FiledUnit(**dict(filed), state=state, state_label=STATE_LABELS[state]))
+            continue
+        missing: Literal["due", "missing_late", "not_due"]
+        if day < period.end:
+            missing = "not_due"
+        elif day > period.end + timedelta(days=late_days()):
+            missing = "missing_late"
         else:
-            d = {"unit": u.code, "unit_name": u.name, "period": period.code}
-            if day < period.end:
-                state = "not_due"
-            elif day > period.end + timedelta(days=late_days()):
-                state = "missing_late"
-            else:
-                state = "due"
-        d["state"] = state
-        d["state_label"] = STATE_LABELS[state]
-        rows.append(d)
-    return {
-        "period": period.code,
-        "period_label": period.label,
-        "deadline": (period.end + timedelta(days=late_days())).isoformat(),
-        "units": rows,
-    }
+            missing = "due"
+        rows.append(
+            UnfiledUnit(
+                unit=u.code,
+                unit_name=u.name,
+                period=period.code,
+                state=missing,
+                state_label=STATE_LABELS[missing],
+            )
+        )
+    return PeriodStatus(
+        period=period.code,
+        period_label=period.label,
+        deadline=period.end + timedelta(days=late_days()),
+        units=rows,
+    )
 
 
 STATE_LABELS = {

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -59,11 +60,11 @@ def idempotent(
     user: User,
     key: str | None,
     digest: str,
-    action: Callable[[], tuple[int, Any]],
+    action: Callable[[], tuple[int, BaseModel]],
     *,
     required: bool = True,
 ) -> JSONResponse:
-    """Run ``action`` once per (user, key); it returns (status, JSON-able body)."""
+    """Run ``action`` once per (user, key); it returns (status, the response model)."""
     if key is None or not key.strip():
         if required:
             raise ValidationFailed(
@@ -72,7 +73,7 @@ def idempotent(
                 fields={"Idempotency-Key": "缺少 Idempotency-Key"},
             )
         status, body = action()
-        return JSONResponse(json.loads(json.dumps(body, default=str)), status_code=status)
+        return JSONResponse(body.model_dump(mode="json"), status_code=status)
     key = key.strip()
     if len(key) > MAX_KEY:
         raise ValidationFailed(
@@ -95,7 +96,7 @@ def idempotent(
             raise
         return _replay(winner, digest)
     status, body = action()
-    text = json.dumps(body, default=str, ensure_ascii=False)
+    text = json.dumps(body.model_dump(mode="json"), ensure_ascii=False)
     row.status_code, row.response_body = status, text
     session.add(row)
     session.flush()

@@ -30,6 +30,7 @@ from backend.core.pages import redirect, render
 from backend.core.responses import download
 from backend.funding import charts, exports, overview, service
 from backend.funding.idempotency import idempotent, request_hash
+from backend.funding.schemas import DisbursementRead
 from backend.funding.summary import FIGURE_LABELS, FIGURES, monthly_paid, summary, total
 from backend.works.models import Work
 
@@ -143,7 +144,7 @@ def agreement_funding_page(
     error: str = "",
 ) -> Response:
     require_viewer(user)
-    data = overview.funding(session, user, agreement_id)
+    data = overview.funding(session, user, agreement_id).model_dump(mode="json")
     ag = get_agreement(session, user, agreement_id)
     work = session.get(Work, ag.work_id)
     can_act = user.role is Role.finance and ag.status == AgreementStatus.fully_signed.value
@@ -256,7 +257,9 @@ def _parse(action: str, f: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def _act(session: Session, user: User, action: str, p: dict[str, Any]) -> tuple[int, Any]:
+def _act(
+    session: Session, user: User, action: str, p: dict[str, Any]
+) -> tuple[int, DisbursementRead]:
     if action == "request":
         d = service.request_disbursement(
             session,
@@ -266,7 +269,7 @@ def _act(session: Session, user: User, action: str, p: dict[str, Any]) -> tuple[
             planned_on=p["planned_on"],
             note=p["note"],
         )
-        return 201, service.disbursement_dict(session, d)
+        return 201, service.disbursement_read(session, d)
     d_id = p["disbursement_id"]
     if action == "approve":
         service.approve(session, user, d_id, p["note"])
@@ -283,7 +286,7 @@ def _act(session: Session, user: User, action: str, p: dict[str, Any]) -> tuple[
         )
     else:
         service.reverse(session, user, d_id, p["reason"])
-    return 200, service.disbursement_dict(session, service.get_disbursement(session, user, d_id))
+    return 200, service.disbursement_read(session, service.get_disbursement(session, user, d_id))
 
 
 @router.post("/finance/agreements/{agreement_id}/actions/{action}")
@@ -325,7 +328,7 @@ def money_trail_page(
     agreement_id: int, request: Request, session: SessionDep, user: PageUser
 ) -> Response:
     require_viewer(user)
-    trail = exports.money_trail(session, user, agreement_id)
+    trail = exports.money_trail(session, user, agreement_id).model_dump(mode="json")
     return render(request, "funding/trail.html", trail=trail, yuan=yuan, local_time=local_time)
 
 
@@ -335,7 +338,7 @@ def money_trail_export(
 ) -> Response:
     require_viewer(user)
     trail = exports.money_trail(session, user, agreement_id)
-    number = trail["agreement"]["number"]
+    number = trail.agreement.number
     if fmt == "jsonl":
         data, media = exports.trail_jsonl(trail), "application/x-ndjson"
     elif fmt == "xlsx":

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -26,6 +25,7 @@ from backend.funding.models import (
     ReviewRequest,
     ReviewResult,
 )
+from backend.funding.schemas import AttachmentRead, ReviewRead, ReviewRequestRead
 from backend.funding.service import open_gates_for_review
 
 
@@ -192,42 +192,42 @@ def requests_of(session: Session, agreement_id: int) -> list[ReviewRequest]:
     )
 
 
-def review_dict(session: Session, r: FundingReview) -> dict[str, Any]:
+def review_read(session: Session, r: FundingReview) -> ReviewRead:
     atts = session.exec(
         select(ReviewAttachment)
         .where(ReviewAttachment.review_id == r.id)
         .order_by(col(ReviewAttachment.id))
     ).all()
     recorder = session.get(User, r.recorded_by)
-    return {
-        "id": r.id,
-        "agreement_id": r.agreement_id,
-        "request_id": r.request_id,
-        "kind": r.kind,
-        "kind_label": ReviewKind(r.kind).label,
-        "held_on": r.held_on.isoformat(),
-        "reviewers": json.loads(r.reviewers),
-        "result": r.result,
-        "result_label": ReviewResult(r.result).label,
-        "conditions": json.loads(r.conditions),
-        "opinion": r.opinion,
-        "recorded_by": recorder.username if recorder else None,
-        "recorded_at": r.recorded_at.isoformat(),
-        "attachments": [
-            {"filename": a.filename, "sha256": a.sha256, "size": a.size, "pages": a.pages}
+    return ReviewRead(
+        id=r.id or 0,
+        agreement_id=r.agreement_id,
+        request_id=r.request_id,
+        kind=ReviewKind(r.kind),
+        kind_label=ReviewKind(r.kind).label,
+        held_on=r.held_on,
+        reviewers=json.loads(r.reviewers),
+        result=ReviewResult(r.result),
+        result_label=ReviewResult(r.result).label,
+        conditions=json.loads(r.conditions),
+        opinion=r.opinion,
+        recorded_by=recorder.username if recorder else None,
+        recorded_at=r.recorded_at,
+        attachments=[
+            AttachmentRead(filename=a.filename, sha256=a.sha256, size=a.size, pages=a.pages)
             for a in atts
         ],
-    }
+    )
 
 
-def request_dict(session: Session, r: ReviewRequest) -> dict[str, Any]:
+def request_read(session: Session, r: ReviewRequest) -> ReviewRequestRead:
     who = session.get(User, r.requested_by)
-    return {
-        "id": r.id,
-        "agreement_id": r.agreement_id,
-        "kind": r.kind,
-        "kind_label": ReviewKind(r.kind).label,
-        "note": r.note,
-        "requested_by": who.username if who else None,
-        "requested_at": r.requested_at.isoformat(),
-    }
+    return ReviewRequestRead(
+        id=r.id or 0,
+        agreement_id=r.agreement_id,
+        kind=ReviewKind(r.kind),
+        kind_label=ReviewKind(r.kind).label,
+        note=r.note,
+        requested_by=who.username if who else None,
+        requested_at=r.requested_at,
+    )

@@ -41,6 +41,7 @@ from backend.funding.models import (
     ReviewKind,
     ReviewResult,
 )
+from backend.funding.schemas import DisbursementRead, EntryRead
 from backend.orgs.models import Organisation
 from backend.works.models import Work
 
@@ -444,44 +445,45 @@ def list_disbursements(
     return list(session.exec(query).all())
 
 
-def disbursement_dict(
+def disbursement_read(
     session: Session, d: Disbursement, entries: list[DisbursementEntry] | None = None
-) -> dict[str, Any]:
+) -> DisbursementRead:
+    """A disbursement with its state and every ledger line about it (``entries`` when the caller
+    already loaded them)."""
     if entries is None:
         entries = entries_by_disbursement(session, [d.id or 0]).get(d.id or 0, [])
     state = state_of(e.kind for e in entries)
     names = _usernames(session, {d.requested_by, *(e.actor_id for e in entries)})
-    return {
-        "id": d.id,
-        "agreement_id": d.agreement_id,
-        "milestone_id": d.milestone_id,
-        "amount_fen": d.amount_fen,
-        "amount": format_fen(d.amount_fen),
-        "state": state.value,
-        "state_label": state.label,
-        "payee_name": d.payee_name,
-        "bank_name": d.bank_name,
-        "bank_account": d.bank_account,
-        "planned_on": d.planned_on.isoformat() if d.planned_on else None,
-        "note": d.note,
-        "requested_by": names.get(d.requested_by),
-        "requested_at": d.requested_at.isoformat(),
-        "entries": [entry_dict(e, names) for e in entries],
-    }
-
-
-def entry_dict(e: DisbursementEntry, names: dict[int, str]) -> dict[str, Any]:
-    return {
-        "id": e.id,
-        "kind": e.kind,
-        "paid_delta_fen": e.paid_delta_fen,
-        "voucher_no": e.voucher_no,
-        "bank_reference": e.bank_reference,
-        "paid_on": e.paid_on.isoformat() if e.paid_on else None,
-        "reason": e.reason,
-        "actor": names.get(e.actor_id),
-        "at": e.at.isoformat(),
-    }
+    return DisbursementRead(
+        id=d.id or 0,
+        agreement_id=d.agreement_id,
+        milestone_id=d.milestone_id,
+        amount_fen=d.amount_fen,
+        amount=format_fen(d.amount_fen),
+        state=state,
+        state_label=state.label,
+        payee_name=d.payee_name,
+        bank_name=d.bank_name,
+        bank_account=d.bank_account,
+        planned_on=d.planned_on,
+        note=d.note,
+        requested_by=names.get(d.requested_by),
+        requested_at=d.requested_at,
+        entries=[
+            EntryRead(
+                id=e.id or 0,
+                kind=EntryKind(e.kind),
+                paid_delta_fen=e.paid_delta_fen,
+                voucher_no=e.voucher_no,
+                bank_reference=e.bank_reference,
+                paid_on=e.paid_on,
+                reason=e.reason,
+                actor=names.get(e.actor_id),
+                at=e.at,
+            )
+            for e in entries
+        ],
+    )
 
 
 def _usernames(session: Session, ids: set[int | None]) -> dict[int, str]:

@@ -49,7 +49,7 @@ def verify(
     report = verify_bytes(data)
     body = report.to_dict()
     with session_scope() as session:
-        body["registry"] = registry.lookup(session, body["file_sha256"])
+        body["registry"] = registry.lookup(session, report.file_sha256).model_dump(mode="json")
     if as_json:
         typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
     else:

@@ -4,7 +4,7 @@ and its signed export."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import Response
@@ -13,10 +13,22 @@ from backend.audit_log.service import event_dict, trail, verify_chain
 from backend.auth.deps import CurrentUser, SessionDep
 from backend.core.errors import NotFound, ValidationFailed
 from backend.core.responses import download
+from backend.core.schemas import error_responses
 from backend.verification import audit_browser, evidence, registry, service
 from backend.verification.export import export_lines
+from backend.verification.schemas import (
+    AuditEventPage,
+    AuditEventRead,
+    ChainStatusRead,
+    RegistryEntry,
+    VerificationResult,
+    VerifyResponse,
+)
 
-router = APIRouter(prefix="/api/v1", tags=["verification"])
+router = APIRouter(prefix="/api/v1", tags=["verification"], responses=error_responses(401))
+READERS_ONLY = {403: "仅审计人员和系统管理员可以查阅审计日志"}
+NO_RESULT = {404: "该文件尚无验证结果（请先 POST /api/v1/verify）"}
+BAD_SHA = {422: "sha256 应为 64 位十六进制"}
 
 
 def _check_sha(value: str) -> str:
@@ -28,26 +40,43 @@ def _check_sha(value: str) -> str:
 
 @router.post(
     "/verify",
+    response_model=VerifyResponse,
     summary="验证任意 PDF 的电子签名",
-    responses={413: {"description": "文件过大"}, 422: {"description": "空文件或验证被中止"}},
+    responses=error_responses(
+        413,
+        422,
+        503,
+        notes={
+            413: "文件过大（limit_bytes：上限）",
+            422: "空文件或验证被中止（verification_aborted）",
+            503: "验签服务繁忙（Retry-After）",
+        },
+    ),
 )
 async def verify(
     file: Annotated[UploadFile, File(description="待验证的 PDF")],
     session: SessionDep,
     user: CurrentUser,
-) -> dict[str, Any]:
+) -> VerifyResponse:
     """Runs in the verification worker pool (time and memory limits per file); the JSON is the
     `jingpin verify --json` contract plus `registry`, `summary_zh` and the report download paths."""
     data = await service.read_upload(file)
-    body = await service.verify_upload(session, data, file.filename)
-    sha = body["file_sha256"]
-    body["report_pdf"] = f"/api/v1/verify/{sha}/report.pdf"
-    body["report_json"] = f"/api/v1/verify/{sha}/report.json"
-    return body
+    result = await service.verify_upload(session, data, file.filename)
+    sha = result.file_sha256
+    return VerifyResponse(
+        **dict(result),
+        report_pdf=f"/api/v1/verify/{sha}/report.pdf",
+        report_json=f"/api/v1/verify/{sha}/report.json",
+    )
 
 
-@router.get("/registry/{sha256}", summary="按 sha256 查询本系统签发的文件")
-def registry_lookup(sha256: str, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+@router.get(
+    "/registry/{sha256}",
+    response_model=RegistryEntry,
+    summary="按 sha256 查询本系统签发的文件",
+    responses=error_responses(422, notes=BAD_SHA),
+)
+def registry_lookup(sha256: str, session: SessionDep, user: CurrentUser) -> RegistryEntry:
     return registry.lookup(session, _check_sha(sha256))
 
 
@@ -56,14 +85,23 @@ def registry_lookup(sha256: str, session: SessionDep, user: CurrentUser) -> dict
     response_class=Response,
     summary="证据包",
     tags=["agreements"],
+    responses={
+        200: {"content": {"application/zip": {}}, "description": "证据包（ZIP）"},
+        **error_responses(404, 422, notes={404: "协议不存在、无权查看或尚未生成文件"}),
+    },
 )
 def evidence_package(agreement_id: int, session: SessionDep, user: CurrentUser) -> Response:
     ag, data = evidence.evidence_zip(session, user, agreement_id)
     return download(data, f"三方协议证据包-{ag.number}.zip", "application/zip")
 
 
-@router.get("/verify/{file_sha256}/report.json", summary="验证结果（JSON，最近一次验证）")
-def report_json(file_sha256: str, user: CurrentUser) -> dict[str, Any]:
+@router.get(
+    "/verify/{file_sha256}/report.json",
+    response_model=VerificationResult,
+    summary="验证结果（JSON，最近一次验证）",
+    responses=error_responses(404, 422, notes={**NO_RESULT, **BAD_SHA}),
+)
+def report_json(file_sha256: str, user: CurrentUser) -> VerificationResult:
     return service.recall(_check_sha(file_sha256))
 
 
@@ -71,7 +109,10 @@ def report_json(file_sha256: str, user: CurrentUser) -> dict[str, Any]:
     "/verify/{file_sha256}/report.pdf",
     summary="验证报告（PDF，系统签章）",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "系统签章的验证报告"},
+        **error_responses(404, 422, notes={**NO_RESULT, **BAD_SHA}),
+    },
 )
 def report_pdf(file_sha256: str, user: CurrentUser) -> Response:
     pdf = service.report_pdf(_check_sha(file_sha256))
@@ -79,20 +120,23 @@ def report_pdf(file_sha256: str, user: CurrentUser) -> Response:
     return download(pdf, name, "application/pdf")
 
 
-@router.get("/audit/chain", summary="审计日志链校验结果")
-def chain(session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+@router.get(
+    "/audit/chain",
+    response_model=ChainStatusRead,
+    summary="审计日志链校验结果",
+    responses=error_responses(403, notes=READERS_ONLY),
+)
+def chain(session: SessionDep, user: CurrentUser) -> ChainStatusRead:
     audit_browser.require_reader(user)
-    status = verify_chain(session)
-    return {
-        "ok": status.ok,
-        "events": status.events,
-        "first_bad_seq": status.first_bad_seq,
-        "reason": status.reason,
-        "message": status.message,
-    }
+    return ChainStatusRead.model_validate(verify_chain(session))
 
 
-@router.get("/audit/events", summary="审计日志（筛选、分页）")
+@router.get(
+    "/audit/events",
+    response_model=AuditEventPage,
+    summary="审计日志（筛选、分页）",
+    responses=error_responses(403, 422, notes=READERS_ONLY),
+)
 def events(
     session: SessionDep,
     user: CurrentUser,
@@ -104,7 +148,7 @@ def events(
     until: datetime | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = audit_browser.PAGE_SIZE,
-) -> dict[str, Any]:
+) -> AuditEventPage:
     audit_browser.require_reader(user)
     result = audit_browser.search(
         session,
@@ -112,20 +156,24 @@ def events(
             object_type, object_id, actor, action, since, until, page, page_size
         ),
     )
-    return {
-        "total": result.total,
-        "page": result.page,
-        "pages": result.pages,
-        "page_size": result.page_size,
-        "events": [event_dict(e) for e in result.events],
-    }
+    return AuditEventPage(
+        total=result.total,
+        page=result.page,
+        pages=result.pages,
+        page_size=result.page_size,
+        # The export's form of an event is the one source of its fields.
+        events=[AuditEventRead.model_validate(event_dict(e)) for e in result.events],
+    )
 
 
 @router.get(
     "/audit/export",
     summary="导出对象的审计轨迹（JSON Lines，系统签名）",
     response_class=Response,
-    responses={200: {"content": {"application/x-ndjson": {}}}},
+    responses={
+        200: {"content": {"application/x-ndjson": {}}, "description": "系统签名的 JSON Lines"},
+        **error_responses(403, 404, 422, notes={**READERS_ONLY, 404: "该对象没有审计记录"}),
+    },
 )
 def export(
     session: SessionDep,

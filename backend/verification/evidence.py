@@ -51,7 +51,7 @@ def evidence_zip(session: Session, user: User, agreement_id: int) -> tuple[Agree
             report.to_dict(), ensure_ascii=False, indent=2
         ).encode(),
         # The same report for people: rendered and sealed by the system (PAdES B-T).
-        "verification-report.pdf": render_sealed_report(body),
+        "verification-report.pdf": render_sealed_report(body.model_dump(mode="json")),
         "verification-report.txt": report_text.encode(),
         "audit-trail.jsonl": audit_lines.encode(),
         "ca-chain.pem": ca.chain_pem(),

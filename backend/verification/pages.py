@@ -29,7 +29,7 @@ async def verify_page(
 ) -> Response:
     try:
         data = await service.read_upload(file)
-        body = await service.verify_upload(session, data, file.filename)
+        result = await service.verify_upload(session, data, file.filename)
     except JingpinError as exc:
         return render(
             request,
@@ -39,6 +39,7 @@ async def verify_page(
             error=exc.message,
             report=report,
         )
+    body = result.model_dump(mode="json")
     sigs = [
         {"sig": s, "heading": report.signature_heading(i, s), "rows": report.signature_rows(s)}
         for i, s in enumerate(body["signatures"], start=1)

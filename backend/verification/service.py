@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from fastapi import UploadFile
+from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -19,6 +19,7 @@ from backend.core.errors import JingpinError, NotFound, ValidationFailed
 from backend.pki.service import get_ca
 from backend.verification import registry
 from backend.verification.report import render_sealed_report
+from backend.verification.schemas import VerificationReportRead, VerificationResult
 from backend.verification.worker import get_verification_pool
 from signing.verify import VerificationReport, describe_zh
 
@@ -36,16 +37,17 @@ def verify_in_pool(data: bytes) -> VerificationReport:
 
 def result_body(
     session: Session, report: VerificationReport, data: bytes, filename: str | None
-) -> dict[str, Any]:
+) -> VerificationResult:
     """The JSON contract of `jingpin verify --json` plus the registry, a Chinese summary and a
     little context (file name, size, time of verification)."""
-    body = report.to_dict()
-    body["registry"] = registry.lookup_file(session, data, body["file_sha256"])
-    body["summary_zh"] = describe_zh(report)
-    body["file_name"] = filename
-    body["file_size"] = len(data)
-    body["verified_at"] = utcnow().isoformat()
-    return body
+    return VerificationResult(
+        **dict(VerificationReportRead.model_validate(report)),
+        registry=registry.lookup_file(session, data, report.file_sha256),
+        summary_zh=describe_zh(report),
+        file_name=filename,
+        file_size=len(data),
+        verified_at=utcnow(),
+    )
 
 
 # --------------------------------------------------------------------------- result cache
@@ -59,35 +61,36 @@ def _cache_path(file_sha256: str, suffix: str) -> Path:
     return _cache_dir() / f"{file_sha256}{suffix}"
 
 
-def remember(body: dict[str, Any]) -> None:
+def remember(result: VerificationResult) -> None:
     """Keep the latest result for a file (a cache for the downloads, not a record: content-
     addressed by the file's sha256, overwritten by the next verification of the same file)."""
     folder = _cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    path = _cache_path(body["file_sha256"], ".json")
+    path = _cache_path(result.file_sha256, ".json")
     tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
-    tmp.write_text(json.dumps(body, ensure_ascii=False, indent=2))
+    tmp.write_text(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
     tmp.replace(path)
-    _cache_path(body["file_sha256"], ".pdf").unlink(missing_ok=True)
+    _cache_path(result.file_sha256, ".pdf").unlink(missing_ok=True)
 
 
-def recall(file_sha256: str) -> dict[str, Any]:
+def recall(file_sha256: str) -> VerificationResult:
+    """The remembered result (404 when there is none, or only one in an older form)."""
     path = _cache_path(file_sha256, ".json")
-    if not path.exists():
+    try:
+        return VerificationResult.model_validate_json(path.read_bytes())
+    except (FileNotFoundError, ValidationError):
         raise NotFound(
             "未找到该文件的验证结果，请重新上传验证", code="verification_result_not_found"
-        )
-    data: dict[str, Any] = json.loads(path.read_text())
-    return data
+        ) from None
 
 
 def report_pdf(file_sha256: str) -> bytes:
     """The sealed PDF report for a remembered result (rendered once, then cached)."""
-    body = recall(file_sha256)
+    result = recall(file_sha256)
     path = _cache_path(file_sha256, ".pdf")
     if path.exists():
         return path.read_bytes()
-    pdf = render_sealed_report(body)
+    pdf = render_sealed_report(result.model_dump(mode="json"))
     tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
     tmp.write_bytes(pdf)
     tmp.replace(path)
@@ -113,12 +116,12 @@ async def read_upload(upload: UploadFile) -> bytes:
     return data
 
 
-async def verify_upload(session: Session, data: bytes, filename: str | None) -> dict[str, Any]:
+async def verify_upload(session: Session, data: bytes, filename: str | None) -> VerificationResult:
     """Verify in the worker pool without holding the request's database transaction (on SQLite
     a writing request holds the write lock), then look the file up in the registry."""
     session.commit()
     report = await run_in_threadpool(verify_in_pool, data)
     with Session(get_engine()) as reader:
-        body = await run_in_threadpool(result_body, reader, report, data, filename)
-    await run_in_threadpool(remember, body)
-    return body
+        result = await run_in_threadpool(result_body, reader, report, data, filename)
+    await run_in_threadpool(remember, result)
+    return result

@@ -88,7 +88,8 @@ def test_money_trail_lists_gates_with_evidence_and_every_ledger_step(session: Se
         .where(Agreement.status == "fully_signed")  # type: ignore[call-overload]
         .order_by(Agreement.id)
     ).first()[0]
-    trail = money_trail(session, user(session, "auditor"), ag.id)
+    result = money_trail(session, user(session, "auditor"), ag.id)
+    trail = result.model_dump(mode="json")
     steps = [s["step"] for s in trail["steps"]]
     assert steps.count("gate_opened") == 3
     assert {"requested", "approved", "rejected", "paid", "reversed"} <= set(steps)
@@ -98,7 +99,7 @@ def test_money_trail_lists_gates_with_evidence_and_every_ledger_step(session: Se
     review = next(s for s in trail["steps"] if s["evidence"].get("source") == "review")
     assert review["evidence"]["attachments"][0]["sha256"]
     assert all(s["actor"] and s["at"] for s in trail["steps"])
-    lines = [json.loads(x) for x in trail_jsonl(trail).decode().splitlines()]
+    lines = [json.loads(x) for x in trail_jsonl(result).decode().splitlines()]
     assert lines[0]["type"] == "agreement" and sum(x["type"] == "step" for x in lines) == len(steps)
-    wb = load_workbook(io.BytesIO(trail_workbook(trail)))
+    wb = load_workbook(io.BytesIO(trail_workbook(result)))
     assert wb["资金轨迹"].max_row == len(steps) + 1

@@ -152,6 +152,6 @@ def test_demo_has_one_filing_on_time_one_late_and_missing_ones(session: Session)
     rows = list(session.exec(select(ProgressFiling)))
     if not rows:  # the demo ran before any half-month could be late (January–June)
         pytest.skip("no demo period yet")
-    status = filings.period_status(session, user(session, "ministry"), rows[0].period)
+    status = filings.period_status(session, user(session, "ministry"), rows[0].period).model_dump()
     states = {u["unit"]: u["state"] for u in status["units"]}
     assert states["zj"] == "on_time" and states["sc"] == "late" and states["cmg"] == "missing_late"

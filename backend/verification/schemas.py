@@ -1,0 +1,183 @@
+"""Read schemas of the verification API: the report of `jingpin verify --json` (the field names
+are signing/README.md's report contract), the registry look-up and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.agreements.models import AgreementStatus, Party
+from backend.core.schemas import IsoDateTime, omitted_when_none
+from backend.documents.models import DocumentFormat, DocumentKind, SubjectType
+
+Indication = Literal["TOTAL_PASSED", "TOTAL_FAILED", "INDETERMINATE"]
+
+
+# --------------------------------------------------------------------------- registry
+class LaterRevision(BaseModel):
+    index: int
+    label: str
+    sha256: str
+
+
+class RegistryRevision(BaseModel):
+    """Which PDF revision of an agreement a file is: 0 prepared, then one per signature."""
+
+    index: int
+    sha256: str
+    party: Party | None = Field(description="签署后形成该版本的一方；待签署版本为 null")
+    label: str
+    signed_at: IsoDateTime | None
+    organisation: str | None
+    cert_serial: str | None
+    of: int = Field(description="协议目前共有几个签署版本")
+    current: bool = Field(description="是否为协议的当前版本")
+    later_revisions: list[LaterRevision]
+
+
+class RegistryAgreement(BaseModel):
+    id: int
+    number: str
+    version: int
+    work_id: int
+    work_title: str | None
+    status: AgreementStatus
+    status_label: str
+    current_sha256: str | None
+    revision: RegistryRevision | None = omitted_when_none()
+
+
+class RegistryDocument(BaseModel):
+    """A document version jingpin stored with exactly these bytes."""
+
+    id: int
+    kind: DocumentKind
+    kind_label: str
+    subject_type: SubjectType
+    subject_id: str
+    format: DocumentFormat
+    size: int
+    sha256: str
+    sm3: str | None
+    created_at: IsoDateTime
+    agreement: RegistryAgreement | None = omitted_when_none()
+
+
+class RegistryExtension(RegistryDocument):
+    """A known revision that is a byte-prefix of the file: someone appended an update to it."""
+
+    appended_bytes: int
+
+
+class RegistryEntry(BaseModel):
+    """文件登记簿: did jingpin issue or sign this exact file, or does it build on one?"""
+
+    known: bool
+    sha256: str
+    status: Literal["issued", "earlier_revision", "extends_known", "unknown"]
+    message: str
+    documents: list[RegistryDocument]
+    extends: list[RegistryExtension] = Field(description="以本系统签发的版本为前缀的增量更新")
+
+
+# --------------------------------------------------------------------------- verification report
+class SignerRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    organisation: str | None
+    common_name: str | None
+    serial: str | None
+    issuer: str | None
+
+
+class SignatureCheck(BaseModel):
+    """One signature (or document timestamp) of the file, with an ETSI EN 319 102-1 verdict."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    field: str
+    signer: SignerRead | None
+    signed_at: str | None = Field(description="签署方声明的签署时间（ISO 8601，北京时间）")
+    timestamp: str | None = Field(description="时间戳时间（ISO 8601，北京时间）")
+    indication: Indication
+    sub_indication: str | None
+    intact: bool
+    trusted: bool
+    coverage: str | None
+    modified_after: str | None = Field(description="签名之后的改动（如有）")
+    revocation: str
+    docmdp_ok: bool | None
+    revision: int | None
+    kind: Literal["signature", "document_timestamp"]
+    modification_level: str | None
+    certifying: bool
+    messages: list[str]
+
+
+class VerificationReportRead(BaseModel):
+    """The verification report of `jingpin verify --json` (without the registry)."""
+
+    # Read by attribute from signing.verify.VerificationReport; its to_dict() has the same keys.
+    model_config = ConfigDict(from_attributes=True)
+
+    indication: Indication
+    sub_indication: str | None
+    file_sha256: str
+    file_sm3: str
+    readable: bool
+    message: str | None
+    signatures: list[SignatureCheck] = Field(description="按签署顺序")
+
+
+class VerificationResult(VerificationReportRead):
+    """A verification as the API keeps it: the report, the registry, a Chinese summary and the
+    file's name, size and time of verification."""
+
+    registry: RegistryEntry
+    summary_zh: list[str]
+    file_name: str | None
+    file_size: int
+    verified_at: IsoDateTime
+
+
+class VerifyResponse(VerificationResult):
+    report_pdf: str = Field(description="系统签章的验证报告 PDF")
+    report_json: str = Field(description="本结果（JSON）")
+
+
+# --------------------------------------------------------------------------- audit log
+class ChainStatusRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    ok: bool
+    events: int
+    first_bad_seq: int | None
+    reason: str
+    message: str
+
+
+class AuditEventRead(BaseModel):
+    """An event of the hash-chained audit log."""
+
+    # Validated from backend.audit_log.service.event_dict, the signed export's form of an event.
+
+    seq: int
+    at: IsoDateTime
+    actor_id: int | None
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    payload: dict[str, Any]
+    payload_sha256: str
+    prev_hash: str
+    hash: str
+
+
+class AuditEventPage(BaseModel):
+    total: int
+    page: int
+    pages: int
+    page_size: int
+    events: list[AuditEventRead]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from asn1crypto import tsp
 from cryptography.hazmat.primitives import hashes, serialization
@@ -25,7 +23,7 @@ def request(digest: str = "sm3", length: int = 32, **extra) -> bytes:
             "version": 1,
             "message_imprint": {
                 "hash_algorithm": {"algorithm": digest},
-                "hashed_message": os.urandom(length),
+                "hashed_message": bytes(range(length)),
             },
             "nonce": 12345,
             "cert_req": True,
@@ -66,6 +64,7 @@ def test_token_is_sm2_with_sm3_and_its_signature_checks_out_in_openssl_and_pysmx
         (request("sm3", 20), "bad_data_format"),
         (request(req_policy="1.2.3.4"), "unaccepted_policy"),
     ],
+    ids=["not-der", "md5", "short-imprint", "other-policy"],
 )
 def test_bad_requests_are_rejected_with_the_rfc_3161_failure(gm_tsa, raw, failure):
     response = parse_response(gm_tsa.respond(raw))

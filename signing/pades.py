@@ -172,6 +172,8 @@ class SigningRequest:
     reason: str | None = None
     location: str | None = None
     extra: dict[str, Any] = dataclass_field(default_factory=dict)
+    # CMS digest: "sm3" for an SM2 signer (signing.gm.signer), which refuses any other.
+    digest_algorithm: str = "sha256"
 
 
 def _has_signatures(reader: PdfFileReader) -> bool:
@@ -199,7 +201,7 @@ async def async_sign_pdf(pdf_bytes: bytes, request: SigningRequest) -> bytes:
         vc = signing_validation_context(request.trust_roots, request.crls)
     meta = PdfSignatureMetadata(
         field_name=request.field,
-        md_algorithm="sha256",
+        md_algorithm=request.digest_algorithm,
         subfilter=SigSeedSubFilter.PADES,
         certify=request.certify,
         docmdp_permissions=MDPPerm.FILL_FORMS,

@@ -51,16 +51,31 @@ def test_money_rules_and_roles(pool: Any, client: Any, token_for: Any, session: 
 def test_zero_grant_when_central_support(
     pool: Any, client: Any, token_for: Any, session: Session
 ) -> None:
+    from backend.agreements.models import Agreement
     from backend.works.models import Work
 
-    wid = fresh_work(session, "熊猫巡护员")
+    wid = fresh_work(session)
     work = session.get(Work, wid)
-    assert work is not None
-    if not work.central_support_received:
-        pytest.skip("demo work has no central support")
+    assert work is not None and work.requested_fen > 0  # so 0 is the rule, not the request
+    work.central_support_received = True
+    work.central_support_details = "已获2025年度网络视听节目精品创作传播工程中央财政资金扶持"
+    session.add(work)
+    session.commit()
+
+    def grants() -> list[int]:
+        session.commit()  # a fresh snapshot: the API writes through its own session
+        rows = session.exec(select(Agreement).where(Agreement.work_id == wid)).all()
+        return sorted(a.grant_fen for a in rows)
+
+    before = grants()
+    ms = [{"name": "全额", "amount_fen": work.requested_fen, "gate": "agreement_signed"}]
+    r = create(client, token_for, wid, grant_fen=work.requested_fen, milestones=ms)
+    assert r.status_code == 422 and "grant_fen" in r.json()["fields"], r.text
+    assert grants() == before
     r = create(client, token_for, wid)
     assert r.status_code == 201, r.text
     assert r.json()["grant_fen"] == 0 and r.json()["milestones"] == []
+    assert grants() == sorted([*before, 0])
 
 
 def test_decline_and_reissue(pool: Any, client: Any, token_for: Any, session: Session) -> None:

@@ -16,6 +16,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from backend.audit_log.models import AuditEvent
+from backend.auth.models import User
 from backend.documents import downloads
 from backend.documents.models import Document
 from backend.documents.render import template_sha256
@@ -68,6 +69,40 @@ def render_events(session: Session) -> int:
     fresh(session)
     query = select(func.count()).select_from(AuditEvent).where(AuditEvent.seq > _BASELINE["event"])
     return session.exec(query.where(AuditEvent.action == "document.render")).one()
+
+
+def last_event(session: Session) -> int:
+    fresh(session)
+    return session.exec(select(func.max(AuditEvent.seq))).one() or 0
+
+
+def written_since(session: Session, event: int) -> tuple[list[tuple], list[tuple]]:
+    """(documents made by the test, audit events after ``event``), as comparable tuples."""
+    fresh(session)
+    docs = session.exec(
+        select(Document).where(Document.id > _BASELINE["document"]).order_by(Document.id)
+    ).all()
+    events = session.exec(
+        select(AuditEvent).where(AuditEvent.seq > event).order_by(AuditEvent.seq)
+    ).all()
+    return (
+        [(d.id, d.kind, d.subject_type, d.subject_id, d.sha256, d.created_by) for d in docs],
+        [(e.action, e.actor, e.object_type, e.object_id) for e in events],
+    )
+
+
+def assert_recorded_once(
+    session: Session, event: int, r: Any, username: str, kind: str, subject: tuple[str, str]
+) -> None:
+    """The download ``r`` is the one new document, rendered by ``username``, one audit event."""
+    user = fresh(session).exec(select(User).where(User.username == username)).one()
+    docs, events = written_since(session, event)
+    assert [d[1:] for d in docs] == [(kind, *subject, r.headers["x-document-sha256"], user.id)]
+    assert events == [("document.render", username, "document", str(docs[0][0]))]
+
+
+def assert_nothing_written(session: Session, event: int) -> None:
+    assert written_since(session, event) == ([], [])
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -164,10 +199,17 @@ def test_draft_work_documents_only_for_its_producer_and_admin(
     client, token_for, session, username, status
 ):
     set_status(session, TITLE, WorkStatus.draft)
-    r = client.get(app_url(session, "application", "docx"), headers=token_for(username))
+    headers = token_for(username)  # logging in writes its own audit event
+    event = last_event(session)
+    r = client.get(app_url(session, "application", "docx"), headers=headers)
     assert r.status_code == status, r.content[:300]
-    if status == 404:
+    if status == 200:
+        assert_download(r, DOCX, f"{TITLE}-扶持项目申请书.docx")
+        subject = ("work", str(work_id(session)))
+        assert_recorded_once(session, event, r, username, "application", subject)
+    else:
         assert r.json()["code"] == "work_not_found"
+        assert_nothing_written(session, event)
 
 
 @pytest.mark.parametrize(
@@ -186,25 +228,33 @@ def test_submitted_work_documents_for_everyone_who_can_see_the_work(
     client, token_for, session, username, status
 ):
     set_status(session, TITLE, WorkStatus.submitted)
-    r = client.get(app_url(session, "copyright-pledge", "docx"), headers=token_for(username))
+    headers = token_for(username)
+    event = last_event(session)
+    r = client.get(app_url(session, "copyright-pledge", "docx"), headers=headers)
     assert r.status_code == status, r.content[:300]
+    if status == 200:
+        assert_download(r, DOCX, f"{TITLE}-版权承诺书.docx")
+        subject = ("work", str(work_id(session)))
+        assert_recorded_once(session, event, r, username, "copyright_pledge", subject)
+    else:
+        assert r.json()["code"] == "work_not_found"
+        assert_nothing_written(session, event)
 
 
 def test_work_documents_need_a_login(client, session):
     r = client.get(app_url(session, "application", "docx"))
-    assert r.status_code == 401
-    assert doc_count(session) == 0
+    assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
+    assert_nothing_written(session, _BASELINE["event"])
 
 
 def test_unknown_work_and_unknown_document_type_are_404(client, token_for, session):
-    assert (
-        client.get(
-            "/api/v1/works/99999/documents/application.docx", headers=token_for("admin")
-        ).status_code
-        == 404
-    )
-    r = client.get(app_url(session, "agreement", "docx"), headers=token_for("prod-hz"))
-    assert r.status_code == 404
+    admin, producer = token_for("admin"), token_for("prod-hz")
+    event = last_event(session)
+    r = client.get("/api/v1/works/99999/documents/application.docx", headers=admin)
+    assert r.status_code == 404 and r.json()["code"] == "work_not_found", r.text
+    r = client.get(app_url(session, "agreement", "docx"), headers=producer)
+    assert r.status_code == 404 and r.json()["code"] == "document_type_not_found", r.text
+    assert_nothing_written(session, event)
 
 
 @pytest.mark.parametrize(
@@ -224,12 +274,16 @@ def test_unknown_work_and_unknown_document_type_are_404(client, token_for, sessi
     ],
 )
 def test_progress_table_access_matrix(client, token_for, session, username, code, status):
-    r = client.get(
-        f"/api/v1/units/{code}/progress-tables/2026-07-H1.docx", headers=token_for(username)
-    )
+    headers = token_for(username)
+    event = last_event(session)
+    r = client.get(f"/api/v1/units/{code}/progress-tables/2026-07-H1.docx", headers=headers)
     assert r.status_code == status, r.content[:300]
-    if status != 200:
-        assert doc_count(session) == 0
+    if status == 200:
+        assert r.content[:2] == b"PK"
+        subject = ("unit_period", f"{code}/2026-07-H1")
+        assert_recorded_once(session, event, r, username, "progress_table", subject)
+    else:
+        assert_nothing_written(session, event)
 
 
 # ------------------------------------------------------------------ bad input

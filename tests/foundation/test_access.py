@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlmodel import select
+import json
 
+import pytest
+from sqlmodel import Session, func, select
+
+from backend.audit_log.models import AuditEvent
 from backend.auth.models import User
-from backend.works.models import WorkStatus
+from backend.works.models import Work, WorkStatus
 from backend.works.schemas import WorkCreate
 from backend.works.service import create_work
 
@@ -96,17 +99,67 @@ def test_a_draft_is_visible_only_to_its_producer_and_admin(client, session, toke
     )
 
 
+def _state(session, work_id: int | None = None) -> tuple[dict | None, set[int], int]:
+    """(the work's columns, the ids of all works, the last audit event's seq), read afresh."""
+    with Session(session.get_bind()) as s:
+        work = s.get(Work, work_id) if work_id is not None else None
+        return (
+            work.model_dump() if work is not None else None,
+            set(s.exec(select(Work.id)).all()),
+            s.exec(select(func.max(AuditEvent.seq))).one() or 0,
+        )
+
+
+def _events_after(session, seq: int) -> list[AuditEvent]:
+    with Session(session.get_bind()) as s:
+        return list(s.exec(select(AuditEvent).where(AuditEvent.seq > seq)).all())
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_patching_a_work_is_for_its_producer_only_404_before_403(client, session, token_for, role):
     work_id = _hz_work(session, WorkStatus.returned)
-    r = client.patch(f"/api/v1/works/{work_id}", json={"genre": "都市"}, headers=token_for(role))
+    headers = token_for(role)  # logging in may write its own audit event
+    before, works, seq = _state(session, work_id)
+    assert before is not None and before["genre"] != "都市"
+    r = client.patch(f"/api/v1/works/{work_id}", json={"genre": "都市"}, headers=headers)
     assert r.status_code == PATCH_RETURNED[role], r.text
+    after, works_after, _ = _state(session, work_id)
+    assert works_after == works
+    events = _events_after(session, seq)
+    if r.status_code == 200:
+        assert r.json()["genre"] == "都市"
+        assert after == {**before, "genre": "都市", "updated_at": after["updated_at"]}
+        assert after["updated_at"] > before["updated_at"]
+        assert [(e.action, e.actor, e.object_id) for e in events] == [
+            ("work.update", role, str(work_id))
+        ]
+        assert json.loads(events[0].payload) == {"genre": "都市"}
+    else:
+        assert after == before and events == []
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_only_producers_create_works(client, token_for, role):
-    r = client.post("/api/v1/works", json=NEW_WORK, headers=token_for(role))
+def test_only_producers_create_works(client, session, token_for, role):
+    headers = token_for(role)
+    _, works, seq = _state(session)
+    r = client.post("/api/v1/works", json=NEW_WORK, headers=headers)
     assert r.status_code == CREATE[role], r.text
+    _, works_after, _ = _state(session)
+    events = _events_after(session, seq)
+    if r.status_code == 201:
+        new_id = r.json()["id"]
+        assert works_after == works | {new_id} and new_id not in works
+        created, _, _ = _state(session, new_id)
+        caller = session.exec(select(User).where(User.username == role)).one()
+        assert created is not None
+        assert {k: created[k] for k in NEW_WORK} == NEW_WORK
+        assert created["organisation_id"] == caller.organisation_id
+        assert created["created_by"] == caller.id and created["status"] == WorkStatus.draft
+        assert [(e.action, e.actor, e.object_id) for e in events] == [
+            ("work.create", role, str(new_id))
+        ]
+    else:
+        assert works_after == works and events == []
 
 
 @pytest.mark.parametrize("role", ROLES)

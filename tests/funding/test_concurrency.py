@@ -41,39 +41,46 @@ def test_fifty_parallel_requests_and_payments_never_exceed_the_milestone(
     fa, fb = user(session, "finance-a"), user(session, "finance-b")
     session.commit()
 
-    def request(i: int) -> Any:
+    def request(i: int) -> tuple[str, Any]:
+        """("ok", disbursement id) or ("refused", (HTTP status, error code)): never mixed up."""
         try:
             with session_scope() as s:
-                return service.request_disbursement(
+                d = service.request_disbursement(
                     s, fa if i % 2 else fb, milestone_id=m.id, amount_fen=1_000
-                ).id
+                )
+                return "ok", d.id
         except JingpinError as exc:
-            return exc.status_code
+            return "refused", (exc.status_code, exc.code)
 
     results = _parallel(request, CLIENTS)
-    ids = [r for r in results if not isinstance(r, int) or r not in (409, 422)]
-    assert len(ids) == 10 and results.count(422) == CLIENTS - 10
+    ids = [value for outcome, value in results if outcome == "ok"]
+    refusals = [value for outcome, value in results if outcome == "refused"]
+    assert len(ids) == len(set(ids)) == 10  # 10 × 1 000 fill the 10 000 milestone exactly
+    assert refusals == [(422, "over_request")] * (CLIENTS - 10)
 
     for did in ids:
         with session_scope() as s:
             d = service.get_disbursement(s, fa, did)
             service.approve(s, fb if d.requested_by == fa.id else fa, did)
 
-    def pay(i: int) -> Any:
+    def pay(i: int) -> tuple[int, str, Any]:
+        """(the disbursement paid, "paid" or "refused", None or (status, code))."""
+        did = ids[i % len(ids)]
         try:
             with session_scope() as s:
-                service.pay(
-                    s, fa, ids[i % len(ids)], voucher_no=f"PZ-{i}", bank_reference=f"BR-{i}"
-                )
-                return "paid"
+                service.pay(s, fa, did, voucher_no=f"PZ-{i}", bank_reference=f"BR-{i}")
+                return did, "paid", None
         except JingpinError as exc:
-            return exc.status_code
+            return did, "refused", (exc.status_code, exc.code)
 
-    paid = _parallel(pay, CLIENTS)
-    assert paid.count("paid") == len(ids) and paid.count(409) == CLIENTS - len(ids)
+    payments = _parallel(pay, CLIENTS)
+    tries = CLIENTS // len(ids)  # each disbursement is paid by 5 clients at once
+    for did in ids:  # exactly one of them pays it; the others find it paid already
+        got = sorted((outcome, why) for d, outcome, why in payments if d == did)
+        assert got == [("paid", None)] + [("refused", (409, "not_approved"))] * (tries - 1), got
 
     # a last race: 50 more requests on the now fully committed milestone are all refused
-    assert set(_parallel(request, CLIENTS)) == {422}
+    assert _parallel(request, CLIENTS) == [("refused", (422, "over_request"))] * CLIENTS
 
     with Session(session.get_bind()) as s:
         totals = totals_by_milestone(s, agreement_id=ag.id)[m.id]

@@ -4,11 +4,19 @@ and pays."""
 
 from __future__ import annotations
 
+import io
 import re
+import xml.etree.ElementTree as ET
+import zipfile
+from decimal import Decimal
+from html import unescape
 from typing import Any
+from urllib.parse import quote
 
+from openpyxl import load_workbook
 from sqlmodel import Session, col, select
 
+from backend.funding.summary import FIGURE_LABELS, FIGURES
 from tests.conftest import DEMO_PASSWORD, login_page
 
 
@@ -37,6 +45,58 @@ def hidden(html: str, name: str) -> str:
     return m.group(1)
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+
+
+def _fen(value: Any) -> int:
+    return int(Decimal(str(value)) * 100)
+
+
+def _xlsx_sheets(data: bytes) -> dict[str, list[tuple]]:
+    """Check ``data`` is a sound XLSX package and return each sheet's rows (values)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert zf.testzip() is None  # every member's CRC checks out
+        names = set(zf.namelist())
+        assert {
+            "[Content_Types].xml",
+            "_rels/.rels",
+            "xl/workbook.xml",
+            "xl/_rels/workbook.xml.rels",
+            "xl/styles.xml",
+        } <= names
+        parts = {n: ET.fromstring(zf.read(n)) for n in names if n.endswith((".xml", ".rels"))}
+        # The package manifest: every listed part exists and every part has a content type.
+        types = parts["[Content_Types].xml"]
+        overrides = {o.get("PartName", "").lstrip("/") for o in types.iter(_CT + "Override")}
+        defaults = {d.get("Extension") for d in types.iter(_CT + "Default")}
+        assert overrides <= names
+        assert all(n in overrides or n.rsplit(".", 1)[-1] in defaults for n in names), names
+        sheet_parts = {
+            "xl/" + rel.get("Target", "").lstrip("/").removeprefix("xl/")
+            for rel in parts["xl/_rels/workbook.xml.rels"]
+            if rel.get("Type", "").endswith("/worksheet")
+        }
+        assert len(sheet_parts) == 3 and sheet_parts <= names
+    wb = load_workbook(io.BytesIO(data))
+    return {ws.title: list(ws.iter_rows(values_only=True)) for ws in wb.worksheets}
+
+
+def _page_table(html: str, table_id: str) -> list[tuple[str, int, list[int]]]:
+    """(label, agreements, figures in 分) of each body row and the 合计 row of a summary table."""
+    m = re.search(rf'<table class="table" id="{table_id}">(.*?)</table>', html, re.S)
+    assert m, table_id
+    rows = re.findall(
+        r'<tr data-key="[^"]*"><th scope="row">([^<]*)</th><td class="num">(\d+)</td>(.*?)</tr>',
+        m.group(1),
+        re.S,
+    )
+    return [
+        (unescape(label), int(n), [int(v) for v in re.findall(r'data-fen="(-?\d+)"', cells)])
+        for label, n, cells in rows
+    ]
+
+
 def test_finance_summary_page_shows_units_charts_and_table(client: Any) -> None:
     login(client, "finance-a")
     r = client.get("/finance")
@@ -44,7 +104,25 @@ def test_finance_summary_page_shows_units_charts_and_table(client: Any) -> None:
     assert "浙江省广播电视局" in r.text and r.text.count("<svg") == 2 and "<desc" in r.text
     assert 'id="by-unit"' in r.text and 'id="monthly"' in r.text
     x = client.get("/finance/export.xlsx")
-    assert x.status_code == 200 and x.content[:2] == b"PK"
+    assert x.status_code == 200, x.text
+    assert x.headers["content-type"] == XLSX
+    assert "filename*=UTF-8''" + quote("资金汇总-", safe="") in x.headers["content-disposition"]
+    sheets = _xlsx_sheets(x.content)
+    assert list(sheets) == ["按推荐单位", "按批次", "拨付台账"]
+    # The workbook holds the very figures the page shows, row by row, 合计 included.
+    page_paid = set()
+    for table, sheet in (("by-unit", "按推荐单位"), ("by-batch", "按批次")):
+        shown = _page_table(r.text, table)
+        page_paid.add(shown[-1][2][FIGURES.index("paid_fen")])
+        assert len(shown) >= 2 and shown[-1][0] == "合计"  # some rows, then the total
+        header, *rows = sheets[sheet]
+        assert header[2:] == tuple(FIGURE_LABELS[f] for f in FIGURES)
+        assert [(row[0], row[1], [_fen(v) for v in row[2:]]) for row in rows] == shown
+    ledger_header, *ledger, ledger_total = sheets["拨付台账"]
+    assert ledger and ledger_total[0] == "合计"
+    paid = ledger_header.index("已拨付变动")
+    assert len(page_paid) == 1  # both tables add up to the same amount paid
+    assert sum(_fen(row[paid]) for row in ledger) == _fen(ledger_total[paid]) == page_paid.pop()
     assert (
         client.get("/finance/charts/monthly.svg")
         .headers["content-type"]

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import re
 import struct
+import subprocess
+import sys
 import zlib
 from io import BytesIO
+from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from signing.pades import PadesLevel
 from signing.pki import CertificateAuthority
@@ -219,25 +226,148 @@ def test_junk_appended_after_last_revision_fails(verify, three_signed):
     assert "不是有效的增量更新" in report.signatures[-1].modified_after
 
 
-def test_deeply_nested_hostile_pdf_is_format_failure_not_a_crash():
-    body = b"[" * 100_000 + b"]" * 100_000
-    hostile = b"%PDF-1.7\n1 0 obj\n" + body + b"\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
-    report = verify_pdf(hostile, trust_roots=[])
-    assert not report.readable or not report.signatures
-    assert exit_code(report) == 3
+# Hostile input is verified in a child process with an address-space limit (RLIMIT_AS) and a wall
+# clock bound, so a verifier that inflated a bomb or recursed without end would fail the test (a
+# MemoryError, a crash or a timeout) instead of eating the shared test machine.
+_MIB = 1 << 20
+_BOUNDED_VERIFY = r"""
+import json, resource, sys, time
+limit = int(sys.argv[2]) * (1 << 20)
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+from signing.verify import VerificationLimits, exit_code, verify_pdf
+data = open(sys.argv[1], "rb").read()
+root, crl = open(sys.argv[1] + ".root", "rb").read(), open(sys.argv[1] + ".crl", "rb").read()
+peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.monotonic()
+report = verify_pdf(
+    data, trust_roots=[root], crls=[crl],
+    limits=VerificationLimits(timeout_seconds=float(sys.argv[3])),
+)
+elapsed = time.monotonic() - start
+print(json.dumps({
+    "report": report.to_dict(),
+    "exit_code": exit_code(report),
+    "elapsed": elapsed,
+    "peak_rss_growth_mib": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024,
+}))
+"""
 
 
-def test_compression_bomb_does_not_crash():
-    bomb = zlib.compress(b"\x00" * 50_000_000, 9)
-    pdf = make_pdf().replace(b"/Type /Catalog", b"/Type /Catalog /Bomb 99 0 R")
-    pdf = (
-        pdf.replace(b"%%EOF", b"", 1)
-        + b"99 0 obj\n<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(bomb)
-        + bomb
-        + b"\nendstream\nendobj\n%%EOF\n"
+def _verify_bounded(ca, tmp_path, pdf: bytes, *, memory_mib: int = 768, seconds: float = 20.0):
+    """verify_pdf(pdf) as the ``verify`` fixture runs it, but in a child limited to
+    ``memory_mib`` of address space and ``seconds`` (verifier timeout; the child gets twice that)."""
+    path = tmp_path / "hostile.pdf"
+    path.write_bytes(pdf)
+    (tmp_path / "hostile.pdf.root").write_bytes(
+        ca.root_certificate.public_bytes(serialization.Encoding.PEM)
     )
-    report = verify_pdf(pdf, trust_roots=[])
-    assert exit_code(report) == 3
+    (tmp_path / "hostile.pdf.crl").write_bytes(ca.crl_der())
+    done = subprocess.run(
+        [sys.executable, "-c", _BOUNDED_VERIFY, str(path), str(memory_mib), str(seconds)],
+        capture_output=True,
+        text=True,
+        timeout=2 * seconds + 30,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    assert result["elapsed"] < seconds, result
+    return result
+
+
+def _deflate_then_zeros(prefix: bytes, zero_mib: int) -> bytes:
+    """zlib data for ``prefix + bytes(zero_mib MiB)``, built without holding the zeros in memory:
+    after a full flush every MiB of zeros compresses to the same bytes."""
+    c = zlib.compressobj(9)
+    out = c.compress(prefix) + c.flush(zlib.Z_FULL_FLUSH)
+    zeros = bytes(_MIB)
+    chunk = c.compress(zeros) + c.flush(zlib.Z_FULL_FLUSH)
+    assert c.compress(zeros) + c.flush(zlib.Z_FULL_FLUSH) == chunk
+    final_block = c.flush()[:-4]  # drop the Adler-32 of what c saw; the right one follows
+    adler = zlib.adler32(prefix)
+    for _ in range(zero_mib):
+        adler = zlib.adler32(zeros, adler)
+    return out + chunk * zero_mib + final_block + adler.to_bytes(4, "big")
+
+
+def _catalog_in_object_stream(base: bytes, *, extra: bytes = b"", zero_mib: int = 0) -> bytes:
+    """An incremental update that rewrites the catalog (plus ``extra`` entries) inside an object
+    stream padded with ``zero_mib`` MiB of NULs, then Flate-compressed again and again until it is
+    tiny. Reading the document means decoding that stream: with padding it is a compression bomb.
+    """
+    reader = PdfFileReader(BytesIO(base))
+    root = reader.root_ref.idnum
+    buf = BytesIO()
+    reader.root.write_to_stream(buf)
+    catalog = buf.getvalue()
+    if extra:
+        catalog = catalog[: catalog.rindex(b">>")] + b" " + extra + b" >>"
+    size = int(reader.trailer["/Size"])
+    prev = int(re.findall(rb"startxref\s+(\d+)", base)[-1])
+    stm, xref = size, size + 1
+    header = b"%d 0 " % root
+    data = _deflate_then_zeros(header + catalog, zero_mib)
+    layers = 1
+    while len(data) > 1024:
+        data = zlib.compress(data, 9)
+        layers += 1
+    filters = b" ".join([b"/FlateDecode"] * layers)
+    out = bytearray(base if base.endswith(b"\n") else base + b"\n")
+    stm_offset = len(out)
+    out += b"%d 0 obj\n<< /Type /ObjStm /N 1 /First %d /Filter [%s] /Length %d >>\nstream\n" % (
+        stm,
+        len(header),
+        filters,
+        len(data),
+    )
+    out += data + b"\nendstream\nendobj\n"
+    xref_offset = len(out)
+    rows = b"".join(
+        (
+            b"\x02" + stm.to_bytes(4, "big") + b"\x00\x00",  # catalog: object 0 of the stream
+            b"\x01" + stm_offset.to_bytes(4, "big") + b"\x00\x00",
+            b"\x01" + xref_offset.to_bytes(4, "big") + b"\x00\x00",
+        )
+    )
+    out += (
+        b"%d 0 obj\n<< /Type /XRef /Size %d /Root %d 0 R /Prev %d /Index [%d 1 %d 2] /W [1 4 2]"
+        b" /Length %d >>\nstream\n" % (xref, xref + 1, root, prev, root, stm, len(rows))
+    )
+    out += rows + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xref_offset
+    return bytes(out)
+
+
+def test_deeply_nested_catalog_is_format_failure_within_time_and_memory_bounds(
+    ca, tmp_path, verify, three_signed
+):
+    shallow = verify(_catalog_in_object_stream(three_signed, extra=b"/Deep [[[]]]"))
+    assert shallow.readable and len(shallow.signatures) == 3  # read fine, the change is caught
+    assert shallow.signatures[-1].sub_indication == "SIG_CONSTRAINTS_FAILURE"
+    depth = 100_000
+    hostile = _catalog_in_object_stream(three_signed, extra=b"/Deep " + b"[" * depth + b"]" * depth)
+    result = _verify_bounded(ca, tmp_path, hostile)
+    report = result["report"]
+    assert not report["readable"] and report["signatures"] == []
+    assert report["indication"] == TOTAL_FAILED and report["sub_indication"] == "FORMAT_FAILURE"
+    assert report["message"] == "PDF structure nested too deeply"
+    assert result["exit_code"] == 3
+
+
+def test_compression_bomb_is_refused_within_time_and_memory_bounds(
+    ca, tmp_path, verify, three_signed
+):
+    assert zlib.decompress(_deflate_then_zeros(b"%", 3)) == b"%" + bytes(3 * _MIB)
+    assert verify(_catalog_in_object_stream(three_signed)).indication == TOTAL_PASSED
+    bomb = _catalog_in_object_stream(three_signed, zero_mib=1024)  # 1 GiB of NULs, decoded
+    assert len(bomb) - len(three_signed) < 2048
+    result = _verify_bounded(ca, tmp_path, bomb, memory_mib=768)
+    report = result["report"]
+    assert not report["readable"] and report["signatures"] == []
+    assert report["indication"] == TOTAL_FAILED and report["sub_indication"] == "FORMAT_FAILURE"
+    assert report["message"].startswith("not a readable PDF: PdfDecodeLimitError"), report
+    assert result["exit_code"] == 3
+    assert result["peak_rss_growth_mib"] < 64, result  # 1 GiB was never inflated
 
 
 def test_oversized_file_is_refused_quickly():

@@ -94,7 +94,25 @@ def test_each_pades_level_verifies(level, prepared_pdf, seals, sign_as, verify):
         assert b"/DSS" in signed
 
 
-def test_async_signing_works_inside_a_running_event_loop(ca, prepared_pdf, seals, timestamper):
+def _assert_one_signature_appended(original: bytes, signed: bytes, verify) -> None:
+    """``signed`` is ``original`` plus one incremental update filling party_yi with a signature
+    that our verifier passes against the test CA's root."""
+    assert signed != original and len(signed) > len(original)
+    assert signed.startswith(original)  # incremental: every byte of the input is kept as is
+    revisions = PdfFileReader(BytesIO(original)).xrefs.total_revisions
+    assert PdfFileReader(BytesIO(signed)).xrefs.total_revisions == revisions + 1
+    report = verify(signed)
+    assert report.indication == TOTAL_PASSED and exit_code(report) == 0, report.to_dict()
+    assert [(s.field, s.kind) for s in report.signatures] == [("party_yi", "signature")]
+    sig = report.signatures[0]
+    assert sig.intact and sig.trusted and sig.coverage == "ENTIRE_FILE"
+    assert sig.revision == revisions and sig.timestamp is not None
+    assert sig.signer is not None and sig.signer.organisation == "杭州某某影视有限公司"
+
+
+def test_async_signing_works_inside_a_running_event_loop(
+    ca, prepared_pdf, seals, timestamper, verify
+):
     async def main() -> bytes:
         request = SigningRequest(
             field="party_yi",
@@ -103,14 +121,14 @@ def test_async_signing_works_inside_a_running_event_loop(ca, prepared_pdf, seals
         )
         return await async_sign_pdf(prepared_pdf, request)
 
-    assert asyncio.run(main()).startswith(b"%PDF")
+    _assert_one_signature_appended(prepared_pdf, asyncio.run(main()), verify)
 
 
-def test_sync_signing_works_when_called_from_a_running_loop(ca, prepared_pdf, seals, sign_as):
+def test_sync_signing_works_when_called_from_a_running_loop(prepared_pdf, seals, sign_as, verify):
     async def main() -> bytes:
         return sign_as(prepared_pdf, "party_yi", seals["party_yi"], visible=False)
 
-    assert len(asyncio.run(main())) > len(prepared_pdf)
+    _assert_one_signature_appended(prepared_pdf, asyncio.run(main()), verify)
 
 
 def test_signing_an_already_signed_field_is_refused(three_signed, seals, sign_as):

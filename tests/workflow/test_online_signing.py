@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from tests.workflow.conftest import Flow
 
@@ -65,26 +70,66 @@ def test_online_signed_pdf_verifies_and_is_in_the_registry(flow: Flow, work_id: 
         flow.call("GET", f"/api/v1/registry/{sha}", "auditor", 200)
 
 
+_WORD = re.compile(
+    r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
+)
+
+
+def _words_on_page(
+    pdf: bytes, page: int, tmp_path: Path
+) -> list[tuple[float, float, float, float, str]]:
+    """(x1, top, x2, bottom, text) of each word poppler finds on ``page`` (1-based); y grows down."""
+    path = tmp_path / "signed.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(
+        ["pdftotext", "-bbox", "-f", str(page), "-l", str(page), str(path), "-"],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    return [(float(a), float(b), float(c), float(d), t) for a, b, c, d, t in _WORD.findall(out)]
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_online_signature_field_sits_on_the_last_page_beside_the_seal_label(
-    flow: Flow, work_id: int
+    flow: Flow, work_id: int, kind: str, tmp_path: Path
 ) -> None:
-    from io import BytesIO
-
-    from pypdf import PdfReader
-
-    sign(flow, work_id, "application")
+    sign(flow, work_id, kind)
     pdf = flow.call(
-        "GET", f"/api/v1/works/{work_id}/documents/application/provided.pdf", "prod-hz", 200
+        "GET", f"/api/v1/works/{work_id}/documents/{kind}/provided.pdf", "prod-hz", 200
     ).content
     reader = PdfReader(BytesIO(pdf))
-    last = reader.pages[-1]
     widgets = [
-        a.get_object() for a in last.get("/Annots", []) if a.get_object().get("/FT") == "/Sig"
+        (number, a.get_object())
+        for number, page in enumerate(reader.pages)
+        for a in page.get("/Annots", [])
+        if a.get_object().get("/FT") == "/Sig"
     ]
-    assert len(widgets) == 1
-    x1, y1, x2, y2 = (float(v) for v in widgets[0]["/Rect"])
-    assert x2 - x1 >= 150 and y2 - y1 >= 40  # room for the four lines of the appearance
-    assert "（盖章）" in last.extract_text()
+    assert [number for number, _ in widgets] == [len(reader.pages) - 1]  # one, on the last page
+    last = reader.pages[-1]
+    height, width = float(last.mediabox.height), float(last.mediabox.width)
+    x1, y1, x2, y2 = (float(v) for v in widgets[0][1]["/Rect"])
+    top, bottom = height - y2, height - y1  # poppler's coordinates: y grows downwards
+    assert x2 - x1 >= 150 and bottom - top >= 40  # room for the four lines of the appearance
+    assert x1 >= 0 and x2 <= width
+
+    words = _words_on_page(pdf, len(reader.pages), tmp_path)
+    labels = [w for w in words if "（盖章）" in w[4]]
+    assert len(labels) == 1, words
+    lx1, ltop, lx2, lbottom, _ = labels[0]
+    # Beside the label: just right of it, never over it, and level with it.
+    assert lx2 <= x1 <= lx2 + 20, (labels[0], (x1, top, x2, bottom))
+    assert top <= ltop and lbottom <= bottom, (labels[0], (x1, top, x2, bottom))
+    # ... and beside the whole block under it (法定代表人（签字）, 日期).
+    block = [w for w in words if w[0] < x1 and ltop <= w[1] < ltop + 80]
+    assert any("签字" in w[4] for w in block) and any("日期" in w[4] for w in block), block
+    assert all(w[0] >= lx1 and w[3] <= bottom for w in block), (block, bottom)
+    # No word of the document is covered: whatever overlaps the box is the appearance inside it.
+    inside = [w for w in words if w[0] < x2 and w[2] > x1 and w[1] < bottom and w[3] > top]
+    assert inside and all(
+        x1 <= w[0] and w[2] <= x2 and top <= w[1] and w[3] <= bottom for w in inside
+    ), inside
+    assert any("杭州光影微剧文化传媒有限公司" in w[4] for w in inside), inside
 
 
 def test_wrong_password_is_refused_and_nothing_is_recorded(flow: Flow, work_id: int) -> None:
@@ -106,7 +151,6 @@ def test_page_signs_online_with_the_password_field(client: Any, flow: Flow, work
     assert r.status_code in (302, 303), r.text
     page = client.get(f"/works/{work_id}/application")
     assert "在线签章" in page.text
-    import re
 
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert csrf

@@ -120,6 +120,9 @@ class SignatureReport:
     modification_level: str | None = None
     certifying: bool = False
     messages: list[str] = dataclass_field(default_factory=list)
+    # Who issued the timestamp (时间戳机构): for a document timestamp this is its only party;
+    # a timestamp certificate is never shown as ``signer``.
+    timestamp_authority: SignerSummary | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,7 +140,13 @@ class VerificationReport:
 
     @property
     def has_signatures(self) -> bool:
-        return bool(self.signatures)
+        """Whether anybody signed: document timestamps alone are not signatures."""
+        return any(s.kind == "signature" for s in self.signatures)
+
+    @property
+    def timestamps_only(self) -> bool:
+        """Readable, unsigned, but carrying document timestamps (未签名（仅有时间戳）)."""
+        return self.readable and bool(self.signatures) and not self.has_signatures
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -148,12 +157,14 @@ class VerificationReport:
             "readable": self.readable,
             "message": self.message,
             "signatures": [s.to_dict() for s in self.signatures],
+            "timestamps_only": self.timestamps_only,
         }
 
 
 def exit_code(report: VerificationReport) -> int:
-    """CLI contract: 0 all TOTAL_PASSED, 1 TOTAL_FAILED, 2 INDETERMINATE, 3 unreadable/unsigned."""
-    if not report.readable or not report.signatures:
+    """CLI contract: 0 all TOTAL_PASSED, 1 TOTAL_FAILED, 2 INDETERMINATE, 3 unreadable/unsigned
+    (a file with document timestamps but no signature is unsigned)."""
+    if not report.readable or not report.has_signatures:
         return 3
     return {TOTAL_PASSED: 0, TOTAL_FAILED: 1}.get(report.indication, 2)
 
@@ -334,6 +345,11 @@ async def _verify(
     base.signatures = reports
     base.indication = worst.indication
     base.sub_indication = worst.sub_indication
+    if not base.has_signatures and worst.indication != TOTAL_FAILED:
+        # Anyone can get a document timestamp from an open TSA: it proves when the bytes
+        # existed, not that anybody agreed to them.
+        base.indication, base.sub_indication = INDETERMINATE, "SIGNED_DATA_NOT_FOUND"
+        base.message = "the PDF has no signatures, only document timestamps"
     return base
 
 
@@ -398,6 +414,24 @@ def _broken(sig: EmbeddedPdfSignature, message: str) -> SignatureReport:
     except Exception:  # noqa: S110 - best effort only
         pass
     return _broken_field(field_name, message, revision)
+
+
+def signing_purpose_problem(cert: asn1_x509.Certificate) -> str | None:
+    """Why ``cert`` may not sign a document (in Chinese), or None: a timestamp certificate
+    (EKU id-kp-timeStamping) or one whose key usage allows neither digitalSignature nor
+    nonRepudiation is not a seal, however good its chain."""
+    try:
+        eku = cert.extended_key_usage_value
+        key_usage = cert.key_usage_value
+    except ValueError:
+        return "签名证书的用途扩展无法解析"
+    if eku is not None and "time_stamping" in set(eku.native):
+        return "签名证书是时间戳服务证书（用途 timeStamping），不能作为签章证书"
+    if key_usage is not None and not {"digital_signature", "non_repudiation"} & set(
+        key_usage.native
+    ):
+        return "签名证书的密钥用途不含数字签名（digitalSignature）或不可否认（nonRepudiation）"
+    return None
 
 
 def _name_of(cert: asn1_x509.Certificate) -> SignerSummary:
@@ -507,14 +541,22 @@ async def _check_one(
     timestamp_iso: str | None = None
     signed_at: str | None = None
     ts_ok: bool | None = None
+    tsa_summary: SignerSummary | None = None
+    purpose_problem: str | None = None
     if isinstance(status, DocumentTimestampStatus):
         timestamp_iso = _iso(status.timestamp)
         signed_at = timestamp_iso
+        tsa_summary = _name_of(status.signing_cert)
     else:
+        purpose_problem = signing_purpose_problem(status.signing_cert)
+        if purpose_problem:
+            messages.append(purpose_problem)
+    if isinstance(status, PdfSignatureStatus):
         signed_at = _iso(status.signer_reported_dt)
         tsv = status.timestamp_validity
         if tsv is not None:
             timestamp_iso = _iso(tsv.timestamp)
+            tsa_summary = _name_of(tsv.signing_cert)
             ts_ok = tsv.intact and tsv.valid
             if not tsv.trusted:
                 messages.append("signature timestamp not trusted")
@@ -538,6 +580,8 @@ async def _check_one(
         indication, sub = TOTAL_FAILED, "SIG_CONSTRAINTS_FAILURE"
         if status.docmdp_ok is False:
             messages.append("changes not permitted by the certification (DocMDP)")
+    elif purpose_problem:
+        indication, sub = TOTAL_FAILED, "CHAIN_CONSTRAINTS_FAILURE"
     elif revoked:
         indication, sub = TOTAL_FAILED, "REVOKED"
     elif ts_ok is False:
@@ -554,7 +598,7 @@ async def _check_one(
         certifying = sig.docmdp_level is not None
     return SignatureReport(
         field=field_name,
-        signer=_name_of(status.signing_cert),
+        signer=None if is_timestamp else _name_of(status.signing_cert),
         signed_at=signed_at,
         timestamp=timestamp_iso,
         indication=indication,
@@ -570,6 +614,7 @@ async def _check_one(
         modification_level=level,
         certifying=certifying,
         messages=messages,
+        timestamp_authority=tsa_summary,
     )
 
 
@@ -589,6 +634,7 @@ SUB_INDICATION_ZH = {
     "SIGNED_DATA_NOT_FOUND": "文档中没有签名",
     "REVOCATION_OUT_OF_BOUNDS_NO_POE": "无法取得有效的吊销信息",
     "TRY_LATER": "暂时无法取得吊销信息",
+    "CHAIN_CONSTRAINTS_FAILURE": "签名证书的用途不允许签署文件",
 }
 
 
@@ -601,12 +647,38 @@ def describe_zh(report: VerificationReport) -> list[str]:
     if not report.signatures:
         lines.append("该文档中没有数字签名。")
         return lines
+    if report.timestamps_only:
+        lines.append("总体结论：未签名（仅有时间戳）")
+        lines.append(
+            "该文件没有任何签名，只有文档时间戳：时间戳只证明文件在该时间已经存在，"
+            "不代表任何一方签署或认可了它。"
+        )
+        for i, ts in enumerate(report.signatures, start=1):
+            tsa = ts.timestamp_authority
+            who = (tsa.common_name or tsa.organisation) if tsa else "未知时间戳机构"
+            verdict = (
+                "有效"
+                if ts.indication == TOTAL_PASSED
+                else INDICATION_ZH.get(ts.indication, ts.indication)
+            )
+            when = beijing_iso(ts.timestamp) if ts.timestamp else "时间不明"
+            lines.append(f"文档时间戳{i}：{when}，时间戳机构 {who}（时间戳本身{verdict}）")
+        return lines
     overall = INDICATION_ZH.get(report.indication, report.indication)
     reason = SUB_INDICATION_ZH.get(report.sub_indication or "", report.sub_indication or "")
     lines.append(f"总体结论：{overall}" + (f"（{reason}）" if reason else ""))
     for i, sig in enumerate(report.signatures, start=1):
-        who = sig.signer.organisation or sig.signer.common_name if sig.signer else "未知签署方"
-        kind = "文档时间戳" if sig.kind == "document_timestamp" else "签名"
+        if sig.kind == "document_timestamp":
+            tsa = sig.timestamp_authority
+            kind = "文档时间戳"
+            who = "时间戳机构 " + ((tsa.common_name or tsa.organisation or "") if tsa else "未知")
+        else:
+            kind = "签名"
+            who = (
+                (sig.signer.organisation or sig.signer.common_name or "未知签署方")
+                if sig.signer
+                else "未知签署方"
+            )
         verdict = INDICATION_ZH.get(sig.indication, sig.indication)
         line = f"{kind}{i}（字段 {sig.field}，{who}）：{verdict}"
         if sig.sub_indication:

@@ -113,6 +113,9 @@ class SignatureCheck(BaseModel):
     modification_level: str | None
     certifying: bool
     messages: list[str]
+    timestamp_authority: SignerRead | None = Field(
+        description="时间戳机构（文档时间戳只有它，不是签署方）"
+    )
 
 
 class VerificationReportRead(BaseModel):
@@ -128,6 +131,7 @@ class VerificationReportRead(BaseModel):
     readable: bool
     message: str | None
     signatures: list[SignatureCheck] = Field(description="按签署顺序")
+    timestamps_only: bool = Field(description="文件没有签名、只有文档时间戳（未签名，退出码 3）")
 
 
 class VerificationResult(VerificationReportRead):

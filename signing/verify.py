@@ -634,7 +634,7 @@ SUB_INDICATION_ZH = {
     "SIGNED_DATA_NOT_FOUND": "文档中没有签名",
     "REVOCATION_OUT_OF_BOUNDS_NO_POE": "无法取得有效的吊销信息",
     "TRY_LATER": "暂时无法取得吊销信息",
-    "CHAIN_CONSTRAINTS_FAILURE": "签名证书的用途不允许签署文件",
+    "CHAIN_CONSTRAINTS_FAILURE": "签名证书或其证书链不符合要求（如自签名证书、证书用途不允许签署）",
 }
 
 

@@ -153,7 +153,7 @@ def agreement_funding_page(
         d["milestone_name"] = milestones.get(d["milestone_id"], {}).get("name", "")
         d["can_decide"] = can_act and _can_decide(user, d)
         d["can_pay"] = can_act and d["state"] == "approved"
-        d["can_reverse"] = can_act and d["state"] in ("requested", "approved", "paid")
+        d["can_reverse"] = can_act and d["state"] == "paid"
         d["form_keys"] = {a: _key() for a in ("approve", "reject", "pay", "reverse")}
     requestable = [m for m in data["milestones"] if m["status"] != "locked" and m["remaining_fen"]]
     return render(
@@ -182,6 +182,16 @@ async def _form(request: Request, action: str) -> dict[str, str]:
     return out
 
 
+def _error_text(exc: JingpinError) -> str:
+    """The message, then each field's own error (named by its label) unless it repeats it."""
+    extra = [
+        f"{FIELD_LABELS.get(k, k)}：{v}" if not v.startswith(FIELD_LABELS.get(k, k)) else v
+        for k, v in exc.fields.items()
+        if v != exc.message
+    ]
+    return "；".join([exc.message, *extra])
+
+
 def _check_action(action: str, user: User) -> None:
     if action not in ACTIONS:
         raise JingpinError("未知操作", code="not_found")
@@ -201,9 +211,7 @@ async def confirm_page(
     try:
         _parse(action, fields)
     except JingpinError as exc:
-        return redirect(
-            url, exc.message + "".join(f"；{v}" for v in exc.fields.values()), error=True
-        )
+        return redirect(url, _error_text(exc), error=True)
     shown = [(FIELD_LABELS[k], fields[k]) for k in FIELDS[action] if fields[k]]
     if "disbursement_id" in fields:
         d = service.get_disbursement(session, user, int(fields["disbursement_id"]))
@@ -252,7 +260,9 @@ def _parse(action: str, f: dict[str, str]) -> dict[str, Any]:
         out["reason"] = f["reason"]
     elif action == "pay":
         out.update(
-            voucher_no=f["voucher_no"], bank_reference=f["bank_reference"], paid_on=day("paid_on")
+            voucher_no=f["voucher_no"],
+            bank_reference=f["bank_reference"],
+            paid_on=service.check_paid_on(day("paid_on")),
         )
     return out
 
@@ -314,9 +324,7 @@ async def do_action(
         )
     except JingpinError as exc:
         session.rollback()
-        return redirect(
-            url, exc.message + "".join(f"；{v}" for v in exc.fields.values()), error=True
-        )
+        return redirect(url, _error_text(exc), error=True)
     replayed = response.headers.get("Idempotent-Replayed") == "true"
     note = "（重复提交，未重复办理）" if replayed else ""
     return redirect(url, f"已{ACTIONS[action]}{note}")

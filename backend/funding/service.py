@@ -362,6 +362,18 @@ def reject(session: Session, user: User, disbursement_id: int, reason: str) -> D
     return _append(session, user, d, EntryKind.rejected, reason=reason.strip())
 
 
+def check_paid_on(paid_on: date | None) -> date:
+    """拨付日期: the day the money left, never after today in Beijing (a future date would count
+    as paid money that has not moved). Empty means today."""
+    today = today_shanghai()
+    if paid_on is None:
+        return today
+    if paid_on > today:
+        msg = f"拨付日期不能晚于今天（北京时间 {today.isoformat()}）"
+        raise ValidationFailed(msg, code="paid_on_in_future", fields={"paid_on": msg})
+    return paid_on
+
+
 def pay(
     session: Session,
     user: User,
@@ -380,6 +392,7 @@ def pay(
         fields["bank_reference"] = "请填写银行流水号"
     if fields:
         raise ValidationFailed(next(iter(fields.values())), fields=fields)
+    paid_on = check_paid_on(paid_on)
     if state != DisbursementState.approved:
         raise Conflict(f"该拨付申请当前状态为“{state.label}”，不能登记拨付", code="not_approved")
     m = session.get(AgreementMilestone, d.milestone_id)
@@ -395,23 +408,25 @@ def pay(
         paid_delta_fen=d.amount_fen,
         voucher_no=voucher_no.strip(),
         bank_reference=bank_reference.strip(),
-        paid_on=paid_on or today_shanghai(),
+        paid_on=paid_on,
     )
 
 
 def reverse(session: Session, user: User, disbursement_id: int, reason: str) -> DisbursementEntry:
-    """冲销: cancel a request, an approval or a recorded payment with a reversal line. A rejected
-    request has nothing to reverse; a reversal is never reversed again (409)."""
+    """冲销: undo a recorded payment with a reversal line. Only money that was paid is
+    reversed (a request waiting for approval is rejected instead); a reversal is never reversed
+    again (409)."""
     d, state = _locked_disbursement(session, user, disbursement_id, "仅财务人员可以冲销")
     if not reason.strip():
         raise ValidationFailed("请填写冲销理由", fields={"reason": "请填写冲销理由"})
     if state == DisbursementState.reversed:
         raise Conflict("该拨付记录已冲销，冲销不能再次冲销", code="already_reversed")
-    if state == DisbursementState.rejected:
-        raise Conflict("已退回的申请无需冲销", code="nothing_to_reverse")
-    delta = -d.amount_fen if state == DisbursementState.paid else 0
+    if state != DisbursementState.paid:
+        raise Conflict(
+            f"只有已拨付的款项可以冲销，该申请当前状态为“{state.label}”", code="not_paid"
+        )
     return _append(
-        session, user, d, EntryKind.reversed, paid_delta_fen=delta, reason=reason.strip()
+        session, user, d, EntryKind.reversed, paid_delta_fen=-d.amount_fen, reason=reason.strip()
     )
 
 

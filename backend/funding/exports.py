@@ -58,7 +58,9 @@ STEP_LABELS = {
     EntryKind.approved.value: "审批通过",
     EntryKind.rejected.value: "审批退回",
     EntryKind.paid.value: "登记拨付",
+    EntryKind.reversal_requested.value: "申请冲销",
     EntryKind.reversed.value: "冲销",
+    EntryKind.reversal_rejected.value: "退回冲销申请",
 }
 
 

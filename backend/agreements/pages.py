@@ -14,7 +14,7 @@ from backend.agreements.models import AgreementStatus, Party
 from backend.auth.deps import PageUser, SessionDep, client_address
 from backend.auth.models import Role
 from backend.core.display import local_time, yuan
-from backend.core.errors import JingpinError
+from backend.core.errors import JingpinError, NotFound, PermissionDenied
 from backend.core.pages import redirect, render
 from signing.pades import sign_pdf
 
@@ -68,17 +68,21 @@ def agreement_page(
         and ag.next_party == my_party.value
         and ag.status in (AgreementStatus.open, AgreementStatus.signing)
     )
-    can_decline = my_party is not None and ag.status in (
-        AgreementStatus.open,
-        AgreementStatus.signing,
-    )
+    # Shown before the click: who may decline (a party that has not signed) or void (the
+    # ministry, before all three have signed), and why not when the action is blocked.
+    decline_block = service.decline_blocker(session, ag, my_party) if my_party is not None else None
+    can_void = user.role == Role.ministry_officer
+    void_block = service.void_blocker(ag) if can_void else None
     events = service.history(session, ag)
     return render(
         request,
         "agreements/detail.html",
         ag=data,
         can_sign=can_sign,
-        can_decline=can_decline,
+        can_decline=my_party is not None,
+        decline_block=decline_block.message if decline_block else None,
+        can_void=can_void,
+        void_block=void_block.message if void_block else None,
         my_party=my_party,
         events=events,
         msg=msg,
@@ -112,6 +116,47 @@ async def sign_page(
     return redirect(url, done)
 
 
+def _closing_page(
+    request: Request, session: SessionDep, user: PageUser, agreement_id: int, action: str
+) -> Response:
+    ag = service.get_agreement(session, user, agreement_id)
+    data = service.agreement_read(session, ag, user).model_dump(mode="json")
+    if action == "decline":
+        party = service.party_of(user, ag)
+        if party is None:
+            raise NotFound("您不是该协议的签署方", code="not_a_party")
+        blocker = service.decline_blocker(session, ag, party)
+    else:
+        if user.role != Role.ministry_officer:
+            raise PermissionDenied("只有总局工作人员可以作废协议")
+        blocker = service.void_blocker(ag)
+    return render(
+        request,
+        "agreements/close_confirm.html",
+        ag=data,
+        action=action,
+        blocker=blocker.message if blocker else None,
+        error=request.query_params.get("error", ""),
+        yuan=yuan,
+    )
+
+
+@router.get("/agreements/{agreement_id}/decline")
+def decline_confirm_page(
+    agreement_id: int, request: Request, session: SessionDep, user: PageUser
+) -> Response:
+    """Step 1 of 2: what 拒签 does, then reason + password."""
+    return _closing_page(request, session, user, agreement_id, "decline")
+
+
+@router.get("/agreements/{agreement_id}/void")
+def void_confirm_page(
+    agreement_id: int, request: Request, session: SessionDep, user: PageUser
+) -> Response:
+    """Step 1 of 2 (ministry): what 作废 does, then the reason."""
+    return _closing_page(request, session, user, agreement_id, "void")
+
+
 @router.post("/agreements/{agreement_id}/decline")
 def decline_page(
     agreement_id: int,
@@ -119,12 +164,31 @@ def decline_page(
     session: SessionDep,
     user: PageUser,
     reason: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
 ) -> Response:
+    back = f"/agreements/{agreement_id}/decline"
     try:
-        service.decline(session, user, agreement_id, reason)
+        service.decline(session, user, agreement_id, reason, password, client_address(request))
     except JingpinError as exc:
         session.rollback()
         if exc.status_code == 404:
             raise
-        return redirect(f"/agreements/{agreement_id}", exc.message)
-    return redirect(f"/agreements/{agreement_id}", "已拒签，协议作废")
+        return redirect(back, exc.message, error=True)
+    return redirect(f"/agreements/{agreement_id}", "已拒签，本版本协议已关闭")
+
+
+@router.post("/agreements/{agreement_id}/void")
+def void_page(
+    agreement_id: int,
+    session: SessionDep,
+    user: PageUser,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        service.void(session, user, agreement_id, reason)
+    except JingpinError as exc:
+        session.rollback()
+        if exc.status_code in (403, 404):
+            raise
+        return redirect(f"/agreements/{agreement_id}/void", exc.message, error=True)
+    return redirect(f"/agreements/{agreement_id}", "协议已作废，可重新生成新版本")

@@ -36,7 +36,7 @@ from backend.workflow.models import (
     ReviewRound,
     UnitDecision,
 )
-from backend.workflow.schemas import BatchIn, BatchPatch
+from backend.workflow.schemas import BatchIn, BatchPatch, BatchReopen
 from backend.works.models import Batch, Work, WorkStatus
 from backend.works.service import (
     EDITABLE,
@@ -456,26 +456,57 @@ async def batch_create_page(request: Request, session: SessionDep, user: PageUse
     return redirect("/batches", "已新建批次")
 
 
+def _batch_values(batch: Batch) -> dict[str, Any]:
+    return {
+        "year": batch.year,
+        "number": batch.number,
+        "quota": batch.quota,
+        "notice_days": batch.notice_days,
+        "registration_deadline": to_local_input(batch.registration_deadline),
+        "submission_deadline": to_local_input(batch.submission_deadline),
+    }
+
+
+def _batch_edit(
+    request: Request,
+    session: Session,
+    batch: Batch,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    reopen_errors: dict[str, str] | None = None,
+    reopen_values: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    phase = batches.batch_phase(session, batch)
+    return render(
+        request,
+        "workflow/batch_edit.html",
+        status_code=status_code,
+        batch=batch,
+        phase=phase,
+        closed=batches.intake_closed(session, batch),
+        # A deadline has passed and no 公示 yet: extending it is the explicit 重新开放.
+        can_reopen=phase in (batches.BatchPhase.recommendation, batches.BatchPhase.review),
+        errors=errors or {},
+        values=values if values is not None else _batch_values(batch),
+        reopen_errors=reopen_errors or {},
+        reopen_values=reopen_values if reopen_values is not None else _batch_values(batch),
+    )
+
+
+def _form_errors(exc: ValidationError | JingpinError) -> dict[str, str]:
+    if isinstance(exc, ValidationError):
+        return fields_from_pydantic(list(exc.errors()))
+    return exc.fields or {"__all__": exc.message}
+
+
 @router.get("/batches/{batch_id}/edit", response_class=HTMLResponse)
 def batch_edit_page(
     request: Request, batch_id: int, session: SessionDep, user: PageUser
 ) -> Response:
     require_role(user, Role.admin, message="只有系统管理员可以设置批次")
-    batch = batches.get_batch(session, batch_id)
-    return render(
-        request,
-        "workflow/batch_edit.html",
-        batch=batch,
-        errors={},
-        values={
-            "year": batch.year,
-            "number": batch.number,
-            "quota": batch.quota,
-            "notice_days": batch.notice_days,
-            "registration_deadline": to_local_input(batch.registration_deadline),
-            "submission_deadline": to_local_input(batch.submission_deadline),
-        },
-    )
+    return _batch_edit(request, session, batches.get_batch(session, batch_id))
 
 
 @router.post("/batches/{batch_id}/edit", response_class=HTMLResponse)
@@ -487,22 +518,50 @@ async def batch_update_page(
     try:
         patch = BatchPatch.model_validate(_batch_form(form)).model_dump(exclude_unset=True)
         batches.update_batch(session, user, batch_id, patch)
-    except (ValidationError, ValidationFailed) as exc:
+    except (ValidationError, JingpinError) as exc:
         session.rollback()
-        errors = (
-            fields_from_pydantic(list(exc.errors()))
-            if isinstance(exc, ValidationError)
-            else exc.fields
-        )
-        return render(
+        errors = _form_errors(exc)
+        if isinstance(exc, JingpinError) and exc.fields and exc.code == "reopen_required":
+            errors = {**exc.fields, "__all__": exc.message}
+        return _batch_edit(
             request,
-            "workflow/batch_edit.html",
-            status_code=422,
-            batch=batches.get_batch(session, batch_id),
-            errors=errors,
+            session,
+            batches.get_batch(session, batch_id),
             values=form,
+            errors=errors,
+            status_code=422 if isinstance(exc, ValidationError) else exc.status_code,
         )
     return redirect("/batches", "批次已保存")
+
+
+@router.post("/batches/{batch_id}/reopen", response_class=HTMLResponse)
+async def batch_reopen_page(
+    request: Request, batch_id: int, session: SessionDep, user: PageUser
+) -> Response:
+    """重新开放: new deadlines and a reason, in one explicit step (refused after 公示)."""
+    require_role(user, Role.admin, message="只有系统管理员可以设置批次")
+    form = dict(await request.form())
+    fields = {k: v for k, v in _batch_form(form).items() if k in batches.DEADLINES}
+    try:
+        body = BatchReopen.model_validate({**fields, "reason": str(form.get("reason", ""))})
+        batches.reopen_batch(
+            session,
+            user,
+            batch_id,
+            body.model_dump(exclude={"reason"}, exclude_none=True),
+            body.reason,
+        )
+    except (ValidationError, JingpinError) as exc:
+        session.rollback()
+        return _batch_edit(
+            request,
+            session,
+            batches.get_batch(session, batch_id),
+            reopen_errors=_form_errors(exc),
+            reopen_values=form,
+            status_code=422 if isinstance(exc, ValidationError) else exc.status_code,
+        )
+    return redirect("/batches", "批次已重新开放，已记入审计日志")
 
 
 @router.post("/batches/quota-exceptions", response_class=HTMLResponse)

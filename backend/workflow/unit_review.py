@@ -20,7 +20,7 @@ from backend.core.errors import Conflict
 from backend.core.validation import required_text
 from backend.orgs.service import unit_by_code
 from backend.workflow import notifications as notes
-from backend.workflow.batches import get_batch
+from backend.workflow.batches import get_batch, intake_closed
 from backend.workflow.models import (
     QuotaException,
     Recommendation,
@@ -153,6 +153,9 @@ def recommend(
     batch = session.get(Batch, work.batch_id) if work.batch_id else None
     if batch is None:
         raise Conflict("作品未选择批次", code="no_batch")
+    closed = intake_closed(session, batch, now)
+    if closed is not None:
+        raise Conflict(closed, code="batch_closed")
     if not before(now, batch.submission_deadline):
         raise Conflict(
             f"已超过报送截止时间 {deadline_zh(batch.submission_deadline)}", code="deadline_passed"

@@ -241,6 +241,18 @@ def validate_money(
         )
 
 
+def work_for_agreement(session: Session, work_id: int) -> Work:
+    work = session.get(Work, work_id)
+    if work is None:
+        raise NotFound("未找到该作品", code="work_not_found")
+    return work
+
+
+def default_grant(work: Work) -> int:
+    """扶持资金 as the rules set it: the requested amount, or 0 with central support."""
+    return 0 if work.central_support_received else work.requested_fen
+
+
 def create_agreement(
     session: Session,
     user: User,
@@ -254,9 +266,7 @@ def create_agreement(
     """Ministry: render, convert, add the three signature fields, open for signing."""
     if user.role != Role.ministry_officer:
         raise PermissionDenied("仅总局工作人员可以生成三方协议")
-    work = session.get(Work, work_id)
-    if work is None:
-        raise NotFound("未找到该作品", code="work_not_found")
+    work = work_for_agreement(session, work_id)
     if work.status != WorkStatus.confirmed:
         raise Conflict("仅确认入选的作品可以签订三方协议", code="work_not_confirmed")
     existing = session.exec(select(Agreement).where(Agreement.work_id == work_id)).all()
@@ -265,7 +275,7 @@ def create_agreement(
             "该作品已有有效的三方协议；如需重签，请先拒签或作废当前版本", code="agreement_exists"
         )
     if grant_fen is None:
-        grant_fen = 0 if work.central_support_received else work.requested_fen
+        grant_fen = default_grant(work)
     if milestones is None:
         milestones = default_milestones(grant_fen)
     validate_money(work, grant_fen, milestones, over_request_reason)

@@ -32,6 +32,11 @@ class SignBody(BaseModel):
 
 class DeclineBody(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
+    password: str = Field(min_length=1, max_length=200, description="再次输入登录密码以确认")
+
+
+class VoidBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=1000, description="作废理由（记入审计日志）")
 
 
 # --------------------------------------------------------------------------- read schemas

@@ -241,6 +241,18 @@ def validate_money(
         )
 
 
+def work_for_agreement(session: Session, work_id: int) -> Work:
+    work = session.get(Work, work_id)
+    if work is None:
+        raise NotFound("未找到该作品", code="work_not_found")
+    return work
+
+
+def default_grant(work: Work) -> int:
+    """扶持资金 as the rules set it: the requested amount, or 0 with central support."""
+    return 0 if work.central_support_received else work.requested_fen
+
+
 def create_agreement(
     session: Session,
     user: User,
@@ -254,9 +266,7 @@ def create_agreement(
     """Ministry: render, convert, add the three signature fields, open for signing."""
     if user.role != Role.ministry_officer:
         raise PermissionDenied("仅总局工作人员可以生成三方协议")
-    work = session.get(Work, work_id)
-    if work is None:
-        raise NotFound("未找到该作品", code="work_not_found")
+    work = work_for_agreement(session, work_id)
     if work.status != WorkStatus.confirmed:
         raise Conflict("仅确认入选的作品可以签订三方协议", code="work_not_confirmed")
     existing = session.exec(select(Agreement).where(Agreement.work_id == work_id)).all()
@@ -265,7 +275,7 @@ def create_agreement(
             "该作品已有有效的三方协议；如需重签，请先拒签或作废当前版本", code="agreement_exists"
         )
     if grant_fen is None:
-        grant_fen = 0 if work.central_support_received else work.requested_fen
+        grant_fen = default_grant(work)
     if milestones is None:
         milestones = default_milestones(grant_fen)
     validate_money(work, grant_fen, milestones, over_request_reason)
@@ -433,12 +443,7 @@ def begin_signing(
         raise NotFound("您不是该协议的签署方", code="not_a_party")
     _check_can_sign(session, ag, party)
     confirm_password(session, user, password, address)  # 403 wrong_password (commits the failure)
-    locked = session.exec(
-        select(Agreement)
-        .where(Agreement.id == agreement_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    locked = _lock(session, agreement_id)
     _check_can_sign(session, locked, party)
     org = session.get(Organisation, party_org_id(locked, party))
     issued = usable_seal(org)
@@ -578,21 +583,64 @@ def sign_sync(
     return finish_signing(session, user, plan, sign_pdf(plan.pdf, plan.request))
 
 
-def decline(session: Session, user: User, agreement_id: int, reason: str) -> Agreement:
-    ag = get_agreement(session, user, agreement_id)
-    if party_of(user, ag) is None:
-        raise NotFound("您不是该协议的签署方", code="not_a_party")
-    if not reason.strip():
-        raise ValidationFailed("请填写拒签理由", fields={"reason": "请填写拒签理由"})
-    locked = session.exec(
+def _lock(session: Session, agreement_id: int) -> Agreement:
+    return session.exec(
         select(Agreement)
         .where(Agreement.id == agreement_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
-    if locked.status not in (AgreementStatus.open, AgreementStatus.signing):
-        raise Conflict("该协议当前状态不能拒签", code="agreement_not_open")
-    locked.status = AgreementStatus.voided.value
+
+
+def _has_signed(session: Session, ag: Agreement, party: Party) -> bool:
+    return (
+        session.exec(
+            select(AgreementSignature).where(
+                AgreementSignature.agreement_id == ag.id, AgreementSignature.party == party.value
+            )
+        ).first()
+        is not None
+    )
+
+
+def decline_blocker(session: Session, ag: Agreement, party: Party) -> Conflict | None:
+    """Why this party may not decline (拒签) now, or None (pages show it before the click).
+    Decline is for a party that has not signed: once its seal is on the document only the
+    ministry can withdraw the version (``void``)."""
+    if ag.status not in (AgreementStatus.open, AgreementStatus.signing):
+        return Conflict("该协议当前状态不能拒签", code="agreement_not_open")
+    if _has_signed(session, ag, party):
+        return Conflict(
+            f"{party.label}已签署，不能再拒签；如协议有误，请联系总局作废", code="already_signed"
+        )
+    return None
+
+
+def decline(
+    session: Session,
+    user: User,
+    agreement_id: int,
+    reason: str,
+    password: str,
+    address: str = "local",
+) -> Agreement:
+    """拒签: a party that has not signed refuses the agreement, with a reason and a fresh
+    password entry (as for signing). The version is closed; the ministry may issue a new one."""
+    ag = get_agreement(session, user, agreement_id)
+    party = party_of(user, ag)
+    if party is None:
+        raise NotFound("您不是该协议的签署方", code="not_a_party")
+    if not reason.strip():
+        raise ValidationFailed("请填写拒签理由", fields={"reason": "请填写拒签理由"})
+    blocker = decline_blocker(session, ag, party)
+    if blocker is not None:
+        raise blocker
+    confirm_password(session, user, password, address)  # 403 wrong_password
+    locked = _lock(session, agreement_id)
+    blocker = decline_blocker(session, locked, party)
+    if blocker is not None:  # signed or voided meanwhile (the row lock makes this final)
+        raise blocker
+    locked.status = AgreementStatus.declined.value
     locked.decline_reason = reason.strip()
     locked.declined_by = user.id
     locked.next_party = None
@@ -605,10 +653,48 @@ def decline(session: Session, user: User, agreement_id: int, reason: str) -> Agr
         action="agreement.declined",
         object_type="agreement",
         object_id=locked.id,
-        payload={
-            "reason": locked.decline_reason,
-            "party": (party_of(user, locked) or Party.jia).value,
-        },
+        payload={"reason": locked.decline_reason, "party": party.value},
+    )
+    return locked
+
+
+def void_blocker(ag: Agreement) -> Conflict | None:
+    if ag.status == AgreementStatus.fully_signed:
+        return Conflict(
+            "三方已全部签署的协议不能作废（资金拨付已按协议开启）", code="agreement_fully_signed"
+        )
+    if ag.status not in (AgreementStatus.open, AgreementStatus.signing):
+        return Conflict("该协议已作废或已拒签", code="agreement_not_open")
+    return None
+
+
+def void(session: Session, user: User, agreement_id: int, reason: str) -> Agreement:
+    """作废: the ministry withdraws a version that is not fully signed (e.g. after a party has
+    signed a wrong text), with a reason, in the audit log. Nobody else can void."""
+    get_agreement(session, user, agreement_id)
+    if user.role != Role.ministry_officer:
+        raise PermissionDenied("只有总局工作人员可以作废协议")
+    if not reason.strip():
+        raise ValidationFailed("请填写作废理由", fields={"reason": "请填写作废理由"})
+    locked = _lock(session, agreement_id)
+    blocker = void_blocker(locked)
+    if blocker is not None:
+        raise blocker
+    signed = [s.party for s in signatures_of(session, locked)]
+    locked.status = AgreementStatus.voided.value
+    locked.decline_reason = reason.strip()
+    locked.declined_by = user.id
+    locked.next_party = None
+    locked.voided_at = locked.updated_at = utcnow()
+    session.add(locked)
+    session.flush()
+    record(
+        session,
+        actor=user,
+        action="agreement.voided",
+        object_type="agreement",
+        object_id=locked.id,
+        payload={"reason": locked.decline_reason, "signed_parties": signed},
     )
     return locked
 

@@ -56,6 +56,8 @@ from pyhanko.sign.validation.status import (
 )
 from pyhanko_certvalidator import ValidationContext
 
+from .gm.algorithms import describe_algorithm, timestamp_algorithm
+from .gm.validation import GmSignatureValidator
 from .hashes import sha256_hex, sm3_hex
 from .pades import to_asn1_cert
 from .timefmt import beijing_iso
@@ -120,6 +122,11 @@ class SignatureReport:
     modification_level: str | None = None
     certifying: bool = False
     messages: list[str] = dataclass_field(default_factory=list)
+    # 国密 SM2 / 国际 ECDSA, the technical name (SM2/SM3, ECDSA P-256/SHA-256) and that of the
+    # signature timestamp (signing.gm.algorithms).
+    algorithm: str | None = None
+    algorithm_name: str | None = None
+    timestamp_algorithm: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -315,6 +322,9 @@ async def _verify(
             ocsps=dss_ocsps,
             allow_fetching=False,
             revocation_mode=revocation_mode,
+            # The one dispatch point for SM2 (国密): SM2-with-SM3 is checked in signing/gm,
+            # every other algorithm by pyHanko's default validator.
+            signature_validator=GmSignatureValidator(),
         )
 
     signature_field_names = {s.field_name for s in embedded}
@@ -552,6 +562,7 @@ async def _check_one(
     certifying = False
     with contextlib.suppress(Exception):
         certifying = sig.docmdp_level is not None
+    algorithm = describe_algorithm(sig.signer_info, status.signing_cert.public_key)
     return SignatureReport(
         field=field_name,
         signer=_name_of(status.signing_cert),
@@ -570,6 +581,9 @@ async def _check_one(
         modification_level=level,
         certifying=certifying,
         messages=messages,
+        algorithm=algorithm.label_zh,
+        algorithm_name=algorithm.name,
+        timestamp_algorithm=None if is_timestamp else timestamp_algorithm(sig.signer_info),
     )
 
 
@@ -608,7 +622,8 @@ def describe_zh(report: VerificationReport) -> list[str]:
         who = sig.signer.organisation or sig.signer.common_name if sig.signer else "未知签署方"
         kind = "文档时间戳" if sig.kind == "document_timestamp" else "签名"
         verdict = INDICATION_ZH.get(sig.indication, sig.indication)
-        line = f"{kind}{i}（字段 {sig.field}，{who}）：{verdict}"
+        algorithm = f"，{sig.algorithm}" if sig.algorithm else ""
+        line = f"{kind}{i}（字段 {sig.field}，{who}{algorithm}）：{verdict}"
         if sig.sub_indication:
             line += f"，{SUB_INDICATION_ZH.get(sig.sub_indication, sig.sub_indication)}"
         if sig.timestamp:

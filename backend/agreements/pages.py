@@ -16,7 +16,6 @@ from backend.auth.models import Role
 from backend.core.display import local_time, yuan
 from backend.core.errors import JingpinError
 from backend.core.pages import redirect, render
-from signing.pades import sign_pdf
 
 router = APIRouter(include_in_schema=False)
 
@@ -101,7 +100,7 @@ async def sign_page(
         plan = await run_in_threadpool(
             service.begin_signing, session, user, agreement_id, password, client_address(request)
         )
-        signed = await run_in_threadpool(sign_pdf, plan.pdf, plan.request)
+        signed = await run_in_threadpool(service.apply_signatures, plan)
         ag = await run_in_threadpool(service.finish_signing, session, user, plan, signed)
     except JingpinError as exc:
         await run_in_threadpool(session.rollback)

@@ -113,6 +113,9 @@ class SignatureCheck(BaseModel):
     modification_level: str | None
     certifying: bool
     messages: list[str]
+    algorithm: str | None = Field(description="签名算法：国密 SM2 / 国际 ECDSA")
+    algorithm_name: str | None = Field(description="算法全称，如 SM2/SM3、ECDSA P-256/SHA-256")
+    timestamp_algorithm: str | None = Field(description="签名时间戳的算法（如有）")
 
 
 class VerificationReportRead(BaseModel):

@@ -56,6 +56,8 @@ from pyhanko.sign.validation.status import (
 )
 from pyhanko_certvalidator import ValidationContext
 
+from .gm.algorithms import describe_algorithm, timestamp_algorithm
+from .gm.validation import GmSignatureValidator
 from .hashes import sha256_hex, sm3_hex
 from .pades import to_asn1_cert
 from .timefmt import beijing_iso
@@ -123,6 +125,11 @@ class SignatureReport:
     # Who issued the timestamp (时间戳机构): for a document timestamp this is its only party;
     # a timestamp certificate is never shown as ``signer``.
     timestamp_authority: SignerSummary | None = None
+    # 国密 SM2 / 国际 ECDSA, the technical name (SM2/SM3, ECDSA P-256/SHA-256) and that of the
+    # signature timestamp (signing.gm.algorithms).
+    algorithm: str | None = None
+    algorithm_name: str | None = None
+    timestamp_algorithm: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -326,6 +333,9 @@ async def _verify(
             ocsps=dss_ocsps,
             allow_fetching=False,
             revocation_mode=revocation_mode,
+            # The one dispatch point for SM2 (国密): SM2-with-SM3 is checked in signing/gm,
+            # every other algorithm by pyHanko's default validator.
+            signature_validator=GmSignatureValidator(),
         )
 
     signature_field_names = {s.field_name for s in embedded}
@@ -596,6 +606,7 @@ async def _check_one(
     certifying = False
     with contextlib.suppress(Exception):
         certifying = sig.docmdp_level is not None
+    algorithm = describe_algorithm(sig.signer_info, status.signing_cert.public_key)
     return SignatureReport(
         field=field_name,
         signer=None if is_timestamp else _name_of(status.signing_cert),
@@ -615,6 +626,9 @@ async def _check_one(
         certifying=certifying,
         messages=messages,
         timestamp_authority=tsa_summary,
+        algorithm=algorithm.label_zh,
+        algorithm_name=algorithm.name,
+        timestamp_algorithm=None if is_timestamp else timestamp_algorithm(sig.signer_info),
     )
 
 
@@ -680,7 +694,8 @@ def describe_zh(report: VerificationReport) -> list[str]:
                 else "未知签署方"
             )
         verdict = INDICATION_ZH.get(sig.indication, sig.indication)
-        line = f"{kind}{i}（字段 {sig.field}，{who}）：{verdict}"
+        algorithm = f"，{sig.algorithm}" if sig.algorithm else ""
+        line = f"{kind}{i}（字段 {sig.field}，{who}{algorithm}）：{verdict}"
         if sig.sub_indication:
             line += f"，{SUB_INDICATION_ZH.get(sig.sub_indication, sig.sub_indication)}"
         if sig.timestamp:

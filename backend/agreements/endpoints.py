@@ -18,7 +18,6 @@ from backend.agreements.schemas import (
 from backend.auth.deps import CurrentUser, SessionDep, client_address
 from backend.core.responses import download
 from backend.core.schemas import error_responses
-from signing.pades import sign_pdf
 
 router = APIRouter(prefix="/api/v1/agreements", tags=["agreements"], responses=error_responses(401))
 NOT_VISIBLE = {404: "协议不存在或您无权查看"}
@@ -136,7 +135,7 @@ async def sign(
         service.begin_signing, session, user, agreement_id, body.password, client_address(request)
     )
     try:
-        signed = await run_in_threadpool(sign_pdf, plan.pdf, plan.request)
+        signed = await run_in_threadpool(service.apply_signatures, plan)
     except Exception:
         await run_in_threadpool(session.rollback)
         raise

@@ -18,7 +18,6 @@ from backend.core.display import local_time, plain_yuan, yuan
 from backend.core.errors import JingpinError, NotFound, PermissionDenied
 from backend.core.money import parse_yuan
 from backend.core.pages import is_confirmed, redirect, render
-from signing.pades import sign_pdf
 
 router = APIRouter(include_in_schema=False)
 
@@ -186,7 +185,7 @@ async def sign_page(
         plan = await run_in_threadpool(
             service.begin_signing, session, user, agreement_id, password, client_address(request)
         )
-        signed = await run_in_threadpool(sign_pdf, plan.pdf, plan.request)
+        signed = await run_in_threadpool(service.apply_signatures, plan)
         ag = await run_in_threadpool(service.finish_signing, session, user, plan, signed)
     except JingpinError as exc:
         await run_in_threadpool(session.rollback)

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from io import BytesIO
 from typing import Any
 
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import enumerate_sig_fields
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
@@ -53,10 +56,18 @@ from backend.documents.render import render_docx, template_sha256
 from backend.documents.service import context_digest, pdf_for_docx, store_rendered
 from backend.documents.store import get_store
 from backend.orgs.models import Organisation, OrgKind, RecommendingUnit
-from backend.pki.service import font_cache_dir, get_ca, timestamper, usable_seal, verify_bytes
+from backend.pki.service import (
+    PROFILE_ALGORITHMS,
+    CryptoProfile,
+    SealAlgorithm,
+    font_cache_dir,
+    profile_of,
+    seal_signing,
+    verify_bytes,
+)
 from backend.works.models import Work, WorkStatus
 from signing.appearance import SignatureAppearance
-from signing.pades import FieldSpec, PadesLevel, SigningRequest, ca_signer, prepare, sign_pdf
+from signing.pades import FieldSpec, PadesLevel, SigningRequest, prepare, sign_pdf
 from signing.verify import TOTAL_PASSED, describe_zh
 
 TEMPLATE = "agreement.docx"
@@ -339,7 +350,12 @@ def create_agreement(
     )
     pdf_doc = pdf_for_docx(session, docx, created_by=user.id)
     pdf = get_store().get(pdf_doc.sha256)
-    prepared = prepare(pdf, signature_fields(pdf))
+    profiles = {
+        Party.yi: profile_of(producer),
+        Party.bing: profile_of(unit_org),
+        Party.jia: profile_of(ministry),
+    }
+    prepared = prepare(pdf, signature_fields(pdf, profiles))
     doc = _store_agreement_document(
         session,
         ag,
@@ -376,17 +392,26 @@ def create_agreement(
             "over_request_reason": ag.over_request_reason,
             "pdf_sha256": doc.sha256,
             "pdf_sm3": doc.sm3,
+            "crypto_profiles": {p.value: profile.value for p, profile in profiles.items()},
         },
     )
     return ag
 
 
-def signature_fields(pdf: bytes) -> list[FieldSpec]:
-    """One signature field per party, in signing order, over the empty right-hand cell of its
-    row in the signature page's table (甲方（签章） / 乙方（签章） / 丙方（签章） in the left-hand
-    cell). The cell is read from the PDF itself: the label's text box, then the table rules
-    around and to the right of it (pdf_layout.cell_right_of), so the fields follow the template
-    when it changes. 10.5 cm × 3.5 cm today, less INSET on each side."""
+def field_name(party: Party, algorithm: SealAlgorithm) -> str:
+    """party_yi for the ECDSA signature, party_yi_sm2 for the SM2 one (国密)."""
+    return party.field_name + ("_sm2" if algorithm == SealAlgorithm.sm2 else "")
+
+
+def signature_fields(
+    pdf: bytes, profiles: dict[Party, CryptoProfile] | None = None
+) -> list[FieldSpec]:
+    """The signature fields of each party, in signing order, over the empty right-hand cell of
+    its row in the signature page's table (甲方（签章） / 乙方（签章） / 丙方（签章） in the
+    left-hand cell). The cell is read from the PDF itself: the label's text box, then the table
+    rules around and to the right of it (pdf_layout.cell_right_of), so the fields follow the
+    template when it changes. 10.5 cm × 3.5 cm today, less INSET on each side. A party in the
+    dual profile gets two fields side by side in its cell: ECDSA left, SM2 right."""
     page = last_page(pdf)
     fields = []
     for party in SIGNING_ORDER:
@@ -398,20 +423,41 @@ def signature_fields(pdf: bytes) -> list[FieldSpec]:
                 extra={"label": party.signature_label},
             )
         x1, y1, x2, y2 = page.pdf_box(cell)
-        box = (x1 + INSET, y1 + INSET, x2 - INSET, y2 - INSET)
-        fields.append(FieldSpec(party.field_name, page.index, box))
+        algorithms = PROFILE_ALGORITHMS[(profiles or {}).get(party, CryptoProfile.intl)]
+        width = (x2 - x1) / len(algorithms)
+        for i, algorithm in enumerate(algorithms):
+            left = x1 + i * width
+            box = (left + INSET, y1 + INSET, left + width - INSET, y2 - INSET)
+            fields.append(FieldSpec(field_name(party, algorithm), page.index, box))
     return fields
+
+
+def signature_field_names(pdf: bytes) -> dict[str, bool]:
+    """Every signature field of the PDF: name → already signed."""
+    reader = PdfFileReader(BytesIO(pdf), strict=False)
+    return {str(name): sig is not None for name, sig, _ in enumerate_sig_fields(reader)}
 
 
 # --------------------------------------------------------------------------- signing
 @dataclass
 class SignPlan:
+    """One party's signatures, in order: one (intl or gm) or two (dual: ECDSA, then SM2)."""
+
     agreement_id: int
     party: Party
     organisation_id: int
-    cert_serial: str
+    profile: CryptoProfile
+    cert_serials: dict[SealAlgorithm, str]
     pdf: bytes
-    request: SigningRequest
+    requests: list[SigningRequest]
+
+
+def apply_signatures(plan: SignPlan) -> bytes:
+    """Run the plan's signatures on its PDF (blocking: a worker thread from async code)."""
+    pdf = plan.pdf
+    for request in plan.requests:
+        pdf = sign_pdf(pdf, request)
+    return pdf
 
 
 def _check_can_sign(session: Session, ag: Agreement, party: Party) -> None:
@@ -446,27 +492,42 @@ def begin_signing(
     locked = _lock(session, agreement_id)
     _check_can_sign(session, locked, party)
     org = session.get(Organisation, party_org_id(locked, party))
-    issued = usable_seal(org)
-    assert org is not None and org.seal_cert_serial is not None
-    ca = get_ca()
-    request = SigningRequest(
-        field=party.field_name,
-        signer=ca_signer(ca, org.seal_cert_serial),
-        level=PadesLevel.B_T,
-        timestamper=timestamper(),
-        certify=party == SIGNING_ORDER[0],
-        appearance=SignatureAppearance(organisation=org.name, signer_name=user.display_name),
-        font_cache_dir=font_cache_dir(),
-        reason=f"{party.label}签署三方协议 {locked.number}",
-        location="中国",
+    pdf = get_store().get(locked.current_pdf_sha256 or "")
+    # The prepared PDF says which signatures the party makes (its profile when the agreement
+    # was generated): party_x for ECDSA, party_x_sm2 for SM2.
+    fields = signature_field_names(pdf)
+    algorithms = [a for a in SealAlgorithm if field_name(party, a) in fields]
+    algorithms.sort(key=lambda a: a != SealAlgorithm.ecdsa)  # ECDSA first, as in dual
+    profile = (
+        CryptoProfile.dual
+        if len(algorithms) == 2
+        else (CryptoProfile.gm if algorithms == [SealAlgorithm.sm2] else CryptoProfile.intl)
     )
+    seals = [seal_signing(org, algorithm) for algorithm in algorithms]
+    assert org is not None
+    requests = [
+        SigningRequest(
+            field=field_name(party, seal.algorithm),
+            signer=seal.signer,
+            digest_algorithm=seal.digest_algorithm,
+            level=PadesLevel.B_T,
+            timestamper=seal.timestamper,
+            certify=party == SIGNING_ORDER[0] and i == 0,
+            appearance=SignatureAppearance(organisation=org.name, signer_name=user.display_name),
+            font_cache_dir=font_cache_dir(),
+            reason=f"{party.label}签署三方协议 {locked.number}（{seal.algorithm.label}）",
+            location="中国",
+        )
+        for i, seal in enumerate(seals)
+    ]
     return SignPlan(
         agreement_id,
         party,
         org.id or 0,
-        issued.serial_hex,
-        get_store().get(locked.current_pdf_sha256 or ""),
-        request,
+        profile,
+        {seal.algorithm: seal.certificate.serial_hex for seal in seals},
+        pdf,
+        requests,
     )
 
 
@@ -501,7 +562,9 @@ def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) 
         party=plan.party.value,
         user_id=user.id or 0,
         organisation_id=plan.organisation_id,
-        cert_serial=plan.cert_serial,
+        cert_serial=next(iter(plan.cert_serials.values())),
+        sm2_cert_serial=plan.cert_serials.get(SealAlgorithm.sm2),
+        crypto_profile=plan.profile.value,
         revision_sha256=doc.sha256,
         revision_sm3=doc.sm3,
     )
@@ -528,14 +591,17 @@ def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) 
         payload={
             "party": plan.party.value,
             "organisation_id": plan.organisation_id,
-            "cert_serial": plan.cert_serial,
+            "cert_serial": next(iter(plan.cert_serials.values())),
+            "cert_serials": {a.value: serial for a, serial in plan.cert_serials.items()},
+            "crypto_profile": plan.profile.value,
             "sha256": doc.sha256,
             "sm3": doc.sm3,
         },
     )
     if last:
         report = verify_bytes(signed)
-        if report.indication != TOTAL_PASSED or len(report.signatures) != len(SIGNING_ORDER):
+        expected = len(signature_field_names(signed))
+        if report.indication != TOTAL_PASSED or len(report.signatures) != expected:
             raise Conflict(
                 "签署后的协议未通过验证，未标记为签署完成：" + "；".join(describe_zh(report)),
                 code="verification_failed",
@@ -580,7 +646,7 @@ def sign_sync(
 ) -> Agreement:
     """Whole signing in one call (demo loader, CLI, tests); sync pyHanko wrapper inside."""
     plan = begin_signing(session, user, agreement_id, password, address)
-    return finish_signing(session, user, plan, sign_pdf(plan.pdf, plan.request))
+    return finish_signing(session, user, plan, apply_signatures(plan))
 
 
 def _lock(session: Session, agreement_id: int) -> Agreement:
@@ -739,6 +805,9 @@ def agreement_read(session: Session, ag: Agreement, user: User | None = None) ->
                 signer=signer.display_name if signer else None,
                 username=signer.username if signer else None,
                 cert_serial=s.cert_serial,
+                sm2_cert_serial=s.sm2_cert_serial,
+                crypto_profile=CryptoProfile(s.crypto_profile).value,
+                algorithms=[a.label for a in PROFILE_ALGORITHMS[CryptoProfile(s.crypto_profile)]],
                 revision_sha256=s.revision_sha256,
                 revision_sm3=s.revision_sm3,
                 signed_at=s.signed_at,

@@ -68,7 +68,8 @@ def init() -> None:
         issued = ensure_seals(session, actor="init")
     typer.echo(
         f"已初始化：数据目录 {settings.data_dir.resolve()}，数据库已升级到最新版本，"
-        f"证书机构与时间戳服务就绪（新签发机构印章证书 {issued} 张）。"
+        f"证书机构与时间戳服务就绪（密码算法配置 {settings.crypto_profile}；"
+        f"新签发机构印章证书 {issued} 张）。"
     )
 
 

@@ -66,6 +66,8 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.sig_validate import SignatureValidator
 
 from . import ltv
+from .gm.algorithms import describe_algorithm, timestamp_algorithm
+from .gm.validation import GmSignatureValidator
 from .hashes import sha256_hex, sm3_hex
 from .pades import to_asn1_cert
 from .timefmt import beijing, beijing_iso
@@ -133,6 +135,11 @@ class SignatureReport:
     # Who issued the timestamp (时间戳机构): for a document timestamp this is its only party;
     # a timestamp certificate is never shown as ``signer``.
     timestamp_authority: SignerSummary | None = None
+    # 国密 SM2 / 国际 ECDSA, the technical name (SM2/SM3, ECDSA P-256/SHA-256) and that of the
+    # signature timestamp (signing.gm.algorithms).
+    algorithm: str | None = None
+    algorithm_name: str | None = None
+    timestamp_algorithm: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -351,7 +358,9 @@ async def _verify(
         ocsps=dss_ocsps,
         revocation_mode=revocation_mode,
         at=at,
-        signature_validator=signature_validator,
+        # The one dispatch point for SM2 (国密): SM2-with-SM3 is checked in signing/gm,
+        # every other algorithm by pyHanko's default validator.
+        signature_validator=signature_validator or GmSignatureValidator(),
         signature_fields={s.field_name for s in embedded},
         data=data,
     )
@@ -544,15 +553,12 @@ class _Checker:
     ocsps: list[Any]
     revocation_mode: str
     at: dt.datetime | None
-    signature_validator: SignatureValidator | None
+    signature_validator: SignatureValidator
     signature_fields: set[str]
     data: bytes
 
     def context(self) -> ValidationContext:
         """Validation context at the validation time (document timestamps)."""
-        extra: dict[str, Any] = {}
-        if self.signature_validator is not None:
-            extra["signature_validator"] = self.signature_validator
         return ValidationContext(
             trust_roots=self.roots,
             other_certs=self.certs,
@@ -561,7 +567,7 @@ class _Checker:
             allow_fetching=False,
             revocation_mode=self.revocation_mode,
             moment=self.at,
-            **extra,
+            signature_validator=self.signature_validator,
         )
 
     def spec(self) -> SignatureValidationSpec:
@@ -666,6 +672,7 @@ async def _check_one(
     certifying = False
     with contextlib.suppress(Exception):
         certifying = sig.docmdp_level is not None
+    algorithm = describe_algorithm(sig.signer_info, status.signing_cert.public_key)
     return SignatureReport(
         field=field_name,
         signer=None if is_timestamp else _name_of(status.signing_cert),
@@ -685,6 +692,9 @@ async def _check_one(
         certifying=certifying,
         messages=messages,
         timestamp_authority=tsa_summary,
+        algorithm=algorithm.label_zh,
+        algorithm_name=algorithm.name,
+        timestamp_algorithm=None if is_timestamp else timestamp_algorithm(sig.signer_info),
     )
 
 
@@ -803,7 +813,8 @@ def describe_zh(report: VerificationReport) -> list[str]:
                 else "未知签署方"
             )
         verdict = INDICATION_ZH.get(sig.indication, sig.indication)
-        line = f"{kind}{i}（字段 {sig.field}，{who}）：{verdict}"
+        algorithm = f"，{sig.algorithm}" if sig.algorithm else ""
+        line = f"{kind}{i}（字段 {sig.field}，{who}{algorithm}）：{verdict}"
         if sig.sub_indication:
             line += f"，{SUB_INDICATION_ZH.get(sig.sub_indication, sig.sub_indication)}"
         if sig.timestamp:

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     kek: str | None = None
     ca_root_passphrase: str | None = None
     external_tsa_url: str | None = None
+    # Crypto profile (密码算法配置): intl = ECDSA P-256 / SHA-256, gm = SM2 / SM3 / SM4 (国密),
+    # dual = both. Organisations may override it (organisations.crypto_profile).
+    crypto_profile: Literal["intl", "gm", "dual"] = "intl"
     converter_instances: int = Field(default=0, description="0 = one per core")
     converter_timeout_seconds: float = 30.0
     converter_max_queue: int = 32

@@ -374,7 +374,7 @@ def pay(
 @router.post(
     "/disbursements/{disbursement_id}/reverse",
     response_model=DisbursementRead,
-    summary="冲销（不修改、不删除原记录）",
+    summary="申请冲销已拨付的款项（须由另一名财务人员批准；不修改、不删除原记录）",
     responses=WRITE_ERRORS,
 )
 def reverse(
@@ -386,7 +386,51 @@ def reverse(
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
     def act() -> tuple[int, DisbursementRead]:
-        service.reverse(session, user, disbursement_id, body.reason)
+        service.request_reversal(session, user, disbursement_id, body.reason)
+        return 200, _disbursement(session, disbursement_id)
+
+    return idempotent(session, user, idempotency_key, _digest(request, body), act)
+
+
+@router.post(
+    "/disbursements/{disbursement_id}/reversal/approve",
+    response_model=DisbursementRead,
+    summary="批准冲销（另一名财务人员，不能是申请冲销的人）",
+    responses=WRITE_ERRORS,
+)
+def approve_reversal(
+    disbursement_id: int,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    body: ApproveBody | None = None,
+    idempotency_key: IdemKey = None,
+) -> JSONResponse:
+    body = body or ApproveBody()
+
+    def act() -> tuple[int, DisbursementRead]:
+        service.approve_reversal(session, user, disbursement_id, body.note)
+        return 200, _disbursement(session, disbursement_id)
+
+    return idempotent(session, user, idempotency_key, _digest(request, body), act)
+
+
+@router.post(
+    "/disbursements/{disbursement_id}/reversal/reject",
+    response_model=DisbursementRead,
+    summary="退回冲销申请（另一名财务人员，须说明理由；原拨付保持有效）",
+    responses=WRITE_ERRORS,
+)
+def reject_reversal(
+    disbursement_id: int,
+    body: ReasonBody,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    idempotency_key: IdemKey = None,
+) -> JSONResponse:
+    def act() -> tuple[int, DisbursementRead]:
+        service.reject_reversal(session, user, disbursement_id, body.reason)
         return 200, _disbursement(session, disbursement_id)
 
     return idempotent(session, user, idempotency_key, _digest(request, body), act)

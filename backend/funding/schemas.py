@@ -238,7 +238,8 @@ class PaymentEvidence(_Evidence):
 
 
 class NoEvidence(_Evidence):
-    """An approval, rejection or reversal: the step itself is the record."""
+    """An approval, rejection, reversal request or reversal decision: the step itself is the
+    record."""
 
 
 Evidence = (
@@ -253,7 +254,16 @@ Evidence = (
 
 class TrailStep(BaseModel):
     at: IsoDateTime
-    step: Literal["gate_opened", "requested", "approved", "rejected", "paid", "reversed"]
+    step: Literal[
+        "gate_opened",
+        "requested",
+        "approved",
+        "rejected",
+        "paid",
+        "reversal_requested",
+        "reversed",
+        "reversal_rejected",
+    ]
     step_label: str
     actor: str | None
     milestone: str

@@ -23,7 +23,11 @@ COVERAGE_ZH = {
     "UNCLEAR": "覆盖范围不明",
 }
 REVOCATION_ZH = {"good": "未吊销（已核对 CRL）", "revoked": "已吊销", "unknown": "未能确认"}
-PARTY_FIELDS = {"party_yi": "乙方", "party_bing": "丙方", "party_jia": "甲方"}
+PARTY_FIELDS = {
+    f"party_{party}{suffix}": label
+    for party, label in (("yi", "乙方"), ("bing", "丙方"), ("jia", "甲方"))
+    for suffix in ("", "_sm2")
+}
 
 
 def verdict(indication: str | None) -> str:
@@ -75,6 +79,11 @@ def signature_rows(sig: dict[str, Any]) -> list[dict[str, str]]:
             + (f"（{PARTY_FIELDS[sig['field']]}）" if sig["field"] in PARTY_FIELDS else ""),
         ),
         ("签署机构", signer.get("organisation") or "未知"),
+        (
+            "签名算法",
+            (sig.get("algorithm") or "未知")
+            + (f"（{sig['algorithm_name']}）" if sig.get("algorithm_name") else ""),
+        ),
         ("证书主体", signer.get("common_name") or "未知"),
         ("证书序列号", signer.get("serial") or "未知"),
         ("证书颁发者", signer.get("issuer") or "未知"),
@@ -104,7 +113,8 @@ def signature_heading(index: int, sig: dict[str, Any]) -> str:
         who = "时间戳机构 " + (tsa.get("common_name") or tsa.get("organisation") or "未知")
         return f"文档时间戳 {index}：{who} — {_timestamp_verdict(sig)}"
     who = (sig.get("signer") or {}).get("organisation") or "未知签署方"
-    return f"签名 {index}：{who} — {verdict(sig.get('indication'))}"
+    algorithm = f"（{sig['algorithm']}）" if sig.get("algorithm") else ""
+    return f"签名 {index}{algorithm}：{who} — {verdict(sig.get('indication'))}"
 
 
 def report_context(body: dict[str, Any]) -> dict[str, Any]:

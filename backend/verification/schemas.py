@@ -116,6 +116,9 @@ class SignatureCheck(BaseModel):
     timestamp_authority: SignerRead | None = Field(
         description="时间戳机构（文档时间戳只有它，不是签署方）"
     )
+    algorithm: str | None = Field(description="签名算法：国密 SM2 / 国际 ECDSA")
+    algorithm_name: str | None = Field(description="算法全称，如 SM2/SM3、ECDSA P-256/SHA-256")
+    timestamp_algorithm: str | None = Field(description="签名时间戳的算法（如有）")
 
 
 class VerificationReportRead(BaseModel):

@@ -7,7 +7,6 @@ import json
 import threading
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
 from fastapi import UploadFile
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -16,17 +15,12 @@ from starlette.concurrency import run_in_threadpool
 from backend.core.config import get_settings
 from backend.core.db import get_engine, utcnow
 from backend.core.errors import JingpinError, NotFound, ValidationFailed
-from backend.pki.service import get_ca
+from backend.pki.service import trust_material
 from backend.verification import registry
 from backend.verification.report import render_sealed_report
 from backend.verification.schemas import VerificationReportRead, VerificationResult
 from backend.verification.worker import get_verification_pool
 from signing.verify import VerificationReport, describe_zh
-
-
-def trust_material() -> tuple[list[bytes], list[bytes]]:
-    ca = get_ca()
-    return [ca.root_certificate.public_bytes(serialization.Encoding.DER)], [ca.crl_der()]
 
 
 def verify_in_pool(data: bytes) -> VerificationReport:

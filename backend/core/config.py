@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     kek: str | None = None
     ca_root_passphrase: str | None = None
     external_tsa_url: str | None = None
+    # The open RFC 3161 service at POST /tsa: a bearer token it requires (unset: open to all) and
+    # how many requests one client address may make per minute.
+    tsa_token: str | None = None
+    tsa_rate_per_minute: int = 60
     converter_instances: int = Field(default=0, description="0 = one per core")
     converter_timeout_seconds: float = 30.0
     converter_max_queue: int = 32

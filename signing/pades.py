@@ -177,6 +177,19 @@ class SigningRequest:
     digest_algorithm: str = "sha256"
 
 
+def _check_signing_certificate(cert: asn1_x509.Certificate | None) -> None:
+    """A timestamp certificate (EKU timeStamping) never signs a document, nor does a certificate
+    whose key usage allows neither digitalSignature nor nonRepudiation."""
+    if cert is None:
+        return
+    eku = cert.extended_key_usage_value
+    if eku is not None and "time_stamping" in eku.native:
+        raise PdfSigningError("时间戳服务证书（EKU timeStamping）不能用于签署文件")
+    usage = cert.key_usage_value
+    if usage is not None and not {"digital_signature", "non_repudiation"} & set(usage.native):
+        raise PdfSigningError("该证书的密钥用途不允许签名（需 digitalSignature 或 nonRepudiation）")
+
+
 def _has_signatures(reader: PdfFileReader) -> bool:
     return any(sig is not None for _, sig, _ in pdf_fields.enumerate_sig_fields(reader))
 
@@ -192,6 +205,7 @@ async def async_sign_pdf(pdf_bytes: bytes, request: SigningRequest) -> bytes:
         raise SignatureFieldError(f"no signature field named {request.field!r}")
     if fields[request.field] is not None:
         raise SignatureFieldError(f"field {request.field!r} is already signed")
+    _check_signing_certificate(request.signer.signing_cert)
     if request.certify and _has_signatures(writer.prev):
         raise PdfSigningError("only the first signature may certify the document")
     long_term = level in (PadesLevel.B_LT, PadesLevel.B_LTA)

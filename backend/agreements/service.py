@@ -4,7 +4,9 @@
 Signing is split in three steps so that the async endpoint can run the signature itself on the
 event loop (pyHanko's async API) while database work runs in the threadpool:
 ``begin_signing`` (checks, fresh password, row lock FOR UPDATE, signer) → ``sign_pdf`` (worker thread) →
-``finish_signing`` (store revision, signature row, audit; verification after the last one).
+``finish_signing`` (store revision, signature row, audit; after the last one: the archive form
+PAdES B-LTA — validation data and a document timestamp — is verified and becomes the agreement's
+document before ``fully_signed`` is recorded).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ from backend.pki.service import (
     PROFILE_ALGORITHMS,
     CryptoProfile,
     SealAlgorithm,
+    archive_bytes,
     font_cache_dir,
     profile_of,
     seal_signing,
@@ -67,6 +70,7 @@ from backend.pki.service import (
 )
 from backend.works.models import Work, WorkStatus
 from signing.appearance import SignatureAppearance
+from signing.errors import PdfSigningError
 from signing.pades import FieldSpec, PadesLevel, SigningRequest, prepare, sign_pdf
 from signing.verify import TOTAL_PASSED, describe_zh
 
@@ -599,13 +603,7 @@ def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) 
         },
     )
     if last:
-        report = verify_bytes(signed)
-        expected = len(signature_field_names(signed))
-        if report.indication != TOTAL_PASSED or len(report.signatures) != expected:
-            raise Conflict(
-                "签署后的协议未通过验证，未标记为签署完成：" + "；".join(describe_zh(report)),
-                code="verification_failed",
-            )
+        doc = _archive(session, ag, user, signed, doc, plan)
         ag.status = AgreementStatus.fully_signed.value
         ag.fully_signed_at = utcnow()
         session.add(ag)
@@ -639,6 +637,63 @@ def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) 
         # Funding opens the first gate in this transaction (backend.funding.hooks).
         events.publish(session, AgreementFullySigned(agreement=ag, audit_event=event, actor=user))
     return ag
+
+
+def _verified(signed: bytes) -> None:
+    """Every signature field signed and the whole file TOTAL_PASSED, or 409."""
+    report = verify_bytes(signed)
+    parties = [s for s in report.signatures if s.kind == "signature"]
+    if report.indication != TOTAL_PASSED or len(parties) != len(signature_field_names(signed)):
+        raise Conflict(
+            "签署后的协议未通过验证，未标记为签署完成：" + "；".join(describe_zh(report)),
+            code="verification_failed",
+        )
+
+
+def _archive(
+    session: Session, ag: Agreement, user: User, signed: bytes, doc: Document, plan: SignPlan
+) -> Document:
+    """Verify the fully signed agreement, store its archive form (长期保存格式, PAdES B-LTA: the
+    parties' B-T signatures, a DSS with every chain and CRL, a document timestamp) as the
+    agreement's current document, verified again. Raises 409 when either fails verification.
+
+    Agreements with SM2 signatures stay B-T for now: pyHanko's validation-data collection
+    cannot build SM2 certificate paths, so they are verified and kept as signed."""
+    if plan.profile != CryptoProfile.intl:
+        _verified(signed)
+        return doc
+    try:
+        archived = archive_bytes(signed)
+    except PdfSigningError as exc:  # a chain or CRL that does not validate now
+        raise Conflict(
+            "签署后的协议无法生成长期保存格式，未标记为签署完成", code="archive_failed"
+        ) from exc
+    # The archive holds the signed file byte for byte: verifying it verifies the three
+    # signatures (and that the DSS and timestamp revisions changed nothing).
+    _verified(archived)
+    doc = _store_agreement_document(
+        session,
+        ag,
+        template_sha256=None,
+        context_digest=None,
+        fmt=DocumentFormat.pdf,
+        data=archived,
+        created_by=user.id,
+        source_sha256=ag.current_pdf_sha256,
+    )
+    assert doc.sm3 is not None
+    ag.current_pdf_sha256, ag.current_pdf_sm3 = doc.sha256, doc.sm3
+    session.add(ag)
+    session.flush()
+    record(
+        session,
+        actor=user,
+        action="agreement.archived",
+        object_type="agreement",
+        object_id=ag.id,
+        payload={"level": "PAdES B-LTA", "sha256": doc.sha256, "sm3": doc.sm3},
+    )
+    return doc
 
 
 def sign_sync(

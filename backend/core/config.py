@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     # Crypto profile (密码算法配置): intl = ECDSA P-256 / SHA-256, gm = SM2 / SM3 / SM4 (国密),
     # dual = both. Organisations may override it (organisations.crypto_profile).
     crypto_profile: Literal["intl", "gm", "dual"] = "intl"
+    # The open RFC 3161 service at POST /tsa: a bearer token it requires (unset: open to all) and
+    # how many requests one client address may make per minute.
+    tsa_token: str | None = None
+    tsa_rate_per_minute: int = 60
     converter_instances: int = Field(default=0, description="0 = one per core")
     converter_timeout_seconds: float = 30.0
     converter_max_queue: int = 32

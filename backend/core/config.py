@@ -23,8 +23,14 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_window_seconds: int = 900
     session_hours: int = 12
+    # A page session unused this long ends (besides the absolute session_hours).
+    session_idle_minutes: int = 30
     token_hours: int = 12
+    # Request bodies: JSON and forms (default), one uploaded PDF (verification, scans), review
+    # attachments (several PDFs in one request). Enforced before the body is read.
+    request_max_bytes: int = 1024 * 1024
     upload_max_bytes: int = 20 * 1024 * 1024
+    review_upload_max_bytes: int = 64 * 1024 * 1024
     # Key-encryption key for private keys at rest; generated into the data dir on init if unset.
     kek: str | None = None
     ca_root_passphrase: str | None = None

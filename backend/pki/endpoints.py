@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from backend.core.errors import JingpinError, NotFound
 from backend.pki.service import (
@@ -17,6 +18,7 @@ from backend.pki.service import (
 from signing.gm.pki import GmCertificateAuthority
 
 router = APIRouter(tags=["trust"])
+TSA_MAX_BYTES = 64 * 1024
 
 
 class PayloadTooLarge(JingpinError):
@@ -52,13 +54,16 @@ async def _timestamp_reply(request: Request, *, sm2: bool) -> Response:
         raise JingpinError(
             "请求类型应为 application/timestamp-query", code="unsupported_media_type"
         )
+    # The body limit (64 KB for /tsa, backend.app) stops reading past it; signing is CPU work
+    # and runs in the threadpool, not on the event loop.
     body = await request.body()
-    if len(body) > 64 * 1024:
+    if len(body) > TSA_MAX_BYTES:
         raise PayloadTooLarge("时间戳请求过大")
     if sm2:
         _gm_ca()
     authority = gm_timestamp_authority() if sm2 else timestamp_authority()
-    return Response(authority.respond(body), media_type="application/timestamp-reply")
+    reply = await run_in_threadpool(authority.respond, body)
+    return Response(reply, media_type="application/timestamp-reply")
 
 
 @router.get(CRL_PATH, summary="证书吊销列表（CRL）", response_class=Response)

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.agreements import service
 from backend.agreements.models import AgreementStatus, Party
+from backend.auth import totp
 from backend.auth.deps import PageUser, SessionDep, client_address
 from backend.auth.models import Role
 from backend.core.display import local_time, yuan
@@ -79,6 +80,7 @@ def agreement_page(
         ag=data,
         can_sign=can_sign,
         can_decline=can_decline,
+        step_up=totp.step_up_fields(session, user),
         my_party=my_party,
         events=events,
         msg=msg,
@@ -95,11 +97,18 @@ async def sign_page(
     session: SessionDep,
     user: PageUser,
     password: Annotated[str, Form()],
+    totp_code: Annotated[str, Form()] = "",
 ) -> Response:
     url = f"/agreements/{agreement_id}"
     try:
         plan = await run_in_threadpool(
-            service.begin_signing, session, user, agreement_id, password, client_address(request)
+            service.begin_signing,
+            session,
+            user,
+            agreement_id,
+            password,
+            client_address(request),
+            totp_code,
         )
         signed = await run_in_threadpool(sign_pdf, plan.pdf, plan.request)
         ag = await run_in_threadpool(service.finish_signing, session, user, plan, signed)

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from backend import wiring
 from backend.agreements import pages as agreement_pages
 from backend.agreements.endpoints import router as agreements_router
+from backend.auth import totp_endpoints
 from backend.auth.endpoints import router as auth_router
 from backend.core.config import get_settings
 from backend.core.db import get_engine
@@ -188,6 +189,8 @@ def create_app() -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(auth_router)
+    app.include_router(totp_endpoints.router)
+    app.include_router(totp_endpoints.pages)
     app.include_router(pki_router)
     app.include_router(works_router)
     app.include_router(documents_router)

@@ -121,10 +121,11 @@ def document_pdf(agreement_id: int, session: SessionDep, user: CurrentUser) -> R
         422,
         429,
         notes={
-            403: "密码错误（wrong_password）",
+            403: "密码错误（wrong_password）、动态口令错误或已使用（totp_invalid）、"
+            "须输入动态口令（totp_required）或须先绑定动态口令（totp_enrolment_required）",
             404: "协议不存在，或您不是该协议的签署方（not_a_party）",
             409: "未轮到您签署、已签署、协议已作废，或签署后验证未通过",
-            429: "密码错误次数过多",
+            429: "密码或动态口令错误次数过多",
         },
     ),
 )
@@ -132,7 +133,13 @@ async def sign(
     agreement_id: int, body: SignBody, request: Request, session: SessionDep, user: CurrentUser
 ) -> AgreementRead:
     plan = await run_in_threadpool(
-        service.begin_signing, session, user, agreement_id, body.password, client_address(request)
+        service.begin_signing,
+        session,
+        user,
+        agreement_id,
+        body.password,
+        client_address(request),
+        body.totp_code,
     )
     try:
         signed = await run_in_threadpool(service.apply_signatures, plan)

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.agreements import service
 from backend.agreements.models import AgreementStatus, Gate, Party
+from backend.auth import totp
 from backend.auth.deps import PageUser, SessionDep, client_address
 from backend.auth.models import Role
 from backend.core.display import local_time, plain_yuan, yuan
@@ -163,6 +164,7 @@ def agreement_page(
         decline_block=decline_block.message if decline_block else None,
         can_void=can_void,
         void_block=void_block.message if void_block else None,
+        step_up=totp.step_up_fields(session, user),
         my_party=my_party,
         events=events,
         msg=msg,
@@ -179,11 +181,18 @@ async def sign_page(
     session: SessionDep,
     user: PageUser,
     password: Annotated[str, Form()],
+    totp_code: Annotated[str, Form()] = "",
 ) -> Response:
     url = f"/agreements/{agreement_id}"
     try:
         plan = await run_in_threadpool(
-            service.begin_signing, session, user, agreement_id, password, client_address(request)
+            service.begin_signing,
+            session,
+            user,
+            agreement_id,
+            password,
+            client_address(request),
+            totp_code,
         )
         signed = await run_in_threadpool(service.apply_signatures, plan)
         ag = await run_in_threadpool(service.finish_signing, session, user, plan, signed)

@@ -29,6 +29,9 @@ class AgreementCreate(BaseModel):
 
 class SignBody(BaseModel):
     password: str = Field(min_length=1, max_length=200)
+    totp_code: str = Field(
+        default="", max_length=20, description="动态口令（已绑定时必填；也可填一个恢复码）"
+    )
 
 
 class DeclineBody(BaseModel):

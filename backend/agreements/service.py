@@ -46,6 +46,7 @@ from backend.audit_log.models import AuditEvent
 from backend.audit_log.service import record, trail
 from backend.auth.models import Role, User
 from backend.auth.service import confirm_password
+from backend.auth.totp import Factor, verify_step_up
 from backend.core import events
 from backend.core.dates import today_shanghai
 from backend.core.db import utcnow
@@ -454,6 +455,7 @@ class SignPlan:
     cert_serials: dict[SealAlgorithm, str]
     pdf: bytes
     requests: list[SigningRequest]
+    factor: Factor = Factor.password  # how the signer confirmed (audit log; never the code)
 
 
 def apply_signatures(plan: SignPlan) -> bytes:
@@ -485,14 +487,23 @@ def _check_can_sign(session: Session, ag: Agreement, party: Party) -> None:
 
 
 def begin_signing(
-    session: Session, user: User, agreement_id: int, password: str, address: str
+    session: Session,
+    user: User,
+    agreement_id: int,
+    password: str,
+    address: str,
+    totp_code: str = "",
 ) -> SignPlan:
     ag = get_agreement(session, user, agreement_id)
     party = party_of(user, ag)
     if party is None:
         raise NotFound("您不是该协议的签署方", code="not_a_party")
     _check_can_sign(session, ag, party)
-    confirm_password(session, user, password, address)  # 403 wrong_password (commits the failure)
+    # Password, plus a current TOTP code when enrolled (or required for the role); 403 on a wrong
+    # one (the failure is committed before anything else is written).
+    proof = verify_step_up(
+        session, user, password=password, code=totp_code, address=address, password_always=True
+    )
     locked = _lock(session, agreement_id)
     _check_can_sign(session, locked, party)
     org = session.get(Organisation, party_org_id(locked, party))
@@ -532,6 +543,7 @@ def begin_signing(
         {seal.algorithm: seal.certificate.serial_hex for seal in seals},
         pdf,
         requests,
+        proof.factor,
     )
 
 
@@ -600,6 +612,7 @@ def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) 
             "crypto_profile": plan.profile.value,
             "sha256": doc.sha256,
             "sm3": doc.sm3,
+            "factor": plan.factor.value,
         },
     )
     if last:
@@ -697,10 +710,15 @@ def _archive(
 
 
 def sign_sync(
-    session: Session, user: User, agreement_id: int, password: str, address: str = "local"
+    session: Session,
+    user: User,
+    agreement_id: int,
+    password: str,
+    address: str = "local",
+    totp_code: str = "",
 ) -> Agreement:
     """Whole signing in one call (demo loader, CLI, tests); sync pyHanko wrapper inside."""
-    plan = begin_signing(session, user, agreement_id, password, address)
+    plan = begin_signing(session, user, agreement_id, password, address, totp_code)
     return finish_signing(session, user, plan, apply_signatures(plan))
 
 

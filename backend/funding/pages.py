@@ -21,8 +21,10 @@ from sqlmodel import Session
 
 from backend.agreements.models import AgreementStatus
 from backend.agreements.service import get_agreement
-from backend.auth.deps import PageUser, SessionDep
+from backend.auth import totp
+from backend.auth.deps import PageUser, SessionDep, client_address
 from backend.auth.models import Role, User
+from backend.auth.totp import StepUp, verify_step_up
 from backend.core.dates import today_shanghai
 from backend.core.display import local_time, yuan
 from backend.core.errors import JingpinError, PermissionDenied, ValidationFailed
@@ -30,7 +32,7 @@ from backend.core.money import parse_yuan
 from backend.core.pages import redirect, render
 from backend.core.responses import download
 from backend.funding import charts, exports, overview, service
-from backend.funding.idempotency import idempotent, request_hash
+from backend.funding.idempotency import idempotent, request_hash, stored
 from backend.funding.models import EntryKind
 from backend.funding.schemas import DisbursementRead
 from backend.funding.summary import FIGURE_LABELS, FIGURES, monthly_paid, summary, total
@@ -69,6 +71,10 @@ FIELD_LABELS = {
     "bank_reference": "银行流水号",
     "paid_on": "拨付日期",
 }
+
+
+# Steps that need password + TOTP when the user has TOTP (or the role requires it).
+STEP_UP_ACTIONS = {"approve", "pay", "approve_reversal"}
 
 
 def require_viewer(user: User) -> None:
@@ -238,6 +244,7 @@ async def confirm_page(
     return render(
         request,
         "funding/confirm.html",
+        step_up=totp.step_up_fields(session, user) if action in STEP_UP_ACTIONS else "",
         action=action,
         action_label=ACTIONS[action],
         agreement_id=agreement_id,
@@ -286,7 +293,7 @@ def _parse(action: str, f: dict[str, str]) -> dict[str, Any]:
 
 
 def _act(
-    session: Session, user: User, action: str, p: dict[str, Any]
+    session: Session, user: User, action: str, p: dict[str, Any], proof: StepUp | None
 ) -> tuple[int, DisbursementRead]:
     if action == "request":
         d = service.request_disbursement(
@@ -300,7 +307,7 @@ def _act(
         return 201, service.disbursement_read(session, d)
     d_id = p["disbursement_id"]
     if action == "approve":
-        service.approve(session, user, d_id, p["note"])
+        service.approve(session, user, d_id, p["note"], step_up=proof)
     elif action == "reject":
         service.reject(session, user, d_id, p["reason"])
     elif action == "pay":
@@ -311,11 +318,12 @@ def _act(
             voucher_no=p["voucher_no"],
             bank_reference=p["bank_reference"],
             paid_on=p["paid_on"],
+            step_up=proof,
         )
     elif action == "reverse":
         service.request_reversal(session, user, d_id, p["reason"])
     elif action == "approve_reversal":
-        service.approve_reversal(session, user, d_id, p["note"])
+        service.approve_reversal(session, user, d_id, p["note"], step_up=proof)
     else:
         service.reject_reversal(session, user, d_id, p["reason"])
     return 200, service.disbursement_read(session, service.get_disbursement(session, user, d_id))
@@ -337,12 +345,20 @@ async def do_action(
             if d.agreement_id != ag.id:
                 raise ValidationFailed("拨付申请不属于该协议")
         digest = request_hash("POST", f"/finance/{action}", {k: str(v) for k, v in params.items()})
+        key = fields["idempotency_key"] or None
+        proof = None
+        if action in STEP_UP_ACTIONS and not stored(session, user, key):
+            form = await request.form()
+            proof = verify_step_up(
+                session,
+                user,
+                password=str(form.get("password") or ""),
+                code=str(form.get("totp_code") or ""),
+                address=client_address(request),
+                password_always=False,
+            )
         response = idempotent(
-            session,
-            user,
-            fields["idempotency_key"] or None,
-            digest,
-            lambda: _act(session, user, action, params),
+            session, user, key, digest, lambda: _act(session, user, action, params, proof)
         )
     except JingpinError as exc:
         session.rollback()

@@ -21,6 +21,7 @@ from backend.audit_log.models import AuditEvent
 from backend.audit_log.service import record
 from backend.auth.models import Role, User
 from backend.auth.service import require_role
+from backend.auth.totp import StepUp, require_step_up
 from backend.core.dates import today_shanghai
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.core.money import format_fen
@@ -289,6 +290,7 @@ def _append(
     kind: EntryKind,
     *,
     paid_delta_fen: int = 0,
+    audit: dict[str, Any] | None = None,
     **fields: Any,
 ) -> DisbursementEntry:
     entry = DisbursementEntry(
@@ -315,6 +317,7 @@ def _append(
         "entry_id": entry.id,
     }
     payload.update({k: (v.isoformat() if isinstance(v, date) else v) for k, v in fields.items()})
+    payload.update(audit or {})
     record(
         session,
         actor=user,
@@ -336,17 +339,27 @@ def _locked_disbursement(
 
 
 def approve(
-    session: Session, user: User, disbursement_id: int, note: str = ""
+    session: Session,
+    user: User,
+    disbursement_id: int,
+    note: str = "",
+    *,
+    step_up: StepUp | None = None,
 ) -> DisbursementEntry:
-    """A second finance user approves (maker-checker: never the requester)."""
+    """A second finance user approves (maker-checker: never the requester). ``step_up``: the
+    password + TOTP check the caller ran (required when the user is enrolled or their role
+    requires TOTP)."""
     d, state = _locked_disbursement(session, user, disbursement_id, "仅财务人员可以审批拨付")
     if d.requested_by == user.id:
         raise PermissionDenied(
             "不能审批自己提交的拨付申请，须由另一名财务人员审批", code="maker_checker"
         )
+    factor = require_step_up(session, user, step_up)
     if state != DisbursementState.requested:
         raise Conflict(f"该拨付申请当前状态为“{state.label}”，不能审批", code="not_pending")
-    return _append(session, user, d, EntryKind.approved, reason=note.strip())
+    return _append(
+        session, user, d, EntryKind.approved, audit={"factor": factor.value}, reason=note.strip()
+    )
 
 
 def reject(session: Session, user: User, disbursement_id: int, reason: str) -> DisbursementEntry:
@@ -382,6 +395,7 @@ def pay(
     voucher_no: str,
     bank_reference: str,
     paid_on: date | None = None,
+    step_up: StepUp | None = None,
 ) -> DisbursementEntry:
     """Record the payment (凭证号, bank reference, date) of an approved request, exactly once,
     by a finance user other than the requester (dual control: who asked never moves the money)."""
@@ -390,6 +404,7 @@ def pay(
         raise PermissionDenied(
             "不能登记自己提交的拨付申请，须由另一名财务人员登记", code="maker_checker"
         )
+    factor = require_step_up(session, user, step_up)
     fields = {}
     if not voucher_no.strip():
         fields["voucher_no"] = "请填写凭证号"
@@ -411,6 +426,7 @@ def pay(
         d,
         EntryKind.paid,
         paid_delta_fen=d.amount_fen,
+        audit={"factor": factor.value},
         voucher_no=voucher_no.strip(),
         bank_reference=bank_reference.strip(),
         paid_on=paid_on,
@@ -464,13 +480,25 @@ def _pending_reversal(
 
 
 def approve_reversal(
-    session: Session, user: User, disbursement_id: int, note: str = ""
+    session: Session,
+    user: User,
+    disbursement_id: int,
+    note: str = "",
+    *,
+    step_up: StepUp | None = None,
 ) -> DisbursementEntry:
     """冲销, step 2: a second finance user (not the one who asked) approves; the payment is
     taken back out of the paid total by a negative line."""
     d, _requested = _pending_reversal(session, user, disbursement_id, "审批冲销")
+    factor = require_step_up(session, user, step_up)
     return _append(
-        session, user, d, EntryKind.reversed, paid_delta_fen=-d.amount_fen, reason=note.strip()
+        session,
+        user,
+        d,
+        EntryKind.reversed,
+        paid_delta_fen=-d.amount_fen,
+        audit={"factor": factor.value},
+        reason=note.strip(),
     )
 
 

@@ -63,7 +63,8 @@ def _pick_batch(session: Session, batch_id: int | None) -> Batch | None:
         if batches.batch_phase(session, b)
         in (batches.BatchPhase.registration, batches.BatchPhase.recommendation)
     ]
-    return (current or rows or [None])[0]
+    pick = current or rows
+    return pick[0] if pick else None
 
 
 # --- the application of one work (申报) -------------------------------------------------------

@@ -31,7 +31,7 @@ from backend.core.errors import JingpinError, PermissionDenied, ValidationFailed
 from backend.core.money import parse_yuan
 from backend.core.pages import redirect, render
 from backend.core.responses import download
-from backend.funding import charts, exports, overview, service
+from backend.funding import charts, exports, overview, review_pages, service
 from backend.funding.idempotency import idempotent, request_hash, stored
 from backend.funding.models import EntryKind
 from backend.funding.schemas import DisbursementRead
@@ -393,3 +393,7 @@ def money_trail_export(
         raise JingpinError("支持的格式：jsonl、xlsx", code="not_found")
     name = f"资金轨迹-{number}.{fmt}"
     return download(data, name, media)
+
+
+# 中期检查 / 审核验收 pages share this router (registered once by the app).
+router.include_router(review_pages.router)

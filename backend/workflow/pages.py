@@ -52,10 +52,19 @@ router = APIRouter(include_in_schema=False)
 
 
 def _pick_batch(session: Session, batch_id: int | None) -> Batch | None:
-    rows = list_batches(session)
+    """The batch asked for, else the current one (open for submission or recommendation),
+    else the newest."""
     if batch_id is not None:
         return batches.get_batch(session, batch_id)
-    return rows[0] if rows else None
+    rows = list_batches(session)
+    current = [
+        b
+        for b in rows
+        if batches.batch_phase(session, b)
+        in (batches.BatchPhase.registration, batches.BatchPhase.recommendation)
+    ]
+    pick = current or rows
+    return pick[0] if pick else None
 
 
 # --- the application of one work (申报) -------------------------------------------------------

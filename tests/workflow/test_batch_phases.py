@@ -156,3 +156,13 @@ def test_the_batch_page_names_the_wrong_field_and_refuses_a_silent_reopen(
     _publish_behind_the_scenes(session, batch["id"])
     page = client.get(url).text
     assert 'id="batch-closed"' in page and 'id="reopen"' not in page
+
+
+def test_the_demo_has_a_batch_open_now_and_the_desks_default_to_it(
+    client: Any, token_for: Any, flow: Any
+) -> None:
+    listed = flow.call("GET", "/api/v1/batches", "admin", 200).json()
+    current = [b for b in listed if b["phase"] == "registration"]
+    assert len(current) == 1 and current[0]["open"]
+    page = client.get("/reviews/unit", headers={**token_for("unit-zj"), "accept": "text/html"})
+    assert page.status_code == 200 and current[0]["label"] in page.text

@@ -17,6 +17,7 @@ from backend.funding.models import (
     ReviewRequest,
 )
 from backend.orgs.models import Organisation, RecommendingUnit
+from backend.pki.models import ElectronicSeal
 from backend.workflow.models import (
     ApplicationDocument,
     ExpertAssignment,
@@ -46,6 +47,7 @@ __all__ = [
     "Disbursement",
     "DisbursementEntry",
     "Document",
+    "ElectronicSeal",
     "FundingReview",
     "IdempotencyKey",
     "MilestoneGateOpening",

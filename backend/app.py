@@ -36,7 +36,8 @@ from backend.funding import filing_pages
 from backend.funding import pages as funding_pages
 from backend.funding.endpoints import router as funding_router
 from backend.funding.finance_api import router as finance_router
-from backend.pki.endpoints import TSA_MAX_BYTES
+from backend.pki import pages as pki_pages
+from backend.pki.endpoints import TSA_MAX_BYTES, seals_router
 from backend.pki.endpoints import router as pki_router
 from backend.verification import pages as verification_pages
 from backend.verification.endpoints import router as verification_router
@@ -192,6 +193,8 @@ def create_app() -> FastAPI:
     app.include_router(totp_endpoints.router)
     app.include_router(totp_endpoints.pages)
     app.include_router(pki_router)
+    app.include_router(seals_router)
+    app.include_router(pki_pages.router)
     app.include_router(works_router)
     app.include_router(documents_router)
     app.include_router(workflow_router)

@@ -18,6 +18,7 @@ from backend.funding.models import (
     ReviewRequest,
 )
 from backend.orgs.models import Organisation, RecommendingUnit
+from backend.pki.models import ElectronicSeal
 from backend.workflow.models import (
     ApplicationDocument,
     ExpertAssignment,
@@ -47,6 +48,7 @@ __all__ = [
     "Disbursement",
     "DisbursementEntry",
     "Document",
+    "ElectronicSeal",
     "FundingReview",
     "IdempotencyKey",
     "MilestoneGateOpening",

@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from backend.agreements import service
+from backend.agreements.models import Party
 from backend.agreements.schemas import (
     AgreementCreate,
     AgreementDetail,
@@ -107,6 +108,24 @@ def document_pdf(agreement_id: int, session: SessionDep, user: CurrentUser) -> R
         "application/pdf",
         inline=True,
         headers={"X-Document-SHA256": ag.current_pdf_sha256 or ""},
+    )
+
+
+@router.get(
+    "/{agreement_id}/signatures/{party}/ses-signature.der",
+    response_class=Response,
+    summary="某方国密签名的 GB/T 38540 电子签章数据（SES_Signature，DER）",
+    responses={
+        200: {"content": {"application/octet-stream": {}}},
+        **error_responses(404, 422, notes={404: "协议不存在、无权查看，或该方没有 SES_Signature"}),
+    },
+)
+def ses_signature(
+    agreement_id: int, party: Party, session: SessionDep, user: CurrentUser
+) -> Response:
+    ag, data = service.ses_signature(session, user, agreement_id, party)
+    return download(
+        data, f"SES_Signature-{ag.number}-{party.value}.der", "application/octet-stream"
     )
 
 

@@ -150,6 +150,9 @@ class AgreementSignature(SQLModel, table=True):
     cert_serial: str = Field(max_length=64)
     sm2_cert_serial: str | None = Field(default=None, max_length=64)
     crypto_profile: str = Field(default="intl", max_length=8)
+    # GB/T 38540 SES_Signature of the SM2 signature (in the store), made when the party signed
+    # and its organisation had an electronic seal listing the SM2 certificate.
+    ses_signature_sha256: str | None = Field(default=None, max_length=64)
     revision_sha256: str = Field(max_length=64)
     revision_sm3: str = Field(max_length=64)
     signed_at: datetime = timestamp_field()

@@ -56,6 +56,9 @@ class SignatureRead(BaseModel):
         description="intl 国际算法、gm 国密算法、dual 双算法（SM2 与 ECDSA 各签一次）"
     )
     algorithms: list[str] = Field(description="签名算法，按签署顺序：国际 ECDSA / 国密 SM2")
+    ses_signature: bool = Field(
+        description="有 GB/T 38540 电子签章数据（SES_Signature，见 …/ses-signature.der）"
+    )
     revision_sha256: str
     revision_sm3: str
     signed_at: IsoDateTime

@@ -59,6 +59,7 @@ from backend.documents.render import render_docx, template_sha256
 from backend.documents.service import context_digest, pdf_for_docx, store_rendered
 from backend.documents.store import get_store
 from backend.orgs.models import Organisation, OrgKind, RecommendingUnit
+from backend.pki.seals import ses_signature_for
 from backend.pki.service import (
     PROFILE_ALGORITHMS,
     CryptoProfile,
@@ -573,14 +574,23 @@ def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) 
         source_sha256=ag.current_pdf_sha256,
     )
     assert doc.sm3 is not None  # store_rendered records the SM3 digest of every document
+    sm2_serial = plan.cert_serials.get(SealAlgorithm.sm2)
+    ses_signature = None
+    org = session.get(Organisation, plan.organisation_id)
+    if sm2_serial and org is not None:  # GB/T 38540 SES_Signature of the SM2 signature
+        sm2_field = field_name(plan.party, SealAlgorithm.sm2)
+        ses_signature = ses_signature_for(
+            session, org, sm2_serial, signed, sm2_field, f"{ag.number} {sm2_field}"
+        )
     sig = AgreementSignature(
         agreement_id=ag.id or 0,
         party=plan.party.value,
         user_id=user.id or 0,
         organisation_id=plan.organisation_id,
         cert_serial=next(iter(plan.cert_serials.values())),
-        sm2_cert_serial=plan.cert_serials.get(SealAlgorithm.sm2),
+        sm2_cert_serial=sm2_serial,
         crypto_profile=plan.profile.value,
+        ses_signature_sha256=ses_signature,
         revision_sha256=doc.sha256,
         revision_sm3=doc.sm3,
     )
@@ -610,6 +620,7 @@ def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) 
             "cert_serial": next(iter(plan.cert_serials.values())),
             "cert_serials": {a.value: serial for a, serial in plan.cert_serials.items()},
             "crypto_profile": plan.profile.value,
+            "ses_signature_sha256": ses_signature,
             "sha256": doc.sha256,
             "sm3": doc.sm3,
             "factor": plan.factor.value,
@@ -881,6 +892,7 @@ def agreement_read(session: Session, ag: Agreement, user: User | None = None) ->
                 sm2_cert_serial=s.sm2_cert_serial,
                 crypto_profile=CryptoProfile(s.crypto_profile).value,
                 algorithms=[a.label for a in PROFILE_ALGORITHMS[CryptoProfile(s.crypto_profile)]],
+                ses_signature=s.ses_signature_sha256 is not None,
                 revision_sha256=s.revision_sha256,
                 revision_sm3=s.revision_sm3,
                 signed_at=s.signed_at,
@@ -940,6 +952,24 @@ def agreement_detail(session: Session, ag: Agreement, user: User) -> AgreementDe
             for e in history(session, ag)
         ],
     )
+
+
+def ses_signature(
+    session: Session, user: User, agreement_id: int, party: Party
+) -> tuple[Agreement, bytes]:
+    """The GB/T 38540 SES_Signature (DER) of a party's SM2 signature (404 when there is none)."""
+    ag = get_agreement(session, user, agreement_id)
+    sig = session.exec(
+        select(AgreementSignature).where(
+            AgreementSignature.agreement_id == ag.id, AgreementSignature.party == party.value
+        )
+    ).first()
+    if sig is None or sig.ses_signature_sha256 is None:
+        raise NotFound(
+            "该方没有国密电子签章数据（SES_Signature）：未以 SM2 签署，或签署时机构尚无电子印章",
+            code="no_ses_signature",
+        )
+    return ag, get_store().get(sig.ses_signature_sha256)
 
 
 def current_pdf(session: Session, user: User, agreement_id: int) -> tuple[Agreement, bytes]:

@@ -84,6 +84,12 @@ def profile_of(org: Organisation) -> CryptoProfile:
     return CryptoProfile(org.crypto_profile or get_settings().crypto_profile)
 
 
+def single_signature_algorithm(org: Organisation) -> SealAlgorithm:
+    """The seal of a document one signature seals (申请书, 版权承诺书): SM2 in gm, ECDSA in intl
+    and dual (dual's extra signature is for the three-party agreement)."""
+    return SealAlgorithm.sm2 if profile_of(org) == CryptoProfile.gm else SealAlgorithm.ecdsa
+
+
 def seal_serial(org: Organisation, algorithm: SealAlgorithm) -> str | None:
     return org.sm2_seal_cert_serial if algorithm == SealAlgorithm.sm2 else org.seal_cert_serial
 

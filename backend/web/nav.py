@@ -19,6 +19,7 @@ from backend.auth.models import User
 from backend.core.pages import Link, Section
 from backend.documents import nav as documents
 from backend.funding import nav as funding
+from backend.pki import nav as pki
 from backend.verification import nav as verification
 from backend.workflow import nav as workflow
 from backend.works import nav as works
@@ -31,6 +32,7 @@ HOME_SECTIONS: tuple[Callable[[Session, User], list[Section]], ...] = (
     agreements.home_sections,
     funding.home_sections,
     verification.home_sections,
+    pki.home_sections,
 )
 MENU: tuple[Callable[[User], list[Link]], ...] = (
     works.menu,
@@ -39,6 +41,7 @@ MENU: tuple[Callable[[User], list[Link]], ...] = (
     agreements.menu,
     funding.menu,
     verification.menu,
+    pki.menu,
     workflow.notifications_menu,
     account.menu,
 )

@@ -1,8 +1,9 @@
 """Fixtures for the 国密 profiles: a demo data dir built by the real `jingpin demo` with
 JINGPIN_CRYPTO_PROFILE=gm or dual, and helpers that check SM2 signatures independently.
 
-A test module imports `template` (and `profile`) from here: its `template` overrides the
-conftest's, so `env`, `session`, `client` and `token_for` run on the profile's data dir."""
+A test module sets ``template = profile_template("gm", "dual")`` and imports `profile`: its
+`template` overrides the conftest's, so `env`, `session`, `client` and `token_for` run on the
+profile's data dir."""
 
 from __future__ import annotations
 
@@ -21,44 +22,47 @@ from signing.gm.ses import pdf_signed_bytes
 from tests.conftest import BACKENDS, Template, _pg_exec, _pg_url, configure
 from tests.signing.gm.crosscheck import both_verify
 
-PROFILES = ("gm", "dual")
 
+def profile_template(*profiles: str) -> Any:
+    """A module-scoped `template` fixture: the demo data dir of each profile on each backend."""
 
-@pytest.fixture(
-    scope="module",
-    params=[(p, b) for p in PROFILES for b in BACKENDS],
-    ids=[f"{p}-{b}" for p in PROFILES for b in BACKENDS],
-)
-def template(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Template]:
-    profile, backend = request.param
-    data_dir = tmp_path_factory.mktemp(f"template-{profile}-{backend}")
-    dbname = None
-    if backend == "sqlite":
-        db_url = f"sqlite:///{data_dir / 'jingpin.sqlite3'}"
-    else:
-        dbname = f"jingpin_tpl_{profile}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        _pg_exec(f'CREATE DATABASE "{dbname}"')
-        db_url = _pg_url(dbname)
-    mp = pytest.MonkeyPatch()
-    # The profile stays set for the module's tests (undone when the module is done).
-    mp.setenv("JINGPIN_CRYPTO_PROFILE", profile)
-    configure(mp, data_dir, db_url)
-    from typer.testing import CliRunner
+    @pytest.fixture(
+        scope="module",
+        params=[(p, b) for p in profiles for b in BACKENDS],
+        ids=[f"{p}-{b}" for p in profiles for b in BACKENDS],
+    )
+    def template(
+        request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[Template]:
+        profile, backend = request.param
+        data_dir = tmp_path_factory.mktemp(f"template-{profile}-{backend}")
+        dbname = None
+        if backend == "sqlite":
+            db_url = f"sqlite:///{data_dir / 'jingpin.sqlite3'}"
+        else:
+            dbname = f"jingpin_tpl_{profile}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+            _pg_exec(f'CREATE DATABASE "{dbname}"')
+            db_url = _pg_url(dbname)
+        mp = pytest.MonkeyPatch()
+        # The profile stays set for the module's tests (undone when the module is done).
+        mp.setenv("JINGPIN_CRYPTO_PROFILE", profile)
+        configure(mp, data_dir, db_url)
+        from typer.testing import CliRunner
 
-    from backend.cli import app as cli
-    from backend.core.db import get_engine
+        from backend.cli import app as cli
+        from backend.core.db import get_engine
 
-    result = CliRunner().invoke(cli, ["demo"])
-    assert result.exit_code == 0, result.output
-    get_engine().dispose()
-    tpl = Template(backend, data_dir, db_url)
-    tpl.profile = profile  # type: ignore[attr-defined]
-    yield tpl
-    mp.undo()
-    if dbname:
-        _pg_exec(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        result = CliRunner().invoke(cli, ["demo"])
+        assert result.exit_code == 0, result.output
+        get_engine().dispose()
+        tpl = Template(backend, data_dir, db_url)
+        tpl.profile = profile  # type: ignore[attr-defined]
+        yield tpl
+        mp.undo()
+        if dbname:
+            _pg_exec(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+    return template
 
 
 @pytest.fixture

@@ -14,9 +14,10 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from tests.agreements.conftest import fresh_work, sign
-from tests.agreements.gm_profile import crosscheck_sm2, profile, template
+from tests.agreements.gm_profile import crosscheck_sm2, profile, profile_template
 
-__all__ = ["profile", "template"]  # fixtures: this module runs on the gm and dual data dirs
+__all__ = ["profile"]  # a fixture
+template = profile_template("gm", "dual")  # this module runs on the gm and dual data dirs
 
 FIELDS = {
     "gm": ["party_yi_sm2", "party_bing_sm2", "party_jia_sm2"],

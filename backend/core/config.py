@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     verify_workers: int = 0
     verify_timeout_seconds: float = 30.0
     verify_memory_mb: int = 1536
+    # Blob store: `local` (<data_dir>/blobs) or `s3` (any S3-compatible bucket, shared by hosts;
+    # credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, boto3's usual chain).
+    store: Literal["local", "s3"] = "local"
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
     # 推进表: a filing is late this many days after its half-month ended (home-page reminder).
     progress_filing_late_days: int = 3
 

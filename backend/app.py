@@ -8,13 +8,11 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -23,7 +21,6 @@ from backend.agreements import pages as agreement_pages
 from backend.agreements.endpoints import router as agreements_router
 from backend.auth.endpoints import router as auth_router
 from backend.core.config import get_settings
-from backend.core.db import get_engine
 from backend.core.errors import JingpinError, ValidationFailed
 from backend.core.pages import error_page
 from backend.documents.converter import get_pool
@@ -35,6 +32,7 @@ from backend.funding.finance_api import router as finance_router
 from backend.pki.endpoints import router as pki_router
 from backend.verification import pages as verification_pages
 from backend.verification.endpoints import router as verification_router
+from backend.web import ops as web_ops
 from backend.web import pages
 from backend.workflow import pages as workflow_pages
 from backend.workflow.endpoints import public_router as workflow_public_router
@@ -133,12 +131,7 @@ def create_app() -> FastAPI:
         err.status_code = 500
         return await domain_error(request, err)
 
-    @app.get("/healthz", tags=["system"], summary="健康检查")
-    def healthz() -> dict[str, Any]:
-        with get_engine().connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return {"status": "ok"}
-
+    web_ops.install(app)  # /healthz, /readyz, /metrics; request id + latency middleware
     app.include_router(auth_router)
     app.include_router(pki_router)
     app.include_router(works_router)

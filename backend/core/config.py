@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     s3_bucket: str | None = None
     s3_region: str = "us-east-1"
+    # Jobs: `inline` (run in this process after the commit) or `postgres` (procrastinate on the
+    # PostgreSQL database; `jingpin worker` processes run them).
+    queue: Literal["inline", "postgres"] = "inline"
+    # Logs: `text` (readable on a console) or `json` (one object per line with the request id,
+    # for a log collector; `jingpin serve` and `jingpin worker`).
+    log_format: Literal["text", "json"] = "text"
     # 推进表: a filing is late this many days after its half-month ended (home-page reminder).
     progress_filing_late_days: int = 3
 

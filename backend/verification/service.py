@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from backend.core.config import get_settings
 from backend.core.db import get_engine, utcnow
 from backend.core.errors import JingpinError, NotFound, ValidationFailed
+from backend.core.metrics import VERIFICATIONS
 from backend.pki.service import get_ca
 from backend.verification import registry
 from backend.verification.report import render_sealed_report
@@ -32,7 +33,9 @@ def trust_material() -> tuple[list[bytes], list[bytes]]:
 def verify_in_pool(data: bytes) -> VerificationReport:
     """Blocking: verify in a worker process with our trust anchor and current CRL."""
     roots, crls = trust_material()
-    return get_verification_pool().verify(data, trust_roots=roots, crls=crls)
+    report = get_verification_pool().verify(data, trust_roots=roots, crls=crls)
+    VERIFICATIONS.labels(verdict=report.indication).inc()
+    return report
 
 
 def result_body(

@@ -32,6 +32,7 @@ from backend.funding.finance_api import router as finance_router
 from backend.pki.endpoints import router as pki_router
 from backend.verification import pages as verification_pages
 from backend.verification.endpoints import router as verification_router
+from backend.web import jobs as web_jobs
 from backend.web import ops as web_ops
 from backend.web import pages
 from backend.workflow import pages as workflow_pages
@@ -149,4 +150,5 @@ def create_app() -> FastAPI:
     app.include_router(verification_pages.router)
     app.include_router(works_pages.router)
     app.include_router(pages.router)
+    app.include_router(web_jobs.router)
     return app

@@ -56,6 +56,20 @@ class Settings(BaseSettings):
     # Logs: `text` (readable on a console) or `json` (one object per line with the request id,
     # for a log collector; `jingpin serve` and `jingpin worker`).
     log_format: Literal["text", "json"] = "text"
+    # E-mail (SMTP). No host: nothing is sent (notifications stay on the site and in the outbox).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "noreply@jingpin.local"
+    smtp_from_name: str = "微短剧精品创作传播计划"
+    smtp_timeout_seconds: float = 30.0
+    # Reminders (daily job): pending signatures older than this many days; 推进表 filings due
+    # within this many days (and overdue ones); the hour (Beijing time) the job runs.
+    remind_signature_after_days: int = 3
+    remind_filing_days_before: int = 3
+    remind_hour: int = 9
     # 推进表: a filing is late this many days after its half-month ended (home-page reminder).
     progress_filing_late_days: int = 3
 

@@ -85,9 +85,9 @@ def test_metrics_count_request_latency_by_route_template(client, token_for):
 def test_every_response_carries_a_request_id_and_a_safe_client_id_is_kept(client):
     made_up = client.get("/healthz").headers["x-request-id"]
     assert len(made_up) == 16
-    assert client.get("/healthz", headers={"X-Request-ID": "lb-42"}).headers[
-        "x-request-id"
-    ] == "lb-42"
+    assert (
+        client.get("/healthz", headers={"X-Request-ID": "lb-42"}).headers["x-request-id"] == "lb-42"
+    )
     forged = client.get("/healthz", headers={"X-Request-ID": 'x"\n{"level":"fake"}'})
     assert forged.headers["x-request-id"] != 'x"\n{"level":"fake"}'
 

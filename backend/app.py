@@ -15,7 +15,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -25,7 +24,6 @@ from backend.agreements.endpoints import router as agreements_router
 from backend.auth import totp_endpoints
 from backend.auth.endpoints import router as auth_router
 from backend.core.config import get_settings
-from backend.core.db import get_engine
 from backend.core.errors import JingpinError, ValidationFailed
 from backend.core.limits import BodySizeLimit, RouteLimit
 from backend.core.pages import error_page
@@ -41,6 +39,8 @@ from backend.pki.endpoints import TSA_MAX_BYTES, seals_router
 from backend.pki.endpoints import router as pki_router
 from backend.verification import pages as verification_pages
 from backend.verification.endpoints import router as verification_router
+from backend.web import jobs as web_jobs
+from backend.web import ops as web_ops
 from backend.web import pages
 from backend.workflow import pages as workflow_pages
 from backend.workflow.endpoints import public_router as workflow_public_router
@@ -183,12 +183,7 @@ def create_app() -> FastAPI:
     def api_docs() -> HTMLResponse:
         return HTMLResponse(API_DOCS_HTML)
 
-    @app.get("/healthz", tags=["system"], summary="健康检查")
-    def healthz() -> dict[str, Any]:
-        with get_engine().connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return {"status": "ok"}
-
+    web_ops.install(app)  # /healthz, /readyz, /metrics; request id + latency middleware
     app.include_router(auth_router)
     app.include_router(totp_endpoints.router)
     app.include_router(totp_endpoints.pages)
@@ -210,4 +205,5 @@ def create_app() -> FastAPI:
     app.include_router(verification_pages.router)
     app.include_router(works_pages.router)
     app.include_router(pages.router)
+    app.include_router(web_jobs.router)
     return app

@@ -12,6 +12,7 @@ from backend.agreements.cli import archive_app
 from backend.core.config import get_settings
 from backend.documents.cli import app as render_app
 from backend.funding.cli import render_progress
+from backend.ops.cli import worker
 from backend.pki.cli import ca_app
 from backend.verification.cli import verify as verify_command
 
@@ -27,6 +28,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(ca_app, name="ca")
 app.add_typer(archive_app, name="archive")
 app.command("verify")(verify_command)
+app.command("worker")(worker)
 render_app.command("progress")(render_progress)
 app.add_typer(render_app, name="render")
 
@@ -101,9 +103,13 @@ def serve(
     import uvicorn
 
     from backend.app import create_app
+    from backend.core.logging import LOG_CONFIG
 
     typer.echo(f"jingpin 服务地址：http://{host}:{port}")
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    if get_settings().log_format == "json":
+        uvicorn.run(create_app(), host=host, port=port, log_config=LOG_CONFIG)
+    else:
+        uvicorn.run(create_app(), host=host, port=port, log_level="info")
 
 
 @user_app.command("create")

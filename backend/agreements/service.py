@@ -51,6 +51,7 @@ from backend.core import events
 from backend.core.dates import today_shanghai
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from backend.core.metrics import SIGNATURES
 from backend.core.money import format_fen
 from backend.documents.contexts import agreement_context
 from backend.documents.models import Document, DocumentFormat, DocumentKind, SubjectType
@@ -600,6 +601,7 @@ def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) 
             session.flush()
     except IntegrityError as exc:
         raise Conflict(f"{plan.party.label}已签署", code="already_signed") from exc
+    SIGNATURES.labels(party=plan.party.value).inc()
     index = SIGNING_ORDER.index(plan.party)
     last = index == len(SIGNING_ORDER) - 1
     ag.current_pdf_sha256, ag.current_pdf_sm3 = doc.sha256, doc.sm3

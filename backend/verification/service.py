@@ -17,6 +17,7 @@ from backend.auth.models import Role, User
 from backend.core.config import get_settings
 from backend.core.db import get_engine, utcnow
 from backend.core.errors import JingpinError, NotFound, ValidationFailed
+from backend.core.metrics import VERIFICATIONS
 from backend.pki.service import trust_material
 from backend.verification import registry
 from backend.verification.report import render_sealed_report
@@ -28,7 +29,9 @@ from signing.verify import VerificationReport, describe_zh
 def verify_in_pool(data: bytes) -> VerificationReport:
     """Blocking: verify in a worker process with our trust anchor and current CRL."""
     roots, crls = trust_material()
-    return get_verification_pool().verify(data, trust_roots=roots, crls=crls)
+    report = get_verification_pool().verify(data, trust_roots=roots, crls=crls)
+    VERIFICATIONS.labels(verdict=report.indication).inc()
+    return report
 
 
 def result_body(

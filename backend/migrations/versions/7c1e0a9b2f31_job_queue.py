@@ -5,7 +5,7 @@ embedded default) runs jobs in-process and gets nothing. A procrastinate upgrade
 its schema ships migration files (procrastinate/sql/migrations): apply them in a new revision.
 
 Revision ID: 7c1e0a9b2f31
-Revises: d48d3d5a454b
+Revises: f22163eaf1ae
 Create Date: 2026-12-02 05:30:00
 """
 from alembic import op
@@ -13,7 +13,7 @@ from procrastinate.schema import SchemaManager
 
 
 revision = "7c1e0a9b2f31"
-down_revision = "d48d3d5a454b"
+down_revision = "f22163eaf1ae"
 branch_labels = None
 depends_on = None
 

@@ -91,7 +91,9 @@ def test_enrolment_renders_a_local_qr_code_and_stores_nothing_in_clear(
     assert body["qr_svg"].startswith("<svg") and "<image" not in body["qr_svg"]
     assert "href" not in body["qr_svg"]  # nothing fetched from elsewhere
     bad = client.post("/api/v1/auth/totp/enrolment/confirm", json={"code": "000000"}, headers=h)
-    if pyotp.TOTP(body["secret"]).verify("000000", for_time=clock.now, valid_window=2):  # ~1 in 200 000
+    if pyotp.TOTP(body["secret"]).verify(
+        "000000", for_time=clock.now, valid_window=2
+    ):  # ~1 in 200 000
         return
     assert bad.status_code == 403 and bad.json()["code"] == "totp_invalid"
     assert client.get("/api/v1/auth/totp", headers=h).json()["enrolled"] is False

@@ -665,11 +665,12 @@ def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) 
     return ag
 
 
-def _verified(signed: bytes) -> None:
-    """Every signature field signed and the whole file TOTAL_PASSED, or 409."""
-    report = verify_bytes(signed)
+def _verified(data: bytes, expected: int) -> None:
+    """``expected`` party signatures (the document timestamps aside) and the whole file
+    TOTAL_PASSED, or 409."""
+    report = verify_bytes(data)
     parties = [s for s in report.signatures if s.kind == "signature"]
-    if report.indication != TOTAL_PASSED or len(parties) != len(signature_field_names(signed)):
+    if report.indication != TOTAL_PASSED or len(parties) != expected:
         raise Conflict(
             "签署后的协议未通过验证，未标记为签署完成：" + "；".join(describe_zh(report)),
             code="verification_failed",
@@ -685,8 +686,9 @@ def _archive(
 
     Agreements with SM2 signatures stay B-T for now: pyHanko's validation-data collection
     cannot build SM2 certificate paths, so they are verified and kept as signed."""
+    expected = len(signature_field_names(signed))
     if plan.profile != CryptoProfile.intl:
-        _verified(signed)
+        _verified(signed, expected)
         return doc
     try:
         archived = archive_bytes(signed)
@@ -696,7 +698,7 @@ def _archive(
         ) from exc
     # The archive holds the signed file byte for byte: verifying it verifies the three
     # signatures (and that the DSS and timestamp revisions changed nothing).
-    _verified(archived)
+    _verified(archived, expected)
     doc = _store_agreement_document(
         session,
         ag,

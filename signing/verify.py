@@ -154,6 +154,7 @@ class VerificationReport:
     signatures: list[SignatureReport]
     readable: bool = True
     message: str | None = None
+    validation_time: str | None = None  # the moment the verdict holds for (ISO 8601)
 
     @property
     def has_signatures(self) -> bool:
@@ -175,6 +176,7 @@ class VerificationReport:
             "message": self.message,
             "signatures": [s.to_dict() for s in self.signatures],
             "timestamps_only": self.timestamps_only,
+            "validation_time": self.validation_time,
         }
 
 
@@ -299,6 +301,22 @@ def _dss_material(
 
 
 async def _verify(
+    data: bytes,
+    trust_roots: Sequence[x509.Certificate | bytes],
+    crls: Sequence[bytes],
+    revocation_mode: str,
+    limits: VerificationLimits,
+    at: dt.datetime | None,
+    signature_validator: SignatureValidator | None,
+) -> VerificationReport:
+    report = await _verify_at(
+        data, trust_roots, crls, revocation_mode, limits, at, signature_validator
+    )
+    report.validation_time = (at or dt.datetime.now(dt.UTC)).isoformat()
+    return report
+
+
+async def _verify_at(
     data: bytes,
     trust_roots: Sequence[x509.Certificate | bytes],
     crls: Sequence[bytes],
@@ -600,7 +618,7 @@ async def _check_one(
     if is_timestamp:
         status = await async_validate_pdf_timestamp(sig, validation_context=checker.context())
     else:
-        long_term = await ltv.validate_with_time(sig, checker.spec(), checker.at)
+        long_term = await ltv.validate_with_time(sig, checker.spec(), checker.at, checker.context)
         status = long_term.status
     messages: list[str] = []
     description, level, acceptable = _describe_changes(status.diff_result, checker.signature_fields)
@@ -733,6 +751,12 @@ def _long_term_trust(
                 )
                 messages.append(f"证书已于 {when} 吊销（{reason}{invalid}），早于签名时间")
                 return revocation, (TOTAL_FAILED, "REVOKED")
+            if finding.uncertain:
+                messages.append(
+                    f"证书已于 {when} 因{reason}被吊销，晚于签名时间，但 CA 未给出密钥失效时间，"
+                    "无法确认签名时密钥仍然安全"
+                )
+                return revocation, (INDETERMINATE, "REVOKED_NO_POE")
             messages.append(f"签名时证书有效；该证书已于 {when} 吊销（{reason}）")
         elif not long_term.passed:
             return revocation, (TOTAL_FAILED, "REVOKED")
@@ -761,11 +785,13 @@ SUB_INDICATION_ZH = {
     "SIG_CONSTRAINTS_FAILURE": "签名后文档被作了不允许的修改",
     "REVOKED": "签名证书已被吊销",
     "NO_CERTIFICATE_CHAIN_FOUND": "签名证书不是由受信任的根证书签发",
-    "OUT_OF_BOUNDS_NO_POE": "签名证书已过期或尚未生效",
-    "EXPIRED": "签名证书已过期",
+    "OUT_OF_BOUNDS_NO_POE": "签名证书已过期或尚未生效，且没有时间戳证明签名早于过期",
+    "EXPIRED": "签名时签名证书已过期",
     "NOT_YET_VALID": "签名证书尚未生效",
     "SIGNED_DATA_NOT_FOUND": "文档中没有签名",
     "REVOCATION_OUT_OF_BOUNDS_NO_POE": "无法取得有效的吊销信息",
+    "REVOKED_NO_POE": "签名证书已被吊销，无法确认签名早于吊销或密钥泄露",
+    "NO_POE": "没有证据证明签名在证书有效期内已经存在",
     "TRY_LATER": "暂时无法取得吊销信息",
     "CHAIN_CONSTRAINTS_FAILURE": "签名证书或其证书链不符合要求（如自签名证书、证书用途不允许签署）",
 }

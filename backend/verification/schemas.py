@@ -135,6 +135,7 @@ class VerificationReportRead(BaseModel):
     message: str | None
     signatures: list[SignatureCheck] = Field(description="按签署顺序")
     timestamps_only: bool = Field(description="文件没有签名、只有文档时间戳（未签名，退出码 3）")
+    validation_time: str | None = Field(description="验证所依据的时间（ISO 8601），默认为验证时刻")
 
 
 class VerificationResult(VerificationReportRead):

@@ -391,9 +391,9 @@ def seal_signing(org: Organisation | None, algorithm: SealAlgorithm) -> SealSign
     )
 
 
-def verify_bytes(data: bytes) -> VerificationReport:
-    """Verify a PDF against our roots and the current CRLs (offline)."""
-    return verify_pdf(data, trust_roots=trust_roots(), crls=current_crls())
+def verify_bytes(data: bytes, *, at: dt.datetime | None = None) -> VerificationReport:
+    """Verify a PDF against our roots and the current CRLs (offline), at ``at`` (default now)."""
+    return verify_pdf(data, trust_roots=trust_roots(), crls=current_crls(), at=at)
 
 
 def seal_with_system(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
 from backend.audit_log.service import event_dict, trail, verify_chain
@@ -57,11 +57,21 @@ async def verify(
     file: Annotated[UploadFile, File(description="待验证的 PDF")],
     session: SessionDep,
     user: CurrentUser,
+    at: Annotated[
+        datetime | None,
+        Form(
+            description="验证时间（ISO 8601，须带时区，如 2031-06-01T00:00:00+08:00），默认为现在；"
+            "按长期验证规则，时间戳证明签名在证书有效期内已存在"
+        ),
+    ] = None,
 ) -> VerifyResponse:
     """Runs in the verification worker pool (time and memory limits per file); the JSON is the
-    `jingpin verify --json` contract plus `registry`, `summary_zh` and the report download paths."""
+    `jingpin verify --json` contract plus `registry`, `summary_zh` and the report download paths.
+    With `at`, the verdict is the one a verifier would give at that time."""
+    if at is not None and at.tzinfo is None:
+        raise ValidationFailed("验证时间须带时区", fields={"at": "须带时区，如 +08:00"})
     data = await service.read_upload(file)
-    result = await service.verify_upload(session, data, file.filename)
+    result = await service.verify_upload(session, data, file.filename, at)
     sha = result.file_sha256
     return VerifyResponse(
         **dict(result),

@@ -65,7 +65,7 @@ from pyhanko.sign.validation.status import (
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.sig_validate import SignatureValidator
 
-from . import ltv
+from . import changes, ltv
 from .gm.algorithms import describe_algorithm, timestamp_algorithm
 from .gm.validation import GmSignatureValidator
 from .hashes import sha256_hex, sm3_hex
@@ -140,6 +140,9 @@ class SignatureReport:
     algorithm: str | None = None
     algorithm_name: str | None = None
     timestamp_algorithm: str | None = None
+    # What changed after this signature, one entry per finding (signing/changes.py):
+    # kind, Chinese text, page, and the annotation's position (x, y) in PDF points.
+    changes: list[dict[str, Any]] = dataclass_field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -523,7 +526,9 @@ def _describe_changes(
     if diff is None:
         return None, ModificationLevel.NONE.name, True
     if isinstance(diff, SuspiciousModification):
-        return f"签名后存在不允许的修改：{diff}", ModificationLevel.OTHER.name, False
+        # pyHanko's message names internals (xref sections, object ids): the revision
+        # comparison (signing/changes.py) says what changed instead.
+        return "签名后文档被作了不允许的修改", ModificationLevel.OTHER.name, False
     level = diff.modification_level
     fields = sorted(diff.changed_form_fields)
     if level == ModificationLevel.NONE:
@@ -542,6 +547,15 @@ def _describe_changes(
     if level == ModificationLevel.ANNOTATIONS:
         return "签名后增加或修改了注释（批注）", level.name, False
     return "签名后文档内容被修改", level.name, False
+
+
+def _changes_after(sig: EmbeddedPdfSignature) -> list[changes.Change]:
+    try:
+        return changes.changes_after(sig.reader, sig.signed_revision)
+    except RecursionError:
+        return []
+    except Exception:  # a hostile structure: the verdict stands on pyHanko's analysis
+        return []
 
 
 def _junk_after_last_revision(
@@ -612,7 +626,7 @@ async def _check_one(
             raise ValueError("not a CMS SignedData")
         content_info["content"]["signer_infos"][0]["signature"].native  # noqa: B018 - full parse
     except Exception as exc:
-        return _broken(sig, f"/Contents is not a CMS SignedData: {type(exc).__name__}")
+        return _broken(sig, f"签名内容（/Contents）不是 CMS SignedData（{type(exc).__name__}）")
     status: PdfSignatureStatus | DocumentTimestampStatus
     long_term: ltv.LongTermResult | None = None
     if is_timestamp:
@@ -622,6 +636,9 @@ async def _check_one(
         status = long_term.status
     messages: list[str] = []
     description, level, acceptable = _describe_changes(status.diff_result, checker.signature_fields)
+    found = _changes_after(sig)
+    if found and not acceptable:
+        description = changes.describe_changes(found)
     coverage = status.coverage
     if is_last:
         junk = _junk_after_last_revision(sig, data, coverage)
@@ -710,6 +727,7 @@ async def _check_one(
         certifying=certifying,
         messages=messages,
         timestamp_authority=tsa_summary,
+        changes=[c.to_dict() for c in found],
         algorithm=algorithm.label_zh,
         algorithm_name=algorithm.name,
         timestamp_algorithm=None if is_timestamp else timestamp_algorithm(sig.signer_info),

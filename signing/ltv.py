@@ -15,15 +15,15 @@ from the caller and from the document's DSS.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
-from pyhanko.sign.ades.report import AdESPassed, AdESSubIndic
+from pyhanko.sign.ades.report import AdESIndeterminate, AdESPassed, AdESSubIndic
 from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY
-from pyhanko.sign.validation import ades
+from pyhanko.sign.validation import ades, async_validate_pdf_signature, generic_cms
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.policy_decl import (
     CertificateFetchingRule,
@@ -34,6 +34,7 @@ from pyhanko.sign.validation.policy_decl import (
 )
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.sign.validation.status import PdfSignatureStatus
+from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.context import CertValidationPolicySpec
 from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
 from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationCheckingPolicy
@@ -89,6 +90,9 @@ class RevocationFinding:
     reason: str
     invalid_since: dt.datetime | None
     fatal: bool  # revoked (or compromised) before the signature is proven to exist
+    # A key compromise reported after the signature, with no invalidity date: nobody can say
+    # whether the key was still safe when it signed.
+    uncertain: bool = False
 
 
 def validation_spec(
@@ -126,7 +130,10 @@ def validation_spec(
 
 
 async def validate_with_time(
-    sig: EmbeddedPdfSignature, spec: SignatureValidationSpec, at: dt.datetime | None
+    sig: EmbeddedPdfSignature,
+    spec: SignatureValidationSpec,
+    at: dt.datetime | None,
+    basic_context: Callable[[], ValidationContext],
 ) -> LongTermResult:
     """Integrity, difference analysis and the signature with its timestamp as PoE, at ``at``."""
     sig.compute_integrity_info(diff_policy=DEFAULT_DIFF_POLICY)
@@ -134,14 +141,33 @@ async def validate_with_time(
     timing = ValidationTimingInfo(
         validation_time=moment, best_signature_time=moment, point_in_time_validation=at is not None
     )
-    result = await ades.ades_with_time_validation(
-        sig.signed_data,
-        validation_spec=spec,
-        timing_info=timing,
-        raw_digest=sig.compute_digest(),
-        extra_status_kwargs=sig.summarise_integrity_info(),
-        status_cls=PdfSignatureStatus,
-    )
+    kwargs: dict[str, Any] = {
+        "validation_spec": spec,
+        "timing_info": timing,
+        "raw_digest": sig.compute_digest(),
+        "extra_status_kwargs": sig.summarise_integrity_info(),
+        "status_cls": PdfSignatureStatus,
+    }
+    if next(generic_cms.extract_tst_data_iter(sig.signer_info, signed=False), None) is None:
+        # B-B: no timestamp, so nothing proves when it was made: basic validation (§ 5.3) at
+        # the validation time. (pyHanko 0.38's ades_basic_validation ignores status_cls and
+        # cannot build a PDF status, hence its classic entry point.)
+        status = await async_validate_pdf_signature(
+            sig,
+            signer_validation_context=basic_context(),
+            diff_policy=DEFAULT_DIFF_POLICY,
+            key_usage_settings=spec.key_usage_settings,
+        )
+        problem = status.trust_problem_indic
+        return LongTermResult(
+            status=status,
+            ades_subindication=AdESPassed.OK
+            if status.trusted
+            else (problem or AdESIndeterminate.GENERIC),
+            best_signature_time=None,
+            validation_time=moment,
+        )
+    result = await ades.ades_with_time_validation(sig.signed_data, **kwargs)
     assert isinstance(result.api_status, PdfSignatureStatus)
     return LongTermResult(
         status=result.api_status,
@@ -185,4 +211,5 @@ def revocation_verdict(
     if reason in COMPROMISE_REASONS and invalid is not None:
         cutoff = min(cutoff, invalid)
     fatal = proof_of_existence is None or cutoff <= proof_of_existence
-    return RevocationFinding(revoked_at, reason, invalid, fatal)
+    uncertain = not fatal and reason in COMPROMISE_REASONS and invalid is None
+    return RevocationFinding(revoked_at, reason, invalid, fatal, uncertain)

@@ -708,7 +708,10 @@ class CertificateAuthority:
         reason: RevocationReason = "unspecified",
         *,
         revoked_at: dt.datetime | None = None,
+        invalid_since: dt.datetime | None = None,
     ) -> IssuedCertificate:
+        """Revoke ``serial``; ``invalid_since`` (CRL invalidity date) is when a compromised key
+        is known or suspected to have stopped being safe — signatures made after it fail."""
         cert = self.get(serial)
         try:
             x509.ReasonFlags[reason]
@@ -721,6 +724,8 @@ class CertificateAuthority:
                     "reason": reason,
                     "revoked_at": (revoked_at or _now()).isoformat(),
                 }
+                if invalid_since is not None:
+                    revoked[cert.serial_hex]["invalid_since"] = invalid_since.isoformat()
                 self._write_json("revoked.json", revoked)
                 self._crl_cache = None
         return self.get(serial)
@@ -769,6 +774,11 @@ class CertificateAuthority:
             if info["reason"] != "unspecified":
                 entry = entry.add_extension(
                     x509.CRLReason(x509.ReasonFlags[info["reason"]]), critical=False
+                )
+            if info.get("invalid_since"):
+                entry = entry.add_extension(
+                    x509.InvalidityDate(dt.datetime.fromisoformat(info["invalid_since"])),
+                    critical=False,
                 )
             builder = builder.add_revoked_certificate(entry.build())
         issuer_key = self._issuer_key()

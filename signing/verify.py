@@ -65,7 +65,7 @@ from pyhanko.sign.validation.status import (
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.sig_validate import SignatureValidator
 
-from . import ltv
+from . import changes, ltv
 from .gm.algorithms import describe_algorithm, timestamp_algorithm
 from .gm.validation import GmSignatureValidator
 from .hashes import sha256_hex, sm3_hex
@@ -140,6 +140,9 @@ class SignatureReport:
     algorithm: str | None = None
     algorithm_name: str | None = None
     timestamp_algorithm: str | None = None
+    # What changed after this signature, one entry per finding (signing/changes.py):
+    # kind, Chinese text, page, and the annotation's position (x, y) in PDF points.
+    changes: list[dict[str, Any]] = dataclass_field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -154,6 +157,7 @@ class VerificationReport:
     signatures: list[SignatureReport]
     readable: bool = True
     message: str | None = None
+    validation_time: str | None = None  # the moment the verdict holds for (ISO 8601)
 
     @property
     def has_signatures(self) -> bool:
@@ -175,6 +179,7 @@ class VerificationReport:
             "message": self.message,
             "signatures": [s.to_dict() for s in self.signatures],
             "timestamps_only": self.timestamps_only,
+            "validation_time": self.validation_time,
         }
 
 
@@ -299,6 +304,22 @@ def _dss_material(
 
 
 async def _verify(
+    data: bytes,
+    trust_roots: Sequence[x509.Certificate | bytes],
+    crls: Sequence[bytes],
+    revocation_mode: str,
+    limits: VerificationLimits,
+    at: dt.datetime | None,
+    signature_validator: SignatureValidator | None,
+) -> VerificationReport:
+    report = await _verify_at(
+        data, trust_roots, crls, revocation_mode, limits, at, signature_validator
+    )
+    report.validation_time = (at or dt.datetime.now(dt.UTC)).isoformat()
+    return report
+
+
+async def _verify_at(
     data: bytes,
     trust_roots: Sequence[x509.Certificate | bytes],
     crls: Sequence[bytes],
@@ -505,7 +526,9 @@ def _describe_changes(
     if diff is None:
         return None, ModificationLevel.NONE.name, True
     if isinstance(diff, SuspiciousModification):
-        return f"签名后存在不允许的修改：{diff}", ModificationLevel.OTHER.name, False
+        # pyHanko's message names internals (xref sections, object ids): the revision
+        # comparison (signing/changes.py) says what changed instead.
+        return "签名后文档被作了不允许的修改", ModificationLevel.OTHER.name, False
     level = diff.modification_level
     fields = sorted(diff.changed_form_fields)
     if level == ModificationLevel.NONE:
@@ -524,6 +547,15 @@ def _describe_changes(
     if level == ModificationLevel.ANNOTATIONS:
         return "签名后增加或修改了注释（批注）", level.name, False
     return "签名后文档内容被修改", level.name, False
+
+
+def _changes_after(sig: EmbeddedPdfSignature) -> list[changes.Change]:
+    try:
+        return changes.changes_after(sig.reader, sig.signed_revision)
+    except RecursionError:
+        return []
+    except Exception:  # a hostile structure: the verdict stands on pyHanko's analysis
+        return []
 
 
 def _junk_after_last_revision(
@@ -594,16 +626,19 @@ async def _check_one(
             raise ValueError("not a CMS SignedData")
         content_info["content"]["signer_infos"][0]["signature"].native  # noqa: B018 - full parse
     except Exception as exc:
-        return _broken(sig, f"/Contents is not a CMS SignedData: {type(exc).__name__}")
+        return _broken(sig, f"签名内容（/Contents）不是 CMS SignedData（{type(exc).__name__}）")
     status: PdfSignatureStatus | DocumentTimestampStatus
     long_term: ltv.LongTermResult | None = None
     if is_timestamp:
         status = await async_validate_pdf_timestamp(sig, validation_context=checker.context())
     else:
-        long_term = await ltv.validate_with_time(sig, checker.spec(), checker.at)
+        long_term = await ltv.validate_with_time(sig, checker.spec(), checker.at, checker.context)
         status = long_term.status
     messages: list[str] = []
     description, level, acceptable = _describe_changes(status.diff_result, checker.signature_fields)
+    found = _changes_after(sig)
+    if found and not acceptable:
+        description = changes.describe_changes(found)
     coverage = status.coverage
     if is_last:
         junk = _junk_after_last_revision(sig, data, coverage)
@@ -692,6 +727,7 @@ async def _check_one(
         certifying=certifying,
         messages=messages,
         timestamp_authority=tsa_summary,
+        changes=[c.to_dict() for c in found],
         algorithm=algorithm.label_zh,
         algorithm_name=algorithm.name,
         timestamp_algorithm=None if is_timestamp else timestamp_algorithm(sig.signer_info),
@@ -733,6 +769,12 @@ def _long_term_trust(
                 )
                 messages.append(f"证书已于 {when} 吊销（{reason}{invalid}），早于签名时间")
                 return revocation, (TOTAL_FAILED, "REVOKED")
+            if finding.uncertain:
+                messages.append(
+                    f"证书已于 {when} 因{reason}被吊销，晚于签名时间，但 CA 未给出密钥失效时间，"
+                    "无法确认签名时密钥仍然安全"
+                )
+                return revocation, (INDETERMINATE, "REVOKED_NO_POE")
             messages.append(f"签名时证书有效；该证书已于 {when} 吊销（{reason}）")
         elif not long_term.passed:
             return revocation, (TOTAL_FAILED, "REVOKED")
@@ -761,11 +803,13 @@ SUB_INDICATION_ZH = {
     "SIG_CONSTRAINTS_FAILURE": "签名后文档被作了不允许的修改",
     "REVOKED": "签名证书已被吊销",
     "NO_CERTIFICATE_CHAIN_FOUND": "签名证书不是由受信任的根证书签发",
-    "OUT_OF_BOUNDS_NO_POE": "签名证书已过期或尚未生效",
-    "EXPIRED": "签名证书已过期",
+    "OUT_OF_BOUNDS_NO_POE": "签名证书已过期或尚未生效，且没有时间戳证明签名早于过期",
+    "EXPIRED": "签名时签名证书已过期",
     "NOT_YET_VALID": "签名证书尚未生效",
     "SIGNED_DATA_NOT_FOUND": "文档中没有签名",
     "REVOCATION_OUT_OF_BOUNDS_NO_POE": "无法取得有效的吊销信息",
+    "REVOKED_NO_POE": "签名证书已被吊销，无法确认签名早于吊销或密钥泄露",
+    "NO_POE": "没有证据证明签名在证书有效期内已经存在",
     "TRY_LATER": "暂时无法取得吊销信息",
     "CHAIN_CONSTRAINTS_FAILURE": "签名证书或其证书链不符合要求（如自签名证书、证书用途不允许签署）",
 }

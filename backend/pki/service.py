@@ -423,10 +423,10 @@ def seal_signing(org: Organisation | None, algorithm: SealAlgorithm) -> SealSign
     )
 
 
-def verify_bytes(data: bytes) -> VerificationReport:
+def verify_bytes(data: bytes, *, at: dt.datetime | None = None) -> VerificationReport:
     """Verify a PDF against every root (ECDSA ones incl. those before a rollover, SM2) and
-    every current CRL (offline)."""
-    return verify_pdf(data, trust_roots=trust_roots(), crls=current_crls())
+    every current CRL (offline), at ``at`` (default now)."""
+    return verify_pdf(data, trust_roots=trust_roots(), crls=current_crls(), at=at)
 
 
 def seal_with_system(

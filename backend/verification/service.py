@@ -3,6 +3,7 @@ result cache the report downloads are made from."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from pathlib import Path
@@ -26,10 +27,11 @@ from backend.verification.worker import get_verification_pool
 from signing.verify import VerificationReport, describe_zh
 
 
-def verify_in_pool(data: bytes) -> VerificationReport:
-    """Blocking: verify in a worker process with our trust anchor and current CRL."""
+def verify_in_pool(data: bytes, at: dt.datetime | None = None) -> VerificationReport:
+    """Blocking: verify in a worker process with our trust anchor and current CRL, at ``at``
+    (default now)."""
     roots, crls = trust_material()
-    report = get_verification_pool().verify(data, trust_roots=roots, crls=crls)
+    report = get_verification_pool().verify(data, trust_roots=roots, crls=crls, at=at)
     VERIFICATIONS.labels(verdict=report.indication).inc()
     return report
 
@@ -152,12 +154,16 @@ async def read_upload(upload: UploadFile) -> bytes:
 
 
 async def verify_upload(
-    session: Session, user: User, data: bytes, filename: str | None
+    session: Session,
+    user: User,
+    data: bytes,
+    filename: str | None,
+    at: dt.datetime | None = None,
 ) -> VerificationResult:
     """Verify in the worker pool without holding the request's database transaction (on SQLite
     a writing request holds the write lock), then look the file up in the registry."""
     session.commit()
-    report = await run_in_threadpool(verify_in_pool, data)
+    report = await run_in_threadpool(verify_in_pool, data, at)
     with Session(get_engine()) as reader:
         result = await run_in_threadpool(result_body, reader, report, data, filename)
     await run_in_threadpool(remember, user, result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from io import BytesIO
 
 import pytest
@@ -174,7 +175,11 @@ def test_an_sm2_certificate_from_an_unknown_root_is_no_certificate_chain_found(
 def test_a_revoked_sm2_seal_is_revoked(prepared_pdf, gm_ca, gm_sign_as, gm_verify):
     seal = gm_ca.issue(organisation="已吊销的影视公司")
     pdf = gm_sign_as(prepared_pdf, PARTIES[0][0], seal, visible=False)
-    gm_ca.revoke(seal.serial, "key_compromise")
+    # Revoked before it signed (long-term rules: a revocation after the signature timestamp
+    # is weighed by its reason, see tests/signing/test_verify_long_term.py).
+    gm_ca.revoke(
+        seal.serial, "key_compromise", revoked_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    )
     (sig,) = gm_verify(pdf).signatures
     assert (sig.indication, sig.sub_indication, sig.revocation) == (
         TOTAL_FAILED,

@@ -23,9 +23,11 @@ from dataclasses import dataclass
 from io import BytesIO
 
 from asn1crypto import crl as asn1_crl
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation.dss import DocumentSecurityStore, collect_validation_info
@@ -42,6 +44,7 @@ __all__ = [
     "renew_archive",
     "async_renew_archive",
     "archive_expiry",
+    "chain_expiry",
     "newest_timestamp",
 ]
 
@@ -62,11 +65,21 @@ class ArchiveTrust:
     other_certs: Sequence[x509.Certificate] = ()
     moment: dt.datetime | None = None
 
+    def __post_init__(self) -> None:
+        # Parsed once: converting certificates and CRLs to asn1crypto cost ~20 ms per context.
+        parsed = (
+            [to_asn1_cert(c) for c in self.trust_roots],
+            [to_asn1_cert(c) for c in self.other_certs],
+            [asn1_crl.CertificateList.load(c) for c in self.crls],
+        )
+        object.__setattr__(self, "_parsed", parsed)
+
     def validation_context(self) -> ValidationContext:
+        roots, others, crls = self._parsed  # type: ignore[attr-defined]
         return ValidationContext(
-            trust_roots=[to_asn1_cert(c) for c in self.trust_roots],
-            other_certs=[to_asn1_cert(c) for c in self.other_certs],
-            crls=[asn1_crl.CertificateList.load(c) for c in self.crls],
+            trust_roots=roots,
+            other_certs=others,
+            crls=crls,
             allow_fetching=False,
             revocation_mode="hard-fail",
             moment=self.moment,
@@ -102,8 +115,10 @@ async def _add_validation_data(
 
 
 async def _timestamp(
-    writer: IncrementalPdfFileWriter, timestamper: TimeStamper, vc: ValidationContext
+    writer: IncrementalPdfFileWriter, timestamper: TimeStamper, vc: ValidationContext | None
 ) -> bytes:
+    """Append a document timestamp. With ``vc`` pyHanko then adds that timestamp's VRI in one
+    more revision (it re-reads the whole file for it); without, the next renewal adds it."""
     output = BytesIO()
     try:
         await PdfTimeStamper(timestamper).async_timestamp_pdf(
@@ -144,7 +159,9 @@ async def async_renew_archive(pdf: bytes, timestamper: TimeStamper, trust: Archi
         await _add_validation_data(writer, [last], timestamper, vc)
     except Exception as exc:
         raise PdfSigningError(f"the newest timestamp no longer validates: {exc}") from exc
-    return await _timestamp(writer, timestamper, vc)
+    # The new timestamp's TSA chain is already in the DSS (_add_validation_data); its VRI entry
+    # comes with the next renewal, as the previous one's came with this one.
+    return await _timestamp(writer, timestamper, None)
 
 
 def archive_pdf(pdf: bytes, timestamper: TimeStamper, trust: ArchiveTrust) -> bytes:
@@ -156,8 +173,28 @@ def renew_archive(pdf: bytes, timestamper: TimeStamper, trust: ArchiveTrust) -> 
 
 
 def newest_timestamp(reader: PdfFileReader) -> EmbeddedPdfSignature | None:
-    timestamps = reader.embedded_timestamp_signatures
-    return timestamps[-1] if timestamps else None
+    """The last document timestamp (only document timestamps are parsed: the parties'
+    signatures are not needed here, and reading their CMS was a third of a renewal)."""
+    timestamps = [
+        EmbeddedPdfSignature(reader, field, name)
+        for name, sig, field in enumerate_sig_fields(reader, filled_status=True)
+        if sig.get_object().get("/Type") == "/DocTimeStamp"
+    ]
+    return max(timestamps, key=lambda t: t.signed_revision, default=None)
+
+
+def chain_expiry(
+    tsa_cert: asn1_x509.Certificate, trust_roots: Sequence[x509.Certificate]
+) -> dt.datetime:
+    """The earliest ``notAfter`` of a TSA certificate and the root that issued it."""
+    expiry: dt.datetime = tsa_cert.not_valid_after
+    for root in trust_roots:
+        asn1_root = to_asn1_cert(root)
+        if asn1_root.subject == tsa_cert.issuer and asn1_root.key_identifier == (
+            tsa_cert.authority_key_identifier
+        ):
+            expiry = min(expiry, asn1_root.not_valid_after)
+    return expiry
 
 
 def archive_expiry(pdf: bytes, trust_roots: Sequence[x509.Certificate]) -> dt.datetime | None:
@@ -168,14 +205,4 @@ def archive_expiry(pdf: bytes, trust_roots: Sequence[x509.Certificate]) -> dt.da
     when the file is renewed or verified.
     """
     last = newest_timestamp(_reader(pdf))
-    if last is None:
-        return None
-    tsa_cert = last.signer_cert
-    expiry = tsa_cert.not_valid_after
-    for root in trust_roots:
-        asn1_root = to_asn1_cert(root)
-        if asn1_root.subject == tsa_cert.issuer and asn1_root.key_identifier == (
-            tsa_cert.authority_key_identifier
-        ):
-            expiry = min(expiry, asn1_root.not_valid_after)
-    return expiry
+    return None if last is None else chain_expiry(last.signer_cert, trust_roots)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from cryptography import x509
 from sqlmodel import Session, col, select
 
 from backend.agreements.models import Agreement, AgreementStatus
@@ -33,8 +34,9 @@ from backend.pki.service import (
     root_passphrase,
     timestamp_authority,
 )
-from signing.archive import archive_expiry, renew_archive
+from signing.archive import ArchiveTrust, archive_expiry, chain_expiry, renew_archive
 from signing.errors import PdfSigningError
+from signing.pades import to_asn1_cert
 from signing.tsa import InProcessTimeStamper
 
 DEFAULT_WITHIN_DAYS = 365
@@ -89,25 +91,50 @@ def fully_signed_ids(session: Session) -> list[int]:
     return [i for i in session.exec(query.order_by(col(Agreement.id))) if i is not None]
 
 
+@dataclass(frozen=True)
+class ArchiveTools:
+    """The trust material and TSA for one run (built once: reading the CA costs ~25 ms)."""
+
+    trust: ArchiveTrust
+    timestamper: InProcessTimeStamper
+    roots: list[x509.Certificate]
+    new_expiry: dt.datetime
+
+    @classmethod
+    def current(cls) -> ArchiveTools:
+        ca = get_ca()
+        return cls(
+            archive_trust(),
+            InProcessTimeStamper(timestamp_authority()),
+            ca.trust_roots,
+            chain_expiry(to_asn1_cert(ca.tsa_certificate), ca.trust_roots),
+        )
+
+
 def renew_agreement(
-    session: Session, agreement_id: int, *, within_days: int, actor: object
+    session: Session,
+    agreement_id: int,
+    *,
+    within_days: int,
+    actor: object,
+    tools: ArchiveTools | None = None,
 ) -> bool:
     """Renew one agreement's archive form if its newest timestamp chain expires within the window
     (True: renewed). Services flush; the caller commits."""
+    tools = tools or ArchiveTools.current()
     ag = session.exec(
         select(Agreement).where(Agreement.id == agreement_id).with_for_update()
     ).first()
     if ag is None or not ag.current_pdf_sha256:
         raise NotFound("未找到该协议的文件", code="no_document")
     pdf = get_store().get(ag.current_pdf_sha256)
-    ca = get_ca()
-    expiry = archive_expiry(pdf, ca.trust_roots)
+    expiry = archive_expiry(pdf, tools.roots)
     if expiry is not None and expiry > _horizon(within_days):
         return False
     if expiry is None:  # fully signed before archive forms existed
         archived = archive_bytes(pdf)
     else:
-        archived = renew_archive(pdf, InProcessTimeStamper(timestamp_authority()), archive_trust())
+        archived = renew_archive(pdf, tools.timestamper, tools.trust)
     if not archived.startswith(pdf):  # an archive only ever appends revisions
         raise PdfSigningError("renewal changed bytes of the signed file")
     doc = store_rendered(
@@ -126,7 +153,7 @@ def renew_agreement(
     ag.current_pdf_sha256, ag.current_pdf_sm3 = doc.sha256, doc.sm3
     session.add(ag)
     session.flush()
-    new_expiry = archive_expiry(archived, ca.trust_roots)
+    new_expiry = tools.new_expiry
     record(
         session,
         actor=actor,
@@ -139,7 +166,7 @@ def renew_agreement(
             "sha256": doc.sha256,
             "sm3": doc.sm3,
             "previous_expiry": expiry.isoformat() if expiry else None,
-            "expiry": new_expiry.isoformat() if new_expiry else None,
+            "expiry": new_expiry.isoformat(),
         },
     )
     return True

@@ -25,6 +25,7 @@ def renew(
     """为三方签署完成的协议追加验证数据和新的文档时间戳（可每日重复执行）。"""
     from backend.agreements.archive import (
         ArchiveSetupError,
+        ArchiveTools,
         fully_signed_ids,
         prepare_timestamp_authority,
         renew_agreement,
@@ -47,11 +48,14 @@ def renew(
     if rolled:
         typer.echo("时间戳服务证书已到期前轮换为新的密钥和证书。")
     renewed, failed = 0, 0
+    tools = ArchiveTools.current()  # after a TSA roll: the new TSA
     for agreement_id in ids:
         try:
             # one transaction per agreement: a failure leaves the others renewed
             with session_scope() as session:
-                if renew_agreement(session, agreement_id, within_days=within, actor="cli"):
+                if renew_agreement(
+                    session, agreement_id, within_days=within, actor="cli", tools=tools
+                ):
                     renewed += 1
         except (JingpinError, SigningError) as exc:
             failed += 1

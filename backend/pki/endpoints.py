@@ -1,15 +1,25 @@
-"""Trust services over HTTP: the RFC 3161 TSA, the CRL, the root certificate."""
+"""Trust services over HTTP: the RFC 3161 TSA, the CRL, the root certificate.
+
+The TSA is open (RFC 3161 clients do not log in) but limited per client address
+(``JINGPIN_TSA_RATE_PER_MINUTE``) and, with ``JINGPIN_TSA_TOKEN`` set, only answers requests that
+carry ``Authorization: Bearer <token>`` (curl/openssl ts clients can send the header).
+"""
 
 from __future__ import annotations
 
+import hmac
+import threading
+import time
+from collections import deque
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from backend.auth.deps import CurrentUser, SessionDep
-from backend.core.errors import JingpinError, NotFound
+from backend.auth.deps import CurrentUser, SessionDep, client_address
+from backend.core.config import get_settings
+from backend.core.errors import JingpinError, NotAuthenticated, NotFound, TooManyAttempts
 from backend.core.responses import download
 from backend.core.schemas import error_responses
 from backend.pki import seals
@@ -36,11 +46,63 @@ class PayloadTooLarge(JingpinError):
     code = "file_too_large"
 
 
+class _PerClientWindow:
+    """Requests per client address in the last 60 seconds (per process, in memory)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, client: str, limit: int) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._seen) > 10_000:  # forget idle clients rather than grow without bound
+                self._seen = {k: v for k, v in self._seen.items() if v and v[-1] > now - 60}
+            window = self._seen.setdefault(client, deque())
+            while window and window[0] <= now - 60:
+                window.popleft()
+            if len(window) >= limit:
+                return False
+            window.append(now)
+            return True
+
+
+_tsa_window = _PerClientWindow()
+
+
+def _check_tsa_access(request: Request) -> None:
+    settings = get_settings()
+    limit = settings.tsa_rate_per_minute
+    if limit > 0 and not _tsa_window.allow(client_address(request), limit):
+        raise TooManyAttempts(
+            "时间戳请求过于频繁，请稍后再试", code="rate_limited", headers={"Retry-After": "60"}
+        )
+    if settings.tsa_token:
+        given = request.headers.get("authorization", "")
+        expected = f"Bearer {settings.tsa_token}"
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise NotAuthenticated(
+                "时间戳服务需要访问令牌（Authorization: Bearer …）",
+                code="tsa_token_required",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+
 @router.post(
     "/tsa",
     summary="RFC 3161 时间戳服务",
     response_class=Response,
-    responses={200: {"content": {"application/timestamp-reply": {}}}},
+    responses={
+        200: {"content": {"application/timestamp-reply": {}}},
+        **error_responses(
+            401,
+            429,
+            notes={
+                401: "JINGPIN_TSA_TOKEN is set and the bearer token is missing or wrong",
+                429: "too many requests from this client address in the last minute",
+            },
+        ),
+    },
 )
 async def tsa(request: Request) -> Response:
     return await _timestamp_reply(request, sm2=False)
@@ -57,6 +119,7 @@ async def tsa_sm2(request: Request) -> Response:
 
 
 async def _timestamp_reply(request: Request, *, sm2: bool) -> Response:
+    _check_tsa_access(request)
     if (
         request.headers.get("content-type", "").split(";")[0].strip()
         != "application/timestamp-query"

@@ -1,6 +1,7 @@
-"""The evidence package of an agreement (证据包): the current PDF, the verification report
-(JSON, text, and the PDF sealed by the system), the agreement's audit trail, the CA chain, the
-TSA certificate, the current CRL, and a manifest with sha256 and SM3 of every file."""
+"""The evidence package of an agreement (证据包): the current PDF (for a fully signed agreement its
+archive form, PAdES B-LTA), the verification report (JSON, text, and the PDF sealed by the
+system), the agreement's audit trail, the CA chain, the TSA certificates, the current CRL and the
+root's ARL, and a manifest with sha256 and SM3 of every file."""
 
 from __future__ import annotations
 
@@ -57,9 +58,18 @@ def evidence_zip(session: Session, user: User, agreement_id: int) -> tuple[Agree
         "audit-trail.jsonl": audit_lines.encode(),
         "ca-chain.pem": ca.chain_pem(),
         "root-ca.pem": ca.export_root_pem(),
-        "tsa.pem": ca.tsa_certificate.public_bytes(serialization.Encoding.PEM),
+        # every TSA certificate, old ones too: the archive's timestamps may come from several
+        "tsa.pem": b"".join(
+            c.public_bytes(serialization.Encoding.PEM) for c in ca.tsa_certificates
+        ),
         "issuing-ca.crl": ca.crl_der(),
+        # the root's CRL over the issuing CA and TSA certificates (long-term validation needs it)
+        "root-ca.crl": ca.authority_crls()[0],
     }
+    if len(ca.trust_roots) > 1:  # after a root rollover: the earlier roots still anchor
+        files["earlier-roots.pem"] = b"".join(
+            c.public_bytes(serialization.Encoding.PEM) for c in ca.trust_roots[1:]
+        )
     gm = get_gm_ca()
     if gm is not None:  # the SM2 (国密) chain, TSA and CRL beside the ECDSA ones
         files |= {

@@ -3,7 +3,6 @@ validation (ETSI EN 319 102-1 with archival data) and by poppler's pdfsig."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
 import shutil
@@ -13,20 +12,10 @@ from pathlib import Path
 
 import pytest
 from asn1crypto import crl as asn1_crl
-from cryptography import x509
-from freezegun import freeze_time
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESPassed
-from pyhanko.sign.validation import ades, validate_pdf_timestamp
+from pyhanko.sign.validation import validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore
-from pyhanko.sign.validation.policy_decl import (
-    PdfSignatureValidationSpec,
-    SignatureValidationSpec,
-)
-from pyhanko_certvalidator import policy_decl
-from pyhanko_certvalidator.context import CertValidationPolicySpec
-from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
-from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from signing.archive import ArchiveTrust, archive_expiry, archive_pdf, renew_archive
 from signing.errors import PdfSigningError
@@ -34,6 +23,7 @@ from signing.pades import FieldSpec, SigningRequest, ca_signer, prepare, sign_pd
 from signing.pki import CertificateAuthority
 from signing.tsa import InProcessTimeStamper, TimestampAuthority
 from tests.signing.conftest import KEK, PARTIES, ROOT_PASSPHRASE
+from tests.signing.lta import lta_results
 from tests.signing.pdfgen import make_pdf
 
 YEAR = dt.timedelta(days=365)
@@ -64,44 +54,6 @@ def _three_signed(ca: CertificateAuthority) -> bytes:
         )
         pdf = sign_pdf(pdf, request)
     return pdf
-
-
-def _lta_results(
-    pdf: bytes, roots: list[x509.Certificate], at: dt.datetime | None = None
-) -> dict[str, tuple[object, dt.datetime | None]]:
-    """pyHanko's AdES LTA validation of every signature (not document timestamps)."""
-    spec = PdfSignatureValidationSpec(
-        SignatureValidationSpec(
-            cert_validation_policy=CertValidationPolicySpec(
-                trust_manager=SimpleTrustManager.build([to_asn1_cert(r) for r in roots]),
-                revinfo_policy=policy_decl.CertRevTrustPolicy(
-                    revocation_checking_policy=policy_decl.LEGACY_POLICY_MAP["hard-fail"]
-                ),
-            )
-        )
-    )
-    timing = (
-        ValidationTimingInfo(
-            validation_time=at, best_signature_time=at, point_in_time_validation=True
-        )
-        if at is not None
-        else None
-    )
-
-    async def run() -> dict[str, tuple[object, dt.datetime | None]]:
-        reader = PdfFileReader(BytesIO(pdf))
-        results: dict[str, tuple[object, dt.datetime | None]] = {}
-        for sig in reader.embedded_regular_signatures:
-            result = await ades.ades_lta_validation(sig, spec, timing_info=timing)
-            results[sig.field_name] = (result.ades_subindic, result.best_signature_time)
-        return results
-
-    if at is None:
-        return asyncio.run(run())
-    # pyHanko 0.38's past validation starts its time slide at the system clock, not at the
-    # validation time it is given: the clock itself moves to ``at``.
-    with freeze_time(at):
-        return asyncio.run(run())
 
 
 @pytest.fixture(scope="module")
@@ -152,10 +104,10 @@ def test_archive_keeps_every_signed_byte_and_adds_dss_with_vri_for_each_signatur
 def test_pyhanko_validates_every_signature_of_the_archive_now_and_after_the_seals_expired(
     ca, archived
 ):
-    now = _lta_results(archived, [ca.root_certificate])
+    now = lta_results(archived, [ca.root_certificate])
     assert {field: r[0] for field, r in now.items()} == {p[0]: AdESPassed.OK for p in PARTIES}
     later = dt.datetime.now(dt.UTC) + 3 * YEAR  # the seal certificates live two years
-    for field, (indication, best_time) in _lta_results(
+    for field, (indication, best_time) in lta_results(
         archived, [ca.root_certificate], later
     ).items():
         assert indication == AdESPassed.OK, field
@@ -164,7 +116,7 @@ def test_pyhanko_validates_every_signature_of_the_archive_now_and_after_the_seal
 
 def test_without_the_archive_the_same_signatures_fail_after_the_seals_expired(ca, three_signed):
     later = dt.datetime.now(dt.UTC) + 3 * YEAR
-    results = _lta_results(three_signed, [ca.root_certificate], later)
+    results = lta_results(three_signed, [ca.root_certificate], later)
     assert all(indication != AdESPassed.OK for indication, _ in results.values())
 
 
@@ -218,7 +170,7 @@ def test_renewed_archive_still_validates_twelve_years_on(own_ca):
     assert first_expiry == ca.tsa_certificate.not_valid_after_utc
     twelve = dt.datetime.now(dt.UTC) + 12 * YEAR
     # Not renewed: the only document timestamp's TSA certificate (10 years) has expired.
-    stale = _lta_results(archived, ca.trust_roots, twelve)
+    stale = lta_results(archived, ca.trust_roots, twelve)
     assert all(indication != AdESPassed.OK for indication, _ in stale.values())
 
     renewal_time = first_expiry - dt.timedelta(days=180)
@@ -229,7 +181,7 @@ def test_renewed_archive_still_validates_twelve_years_on(own_ca):
     assert renewed.startswith(archived)
     assert archive_expiry(renewed, ca.trust_roots) == ca.tsa_certificate.not_valid_after_utc
     assert ca.tsa_certificate.not_valid_after_utc > twelve
-    for field, (indication, best_time) in _lta_results(renewed, ca.trust_roots, twelve).items():
+    for field, (indication, best_time) in lta_results(renewed, ca.trust_roots, twelve).items():
         assert indication == AdESPassed.OK, field
         assert best_time is not None and best_time < dt.datetime.now(dt.UTC)
 
@@ -256,11 +208,11 @@ def test_root_rollover_keeps_old_signatures_valid_and_new_ones_chain_to_the_new_
 
     after = archive_pdf(_three_signed(reopened), _timestamper(reopened), _trust(reopened))
     for pdf in (before, after):
-        results = _lta_results(pdf, reopened.trust_roots)
+        results = lta_results(pdf, reopened.trust_roots)
         assert {r[0] for r in results.values()} == {AdESPassed.OK}
     # Only the new root trusted: the old document's chain does not reach it; with only the old
     # root, the new document does not either — both roots stay trust anchors.
-    assert AdESPassed.OK not in {r[0] for r in _lta_results(before, [new_root]).values()}
+    assert AdESPassed.OK not in {r[0] for r in lta_results(before, [new_root]).values()}
     # An old archive renewed under the new root's TSA keeps validating with both roots.
     renewed = renew_archive(before, _timestamper(reopened), _trust(reopened))
-    assert {r[0] for r in _lta_results(renewed, reopened.trust_roots).values()} == {AdESPassed.OK}
+    assert {r[0] for r in lta_results(renewed, reopened.trust_roots).values()} == {AdESPassed.OK}

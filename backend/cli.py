@@ -157,6 +157,35 @@ def user_create(
         fail(f"{exc.message}：{'；'.join(exc.fields.values())}" if exc.fields else exc.message)
 
 
+@user_app.command("set-role")
+def user_set_role(
+    username: str,
+    role: Annotated[
+        str,
+        typer.Option(help="producer/unit_reviewer/ministry_officer/expert/finance/auditor/admin"),
+    ],
+) -> None:
+    """更改用户角色；该用户的全部登录会话和令牌随即失效（须重新登录）。"""
+    from sqlmodel import select
+
+    from backend.auth.models import Role, User
+    from backend.auth.service import change_role
+    from backend.core.db import session_scope
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        fail(f"未知角色：{role}")
+        return
+    with session_scope() as session:
+        user = session.exec(select(User).where(User.username == username)).first()
+        if user is None or user.deleted_at is not None:
+            fail(f"用户 {username} 不存在")
+            return
+        change_role(session, user, role_value, actor="cli")
+    typer.echo(f"已将用户 {username} 的角色改为{role_value.label}；其登录会话已全部失效")
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
     """重新计算审计日志哈希链；断裂时以非零状态退出并指出第一条异常事件。"""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,8 +13,8 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from backend.auth.models import AuthToken, TokenKind, User
-from backend.auth.service import resolve_token
-from backend.core.db import get_engine, writer
+from backend.auth.service import needs_touch, resolve_token, touch_session
+from backend.core.db import get_engine, utcnow, writer
 from backend.core.errors import JingpinError, NotAuthenticated
 
 SESSION_COOKIE = "jingpin_session"
@@ -55,6 +56,18 @@ async def _form_csrf(request: Request) -> str:
     return ""
 
 
+def _touch(session: Session, method: str, token_id: int, now: datetime) -> None:
+    """Record the session's use for the idle timeout. A writing request does it in its own unit
+    of work (it holds the SQLite write lock already); a read does it in a short one of its own,
+    so that reads stay read-only."""
+    if method not in SAFE_METHODS:
+        touch_session(session, token_id, now)
+        return
+    with Session(writer()) as own:
+        touch_session(own, token_id, now)
+        own.commit()
+
+
 async def authenticate_request(request: Request, session: SessionDep) -> tuple[User, AuthToken]:
     # The look-up runs in the threadpool: on SQLite a writing request may wait here for the write
     # lock, and waiting on the event loop would stall the request that holds it.
@@ -69,6 +82,9 @@ async def authenticate_request(request: Request, session: SessionDep) -> tuple[U
         sent = request.headers.get("x-csrf-token") or await _form_csrf(request)
         if not sent or not hmac.compare_digest(sent, row.csrf_token):
             raise CsrfFailed()
+    now = utcnow()
+    if needs_touch(row, now):
+        await run_in_threadpool(_touch, session, request.method, row.id or 0, now)
     request.state.csrf_token = row.csrf_token
     return user, row
 

@@ -69,11 +69,22 @@ class AuthToken(SQLModel, table=True):
     created_at: datetime = timestamp_field()
     expires_at: datetime = datetime_field()
     revoked_at: datetime | None = datetime_field(default=None)
+    # Page sessions end after session_idle_minutes without use (updated at most once a minute).
+    last_used_at: datetime | None = datetime_field(default=None)
+
+
+class AttemptPurpose(StrEnum):
+    """What a failed password was for: each has its own counters, so that failing someone's
+    logins cannot lock them out of signing, nor the other way round."""
+
+    login = "login"
+    confirm = "confirm"  # the fresh password before signing (签章前再次输入密码)
 
 
 class FailedLogin(SQLModel, table=True):
     __tablename__ = "failed_logins"
     id: int | None = Field(default=None, primary_key=True)
+    purpose: AttemptPurpose = Field(default=AttemptPurpose.login, max_length=10, index=True)
     username: str = Field(max_length=50, index=True)
     address: str = Field(max_length=64, index=True)
     at: datetime = timestamp_field(index=True)

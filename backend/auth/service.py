@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
 import secrets
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 
-from sqlalchemy import func
+from sqlalchemy import func, text, update
 from sqlmodel import Session, col, select
 
 from backend.audit_log.service import record
-from backend.auth.models import AuthToken, FailedLogin, Role, TokenKind, User
+from backend.auth.models import AttemptPurpose, AuthToken, FailedLogin, Role, TokenKind, User
 from backend.auth.passwords import hash_password, needs_rehash, verify_password
 from backend.core.config import get_settings
 from backend.core.db import utcnow
@@ -24,41 +28,92 @@ from backend.core.errors import (
 )
 from backend.orgs.models import Organisation, RecommendingUnit
 
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+# pg_advisory_xact_lock's first key: this module's failed-attempt counters.
+ATTEMPT_LOCK_NAMESPACE = 0x4A50  # "JP"
+TOUCH_EVERY = timedelta(minutes=1)
+
 
 def _sha(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _check_throttle(session: Session, username: str, address: str) -> None:
+def _serialise_attempts(session: Session, purpose: AttemptPurpose, *keys: str) -> None:
+    """Close the count-then-insert race: on PostgreSQL, attempts for the same account (and, for
+    logins, the same address) wait for each other until the transaction ends, so parallel
+    guesses are counted one after another. SQLite needs nothing: a writing request holds the
+    database's write lock from BEGIN IMMEDIATE on."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(keys):  # one order for everyone: no deadlocks
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:ns, hashtext(:key))"),
+            {"ns": ATTEMPT_LOCK_NAMESPACE, "key": f"{purpose.value}:{key}"},
+        )
+
+
+def _check_throttle(session: Session, username: str, address: str, purpose: AttemptPurpose) -> None:
     s = get_settings()
     since = utcnow() - timedelta(seconds=s.login_window_seconds)
+    recent = (FailedLogin.at >= since, FailedLogin.purpose == purpose)
     per_user = session.exec(
-        select(func.count()).where(FailedLogin.username == username, FailedLogin.at >= since)
+        select(func.count()).where(FailedLogin.username == username, *recent)
     ).one()
     per_addr = session.exec(
-        select(func.count()).where(FailedLogin.address == address, FailedLogin.at >= since)
+        select(func.count()).where(FailedLogin.address == address, *recent)
     ).one()
     if per_user >= s.login_max_failures or per_addr >= s.login_max_failures * 4:
         minutes = s.login_window_seconds // 60
+        what = "登录" if purpose is AttemptPurpose.login else "签章密码确认"
         raise TooManyAttempts(
-            f"登录失败次数过多，请 {minutes} 分钟后再试",
+            f"{what}失败次数过多，请 {minutes} 分钟后再试",
             headers={"Retry-After": str(s.login_window_seconds)},
         )
 
 
-def _remember_failure(session: Session, username: str, address: str) -> None:
+def _remember_failure(
+    session: Session, username: str, address: str, purpose: AttemptPurpose
+) -> None:
     # Committed now, on purpose: the error that follows rolls the request back, and the failed
-    # attempt must still count. Nothing else is pending in these read-only flows.
-    session.add(FailedLogin(username=username[:50], address=address[:64]))
+    # attempt must still count. Nothing else is pending in these read-only flows. (The commit
+    # also ends the transaction-level lock of _serialise_attempts.)
+    session.add(FailedLogin(username=username[:50], address=address[:64], purpose=purpose))
     session.commit()
 
 
+@lru_cache
+def demo_accounts() -> tuple[frozenset[str], str]:
+    """The demo's usernames and its published password (fixtures/, what `jingpin demo` loads)."""
+    names: set[str] = set()
+    password = ""
+    for name in ("demo.json", "workflow_demo.json"):
+        path = FIXTURES / name
+        if path.exists():
+            data = json.loads(path.read_text())
+            names.update(u[0] for u in data.get("users", []))
+            password = data.get("password", password)
+    return frozenset(names), password
+
+
+def _refuse_demo_account(username: str, password: str) -> None:
+    """In production no demo account logs in, whatever its database says: not by its name, and
+    no account at all with the demo's published password."""
+    if not get_settings().is_production:
+        return
+    names, demo_password = demo_accounts()
+    if username in names or (demo_password and hmac.compare_digest(password, demo_password)):
+        raise NotAuthenticated("生产环境不允许使用演示账号登录", code="demo_account_refused")
+
+
 def authenticate(session: Session, username: str, password: str, address: str) -> User:
-    _check_throttle(session, username, address)
+    purpose = AttemptPurpose.login
+    _serialise_attempts(session, purpose, f"user:{username}", f"addr:{address}")
+    _check_throttle(session, username, address, purpose)
+    _refuse_demo_account(username, password)
     user = session.exec(select(User).where(User.username == username)).first()
     usable = user is not None and user.is_active and user.deleted_at is None
     if not verify_password(user.password_hash if usable and user else None, password):
-        _remember_failure(session, username, address)
+        _remember_failure(session, username, address, purpose)
         raise NotAuthenticated("用户名或密码错误", code="invalid_credentials")
     assert user is not None
     if needs_rehash(user.password_hash):
@@ -68,10 +123,13 @@ def authenticate(session: Session, username: str, password: str, address: str) -
 
 
 def confirm_password(session: Session, user: User, password: str, address: str) -> None:
-    """A fresh password entry before an irreversible act (signing); failures count as logins."""
-    _check_throttle(session, user.username, address)
+    """A fresh password entry before an irreversible act (signing), counted apart from logins:
+    failing an account's logins does not lock it out of signing."""
+    purpose = AttemptPurpose.confirm
+    _serialise_attempts(session, purpose, f"user:{user.username}")
+    _check_throttle(session, user.username, address, purpose)
     if not verify_password(user.password_hash, password):
-        _remember_failure(session, user.username, address)
+        _remember_failure(session, user.username, address, purpose)
         raise PermissionDenied("密码错误，未执行操作", code="wrong_password")
 
 
@@ -95,17 +153,77 @@ def resolve_token(session: Session, token: str, kind: TokenKind) -> tuple[User, 
     row = session.exec(
         select(AuthToken).where(AuthToken.token_sha256 == _sha(token), AuthToken.kind == kind)
     ).first()
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+    now = utcnow()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
         raise NotAuthenticated("登录已失效，请重新登录", code="token_invalid")
+    if kind is TokenKind.session and idle_expired(row, now):
+        raise NotAuthenticated("长时间未操作，登录已失效，请重新登录", code="session_idle")
     user = session.get(User, row.user_id)
     if user is None or not user.is_active or user.deleted_at is not None:
         raise NotAuthenticated("账号已停用或已删除", code="token_invalid")
     return user, row
 
 
+def idle_expired(row: AuthToken, now: datetime) -> bool:
+    idle = timedelta(minutes=get_settings().session_idle_minutes)
+    return (row.last_used_at or row.created_at) + idle <= now
+
+
+def needs_touch(row: AuthToken, now: datetime) -> bool:
+    """Whether to record a use of the session now (at most once a minute: a write per page
+    view would be needless load)."""
+    return (row.last_used_at or row.created_at) + TOUCH_EVERY <= now
+
+
+def touch_session(session: Session, token_id: int, now: datetime) -> None:
+    session.execute(
+        update(AuthToken)
+        .where(col(AuthToken.id) == token_id)
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def revoke_token(session: Session, row: AuthToken) -> None:
     row.revoked_at = utcnow()
     session.add(row)
+
+
+def revoke_presented_session(session: Session, token: str | None) -> None:
+    """Session rotation on login: whatever session the browser still carried ends, so that a
+    session id planted before login (session fixation) is worth nothing after it."""
+    if not token:
+        return
+    row = session.exec(select(AuthToken).where(AuthToken.token_sha256 == _sha(token))).first()
+    if row is not None and row.revoked_at is None:
+        revoke_token(session, row)
+
+
+def revoke_all_tokens(session: Session, user: User) -> None:
+    for row in session.exec(
+        select(AuthToken).where(
+            col(AuthToken.user_id) == user.id, col(AuthToken.revoked_at).is_(None)
+        )
+    ):
+        revoke_token(session, row)
+
+
+def change_role(session: Session, user: User, role: Role, *, actor: object | None = None) -> None:
+    """A privilege change ends every session and token of the user: the next request signs in
+    again and gets a fresh session with the new role."""
+    previous = user.role
+    user.role = role
+    session.add(user)
+    revoke_all_tokens(session, user)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="user.role_change",
+        object_type="user",
+        object_id=user.id,
+        payload={"from": previous.value, "to": role.value},
+    )
 
 
 def create_user(
@@ -147,8 +265,7 @@ def delete_user(session: Session, user: User, *, actor: object | None = None) ->
     user.deleted_at = utcnow()
     user.is_active = False
     session.add(user)
-    for row in session.exec(select(AuthToken).where(col(AuthToken.user_id) == user.id)):
-        revoke_token(session, row)
+    revoke_all_tokens(session, user)
     session.flush()
     record(session, actor=actor, action="user.delete", object_type="user", object_id=user.id)
 

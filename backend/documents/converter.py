@@ -3,8 +3,9 @@
 Why a pool: a one-shot `soffice --convert-to pdf` pays ~1 s of start-up per document; a warm
 instance converts the 6-page agreement in ~0.12 s. Each instance is unoserver's server run
 through `uno_server.py` (which loads documents hidden) by Debian's python, which has `uno`,
-with its own XML-RPC port, UNO port and LibreOffice profile under
-`<data_dir>/converter/`, started in its own process group so that a crash, a hang or a routine
+with its own LibreOffice profile under `<data_dir>/converter/`, reached only through a Unix
+socket in a private (0700) folder and a named UNO pipe with a random name (no TCP port: another
+local user cannot drive LibreOffice as the app user), started in its own process group so that a crash, a hang or a routine
 recycle can kill the whole tree (unoserver + soffice.bin) at once.
 
 Behaviour callers rely on:
@@ -34,6 +35,8 @@ import logging
 import math
 import os
 import queue
+import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -47,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from unoserver.client import API_VERSION, UnoClient
+from unoserver.client import API_VERSION
 
 from backend.core.config import Settings, get_settings
 from backend.core.errors import JingpinError, ServiceBusy
@@ -121,35 +124,44 @@ def _soffice_filter(source_format: str, options: dict[str, bool | int]) -> str:
     return f"pdf:{_PDF_FILTERS[source_format]}:{json.dumps(data, separators=(',', ':'))}"
 
 
-class _TimeoutTransport(xmlrpc.client.Transport):
-    """xmlrpc's default transport waits forever; health probes must not."""
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float | None) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
 
-    def __init__(self, timeout: float) -> None:
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+class _UnixTransport(xmlrpc.client.Transport):
+    """XML-RPC to an instance's Unix socket (uno_server.py); a timeout for health probes (the
+    default transport waits forever)."""
+
+    def __init__(self, path: Path, timeout: float | None = None) -> None:
         super().__init__()
+        self._path = str(path)
         self._timeout = timeout
 
     def make_connection(self, host: Any) -> http.client.HTTPConnection:
-        conn = super().make_connection(host)
-        conn.timeout = self._timeout
-        return conn
+        return _UnixConnection(self._path, self._timeout)
 
 
-class _Client(UnoClient):
-    """unoserver's client without its `info()` round-trip before every conversion.
-
-    The stock `_connect` calls `info()` (the full filter lists) per request and retries a
-    refused connection 5 × 10 s; the API version is checked once when the instance starts, and
-    a refused connection must surface at once so the pool can restart the instance.
-    """
-
-    def _connect(self, proxy: Any, retries: int = 1, sleep: float = 0) -> dict[str, Any]:
-        return {"api": API_VERSION, "import_filters": [], "export_filters": []}
+def _proxy(inst: _Instance, timeout: float | None = None) -> xmlrpc.client.ServerProxy:
+    return xmlrpc.client.ServerProxy(
+        "http://localhost/", transport=_UnixTransport(inst.socket_path, timeout), allow_none=True
+    )
 
 
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+def _pipe_socket(pipe: str) -> Path:
+    """Where LibreOffice (osl) puts a named pipe: /tmp/OSL_PIPE_<uid>_<name>."""
+    return Path("/tmp") / f"OSL_PIPE_{os.getuid()}_{pipe}"  # noqa: S108 - LibreOffice's place
 
 
 def _kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
@@ -161,12 +173,26 @@ def _kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
 class _Instance:
     index: int
     profile_dir: Path
-    port: int = 0
-    uno_port: int = 0
+    # A private folder (0700) for the XML-RPC socket, and the UNO pipe's name: new per start.
+    socket_dir: Path | None = None
+    pipe: str = ""
     process: subprocess.Popen[bytes] | None = None
     conversions: int = 0
     hung: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def socket_path(self) -> Path:
+        assert self.socket_dir is not None
+        return self.socket_dir / "xmlrpc.sock"
+
+    def forget_sockets(self) -> None:
+        if self.socket_dir is not None:
+            shutil.rmtree(self.socket_dir, ignore_errors=True)
+            self.socket_dir = None
+        if self.pipe:
+            _pipe_socket(self.pipe).unlink(missing_ok=True)
+            self.pipe = ""
 
     @property
     def pid(self) -> int | None:
@@ -204,7 +230,6 @@ class ConverterPool:
         python: str = "/usr/bin/python3",
         uno_site: Path | None = DEFAULT_UNO_SITE,
         soffice: str = "soffice",
-        host: str = "127.0.0.1",
         start_timeout_seconds: float = 60.0,
         queue_wait_seconds: float | None = None,
         tagged: bool = False,
@@ -216,7 +241,6 @@ class ConverterPool:
         self.python = python
         self.uno_site = uno_site
         self.soffice = soffice
-        self.host = host
         self.tagged = tagged
         self.start_timeout_seconds = start_timeout_seconds
         # A waiting request must outlast one restart of an instance (~6 s with unoserver 3.7).
@@ -322,6 +346,7 @@ class ConverterPool:
                     continue
                 _kill_group(inst.process.pid)
                 inst.process.wait()
+                inst.forget_sockets()
                 (self.root / f"instance-{inst.index}.pid").unlink(missing_ok=True)
             self._idle = queue.Queue()
             self._oneshot_slots = queue.Queue()
@@ -348,9 +373,9 @@ class ConverterPool:
         inst.profile_dir.mkdir(parents=True, exist_ok=True)
         # A killed soffice leaves its profile lock behind; the profile is ours alone.
         (inst.profile_dir / ".lock").unlink(missing_ok=True)
-        inst.port, inst.uno_port = _free_port(self.host), _free_port(self.host)
-        while inst.uno_port == inst.port:
-            inst.uno_port = _free_port(self.host)
+        # A short path under /tmp (a Unix socket path has ~100 bytes), 0700 from mkdtemp.
+        inst.socket_dir = Path(tempfile.mkdtemp(prefix="jingpin-uno-"))
+        inst.pipe = f"jingpin-{secrets.token_hex(16)}"
         tmp = self.root / "tmp"
         tmp.mkdir(exist_ok=True)
         logfile = self.root / f"instance-{inst.index}.log"
@@ -359,11 +384,11 @@ class ConverterPool:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
         if self.uno_site:
             env["PYTHONPATH"] = str(self.uno_site)
+        env["JINGPIN_XMLRPC_SOCKET"] = str(inst.socket_path)
+        env["JINGPIN_UNO_PIPE"] = inst.pipe
         cmd = [
             # -P: the script's folder (ours) must not shadow anything on Debian's python path.
             self.python, "-P", str(UNO_SERVER),
-            "--interface", self.host, "--uno-interface", self.host,
-            "--port", str(inst.port), "--uno-port", str(inst.uno_port),
             "--user-installation", str(inst.profile_dir),
             "--temp-dir", str(tmp),
         ]  # fmt: skip
@@ -402,6 +427,7 @@ class ConverterPool:
             _kill_group(inst.process.pid)
             inst.process.wait()
             inst.process = None
+        inst.forget_sockets()
         pidfile = self.root / f"instance-{inst.index}.pid"
         try:
             pid = int(pidfile.read_text())
@@ -413,10 +439,8 @@ class ConverterPool:
             _kill_group(pid)
 
     def _probe(self, inst: _Instance, timeout: float) -> bool:
-        url = f"http://{self.host}:{inst.port}"
         try:
-            proxy = xmlrpc.client.ServerProxy(url, transport=_TimeoutTransport(timeout))
-            info: Any = proxy.info()
+            info: Any = _proxy(inst, timeout).info()
         except (OSError, http.client.HTTPException, xmlrpc.client.Error):
             return False
         if not isinstance(info, dict) or info.get("api") != API_VERSION:
@@ -636,16 +660,14 @@ class ConverterPool:
         watchdog.daemon = True
         watchdog.start()
         try:
-            client = _Client(self.host, str(inst.port), host_location="local")
-            # update_index=False: our documents have no ToC/indexes, and the refresh re-lays out
-            # the whole document twice.
-            client.convert(
-                inpath=str(source),
-                outpath=str(target),
-                convert_to="pdf",
-                filter_options=options,
-                update_index=False,
-            )
+            # unoserver's convert(inpath, indata, outpath, convert_to, filtername,
+            # filter_options, update_index, infiltername, password), as its client calls it
+            # (without the client's info() round-trip per request). update_index=False: our
+            # documents have no ToC/indexes, and the refresh re-lays out the whole document twice.
+            with _proxy(inst) as proxy:
+                proxy.convert(
+                    str(source), None, str(target), "pdf", None, options, False, None, None
+                )
         except (OSError, http.client.HTTPException, xmlrpc.client.ProtocolError) as exc:
             watchdog.cancel()
             if inst.hung:

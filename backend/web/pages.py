@@ -4,6 +4,8 @@ Domain pages live in each domain's ``pages`` module and render through backend.c
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -18,7 +20,12 @@ from backend.auth.deps import (
     client_address,
 )
 from backend.auth.models import ROLE_LABELS, TokenKind
-from backend.auth.service import authenticate, issue_token, revoke_token
+from backend.auth.service import (
+    authenticate,
+    issue_token,
+    revoke_presented_session,
+    revoke_token,
+)
 from backend.core.config import get_settings
 from backend.core.errors import JingpinError
 from backend.core.pages import add_context_provider, render, templates
@@ -36,9 +43,45 @@ def index() -> Response:
     return RedirectResponse("/home", status_code=303)
 
 
+LOGIN_CSRF_COOKIE = "jingpin_login_csrf"
+
+
+def _login_page(
+    request: Request, *, status_code: int = 200, error: str | None, next: str, username: str
+) -> Response:
+    """The login form with a fresh login-CSRF token, in the form and in a cookie only this
+    site can set: a login POST from another site has no matching pair (login CSRF would sign
+    the victim in to the attacker's account)."""
+    token = secrets.token_urlsafe(24)
+    response = render(
+        request,
+        "login.html",
+        status_code=status_code,
+        error=error,
+        next=_safe_next(next),
+        username=username,
+        login_csrf=token,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        path="/login",
+        secure=_secure_cookies(),
+        max_age=3600,
+    )
+    return response
+
+
+def _secure_cookies() -> bool:
+    settings = get_settings()
+    return settings.base_url.startswith("https") or settings.is_production
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/home") -> Response:
-    return render(request, "login.html", next=_safe_next(next), error=None, username="")
+    return _login_page(request, error=None, next=next, username="")
 
 
 def _safe_next(value: str) -> str:
@@ -52,32 +95,38 @@ def login(
     username: Annotated[str, Form(max_length=50)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=300)] = "/home",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    # No CSRF token exists before login; SameSite=Lax cookies and the credential check guard it.
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(csrf_token.encode(), expected.encode()):
+        return _login_page(
+            request,
+            status_code=403,
+            error="登录页面已过期或来源不明，请重新输入用户名和密码",
+            next=next,
+            username="",
+        )
     try:
         user = authenticate(session, username, password, client_address(request))
     except JingpinError as exc:
-        return render(
-            request,
-            "login.html",
-            status_code=exc.status_code,
-            error=exc.message,
-            next=_safe_next(next),
-            username=username,
+        return _login_page(
+            request, status_code=exc.status_code, error=exc.message, next=next, username=username
         )
+    # A new session on every login; the one the browser carried (if any) ends.
+    revoke_presented_session(session, request.cookies.get(SESSION_COOKIE))
     token, _row = issue_token(session, user, TokenKind.session)
     record(session, actor=user, action="auth.login", object_type="user", object_id=user.id)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    settings = get_settings()
     response.set_cookie(
         SESSION_COOKIE,
         token,
         httponly=True,
         samesite="lax",
         path="/",
-        secure=settings.base_url.startswith("https") or settings.is_production,
-        max_age=settings.session_hours * 3600,
+        secure=_secure_cookies(),
+        max_age=get_settings().session_hours * 3600,
     )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 

@@ -119,7 +119,7 @@ import runpy
 from unoserver import converter
 from unoserver.converter import PropertyValue
 module = runpy.run_path({str(UNO_SERVER)!r})
-assert converter.UnoConverter is module["HiddenUnoConverter"]
+assert converter.UnoConverter is module["PipeUnoConverter"]
 class Desktop:
     def loadComponentFromURL(self, url, frame, flags, props):
         return sorted((p.Name, p.Value) for p in props)
@@ -129,7 +129,12 @@ print(desktop.loadComponentFromURL("file:///x.docx", "_default", 0, props))
 """
     out = subprocess.run(
         ["/usr/bin/python3", "-P", "-c", probe],
-        env={**os.environ, "PYTHONPATH": str(DEFAULT_UNO_SITE)},
+        env={
+            **os.environ,
+            "PYTHONPATH": str(DEFAULT_UNO_SITE),
+            "JINGPIN_UNO_PIPE": "probe",
+            "JINGPIN_XMLRPC_SOCKET": "/nonexistent/probe.sock",
+        },
         capture_output=True,
         text=True,
         check=True,

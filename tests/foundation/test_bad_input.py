@@ -14,6 +14,7 @@ from backend.orgs.service import normalise_uscc
 from backend.works.models import Work
 from backend.works.schemas import WorkCreate
 from backend.works.service import create_work
+from tests.conftest import client_login
 
 GOOD = {
     "title": "测试作品",
@@ -114,7 +115,7 @@ def test_token_of_a_deleted_user_stops_working(client, session, token_for):
 
 def test_form_post_without_csrf_token_is_refused_and_nothing_saved(client, session):
     before = _counts(session)
-    client.post("/login", data={"username": "prod-hz", "password": "jingpin-demo"})
+    assert client_login(client, "prod-hz").status_code == 303
     r = client.post("/works/new", data={"title": "无令牌", "genre": "x"})
     assert r.status_code == 403 and r.json()["code"] == "csrf_failed"
     assert _counts(session)[0] == before[0]

@@ -103,10 +103,10 @@ def test_only_auditors_and_admins_read_the_log(client: Any, token_for: Any) -> N
 
 
 def test_audit_page_shows_chain_status_and_filters(client: Any, session: Session) -> None:
-    from tests.conftest import DEMO_PASSWORD
+    from tests.conftest import DEMO_PASSWORD, client_login
 
     ag = signed_agreement(session)
-    client.post("/login", data={"username": "auditor", "password": DEMO_PASSWORD})
+    assert client_login(client, "auditor", DEMO_PASSWORD).status_code == 303
     r = client.get("/audit", params={"object_type": "agreement", "object_id": str(ag.id)})
     assert r.status_code == 200
     assert "审计日志链完整" in r.text and "agreement.sign" in r.text and "export-link" in r.text

@@ -23,7 +23,7 @@ from backend.core.errors import JingpinError
 from backend.core.pages import redirect, render
 from backend.core.schemas import error_responses
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], responses=error_responses(401))
 pages = APIRouter(include_in_schema=False)
 
 

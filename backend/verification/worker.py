@@ -3,8 +3,9 @@
 Each worker is a separate process (``spawn``: no state inherited from the threaded web server)
 that runs :func:`signing.verify.verify_pdf` under ``RLIMIT_AS`` (address-space limit) and
 answers one request at a time over a pipe. The parent waits at most ``timeout`` seconds; a worker
-that does not answer in time, or dies (out of memory, crash), is killed and replaced, and the
-caller gets :class:`VerificationAborted` (422) instead of a report. Requests beyond the pool's
+that does not answer in time, whose verification outlived the library's own timeout (its thread
+would go on burning CPU), or dies (out of memory, crash), is killed and replaced, and the caller
+gets :class:`VerificationAborted` (422) instead of a report. Requests beyond the pool's
 capacity wait in line up to ``queue_timeout`` seconds, then get ``ServiceBusy`` (503).
 """
 
@@ -79,11 +80,24 @@ def _worker_main(conn: Connection, memory_bytes: int) -> None:
                 limits=task.limits,
                 at=task.at,
             )
+            if _still_verifying():
+                # The library stopped waiting (its own timeout) but its thread keeps burning CPU
+                # and cannot be stopped from here: answer "timeout" and end this process; the
+                # parent kills it for certain and starts a fresh one.
+                conn.send(("error", "timeout"))
+                conn.close()
+                os._exit(0)
             conn.send(("ok", report))
         except MemoryError:
             conn.send(("error", "memory"))
         except BaseException as exc:  # never let a hostile file kill the loop silently
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def _still_verifying() -> bool:
+    """Whether :func:`signing.verify.verify_pdf`'s worker thread (named ``verify-pdf``) is still
+    running after it returned, i.e. it gave up waiting on a file that took too long."""
+    return any(t.name == "verify-pdf" and t.is_alive() for t in threading.enumerate())
 
 
 class _Worker:
@@ -215,9 +229,11 @@ class VerificationPool:
                 extra={"reason": "timeout" if str(exc) == "timeout" else "worker_lost"}
             ) from exc
         if status != "ok":
-            # The worker survived but the task raised (usually memory): start afresh anyway.
+            # The task ran out of time inside the worker (which then exits), or raised (usually
+            # memory): the process is killed and replaced either way, never reused.
             self._replace(worker, str(value))
-            raise VerificationAborted(extra={"reason": "memory" if value == "memory" else "error"})
+            reason = value if value in ("memory", "timeout") else "error"
+            raise VerificationAborted(extra={"reason": reason})
         worker.tasks += 1
         self.completed += 1
         self._idle.put(worker)

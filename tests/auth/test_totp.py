@@ -324,3 +324,48 @@ def test_enrolment_and_approval_through_the_pages(
     )  # the same form submitted twice acts once and says so
     assert "error=" not in replay.headers["location"]
     assert client.get(f"/api/v1/disbursements/{d1}").json()["state"] == "approved"
+
+
+def test_sign_page_asks_for_the_code_once_enrolled_and_signs_with_it(
+    session: Session, client: Any, token_for: Any, clock: Clock
+) -> None:
+    from tests.funding.test_pages import hidden, login
+
+    ag_id = _agreement_waiting_for(session, "千岛湖的守鱼人")
+    login(client, "prod-hz")
+    assert 'name="totp_code"' not in client.get(f"/agreements/{ag_id}").text
+    secret, _ = enrol(client, token_for, "prod-hz", clock)
+    page = client.get(f"/agreements/{ag_id}").text
+    assert 'name="totp_code"' in page
+    form = {"csrf_token": hidden(page, "csrf_token"), "password": DEMO_PASSWORD}
+    refused = client.post(f"/agreements/{ag_id}/sign", data=form, follow_redirects=False)
+    assert refused.status_code == 303
+    assert client.get(f"/api/v1/agreements/{ag_id}").json()["status"] == "open"
+    done = client.post(
+        f"/agreements/{ag_id}/sign",
+        data={**form, "totp_code": clock.code(secret)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert client.get(f"/api/v1/agreements/{ag_id}").json()["status"] == "signing"
+    assert _audit(session, "agreement.sign")[-1]["factor"] == "password+totp"
+
+
+def test_admin_page_sets_the_roles_that_must_enrol(session: Session, client: Any) -> None:
+    from tests.funding.test_pages import hidden, login
+
+    login(client, "finance-a")
+    assert 'id="required-roles"' not in client.get("/account/totp").text
+    login(client, "admin")
+    page = client.get("/account/totp").text
+    assert 'id="required-roles"' in page and 'value="finance"' in page
+    r = client.post(
+        "/account/totp/required-roles",
+        data={"csrf_token": hidden(page, "csrf_token"), "roles": ["finance", "unit_reviewer"]},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and "error=" not in r.headers["location"]
+    got = client.get("/api/v1/admin/totp-required-roles").json()["roles"]
+    assert got == ["finance", "unit_reviewer"]
+    login(client, "finance-a")
+    assert "您所在的角色须使用动态口令" in client.get("/account/totp").text

@@ -81,6 +81,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
+    problems = get_settings().production_key_problems()
+    if problems:  # production refuses keys whose KEK sits beside them (README: 密钥与备份)
+        raise RuntimeError("；".join(problems))
     wiring.install()
     app = FastAPI(
         lifespan=lifespan,

@@ -1,6 +1,8 @@
 """The evidence package of an agreement (证据包): the current PDF, the verification report
 (JSON, text, and the PDF sealed by the system), the agreement's audit trail, the CA chain, the
-TSA certificate, the current CRL, and a manifest with sha256 and SM3 of every file."""
+TSA certificate, the current CRL, the signed checkpoint of the whole audit chain written for
+this package (a copy of the anchor outside the database), and a manifest with sha256 and SM3 of
+every file."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from sqlmodel import Session
 
 from backend.agreements import service as agreements
 from backend.agreements.models import Agreement, AgreementStatus
+from backend.audit_log.checkpoints import checkpoint_now
 from backend.audit_log.service import event_dict
 from backend.auth.models import User
 from backend.core.db import utcnow
@@ -54,6 +57,9 @@ def evidence_zip(session: Session, user: User, agreement_id: int) -> tuple[Agree
         "verification-report.pdf": render_sealed_report(body.model_dump(mode="json")),
         "verification-report.txt": report_text.encode(),
         "audit-trail.jsonl": audit_lines.encode(),
+        "audit-checkpoint.json": json.dumps(
+            checkpoint_now(reason="export"), ensure_ascii=False, indent=2
+        ).encode(),
         "ca-chain.pem": ca.chain_pem(),
         "root-ca.pem": ca.export_root_pem(),
         "tsa.pem": ca.tsa_certificate.public_bytes(serialization.Encoding.PEM),

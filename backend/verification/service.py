@@ -65,9 +65,10 @@ def remember(result: VerificationResult) -> None:
     """Keep the latest result for a file (a cache for the downloads, not a record: content-
     addressed by the file's sha256, overwritten by the next verification of the same file)."""
     folder = _cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = _cache_path(result.file_sha256, ".json")
     tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+    tmp.touch(mode=0o600)
     tmp.write_text(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
     tmp.replace(path)
     _cache_path(result.file_sha256, ".pdf").unlink(missing_ok=True)
@@ -92,6 +93,7 @@ def report_pdf(file_sha256: str) -> bytes:
         return path.read_bytes()
     pdf = render_sealed_report(result.model_dump(mode="json"))
     tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+    tmp.touch(mode=0o600)
     tmp.write_bytes(pdf)
     tmp.replace(path)
     return pdf

@@ -126,6 +126,9 @@ class JingpinApp(FastAPI):
 
 
 def create_app() -> FastAPI:
+    problems = get_settings().production_key_problems()
+    if problems:  # production refuses keys whose KEK sits beside them (README: 密钥与备份)
+        raise RuntimeError("；".join(problems))
     wiring.install()
     app = JingpinApp(
         lifespan=lifespan,

@@ -3,10 +3,12 @@ by every entry point (the app, the CLI, the demo loader, tests) before any work;
 
 from __future__ import annotations
 
+from backend.audit_log import checkpoints
 from backend.core import events
 from backend.documents import jobs as document_jobs
 from backend.funding import hooks as funding_hooks
 from backend.funding import reminders
+from backend.pki.service import checkpoint_signer
 from backend.workflow import hooks as workflow_hooks
 from backend.workflow import mail as workflow_mail
 
@@ -15,6 +17,7 @@ TASK_MODULES = (document_jobs, workflow_mail, reminders)
 
 
 def install() -> None:
+    checkpoints.install_signer(checkpoint_signer)  # the system seal signs audit checkpoints
     funding_hooks.install()
     workflow_hooks.install()
     events.mark_installed()

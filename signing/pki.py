@@ -65,6 +65,7 @@ from .errors import (
     WrongRootPassphrase,
 )
 from .keystore import EncryptedKeyStore, atomic_write
+from .pkcs11_key import TokenKey
 
 __all__ = [
     "POLICY_ARC",
@@ -240,8 +241,10 @@ _SIGNER_KEY_USAGE = x509.KeyUsage(
 class CertificateAuthority:
     """File-backed CA. Open with :meth:`init` (idempotent) or :meth:`open`."""
 
-    def __init__(self, directory: Path, kek: bytes) -> None:
+    def __init__(self, directory: Path, kek: bytes, issuing_token: TokenKey | None = None) -> None:
         self.directory = Path(directory)
+        # The issuing CA's key in a PKCS#11 token instead of the key store (pkcs11_key.py).
+        self.issuing_token = issuing_token
         if not (self.directory / "issuing.pem").exists():
             raise CertificateAuthorityError(f"no CA in {self.directory}; call init() first")
         self.keys = EncryptedKeyStore(self.directory / "keys", kek)
@@ -264,8 +267,10 @@ class CertificateAuthority:
         organisation: str = "jingpin",
         crl_url: str | None = None,
         key_algorithm: KeyAlgorithm = "ec-p256",
+        issuing_token: TokenKey | None = None,
     ) -> CertificateAuthority:
-        """Create the CA under ``directory`` unless it already exists, then open it.
+        """Create the CA under ``directory`` unless it already exists, then open it. With
+        ``issuing_token`` the issuing CA's key is generated in (and never leaves) that token.
 
         Idempotent: a second call opens the existing CA (and fills in anything missing, e.g. a
         TSA certificate, which needs the root passphrase).
@@ -317,16 +322,17 @@ class CertificateAuthority:
                 assert isinstance(root_key_obj, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey)
                 root_cert = x509.load_pem_x509_certificate(root_pem.read_bytes())
                 if not (root_dir / "issuing.pem").exists():
-                    issuing_key = generate_private_key(key_algorithm)
+                    issuing_key = None if issuing_token else generate_private_key(key_algorithm)
                     cert = _ca_builder(
                         _name(f"{org} Issuing CA", org),
                         root_cert.subject,
-                        issuing_key.public_key(),
+                        issuing_token.generate() if issuing_token else issuing_key.public_key(),  # type: ignore[union-attr]
                         root_key_obj.public_key(),
                         0,
                         ISSUING_DAYS,
                     ).sign(root_key_obj, _hash_for(root_key_obj))
-                    keys.store(_ISSUING_KEY_ID, issuing_key)
+                    if issuing_key is not None:
+                        keys.store(_ISSUING_KEY_ID, issuing_key)
                     atomic_write(
                         root_dir / "issuing.pem",
                         cert.public_bytes(serialization.Encoding.PEM),
@@ -348,14 +354,23 @@ class CertificateAuthority:
             ):
                 if not (root_dir / state_file).exists():
                     atomic_write(root_dir / state_file, default.encode(), 0o644)
-        return cls(root_dir, kek)
+        return cls(root_dir, kek, issuing_token)
 
     @classmethod
-    def open(cls, directory: str | Path, *, kek: bytes) -> CertificateAuthority:
-        return cls(Path(directory), kek)
+    def open(
+        cls, directory: str | Path, *, kek: bytes, issuing_token: TokenKey | None = None
+    ) -> CertificateAuthority:
+        return cls(Path(directory), kek, issuing_token)
 
     def _load_cert(self, name: str) -> x509.Certificate:
         return x509.load_pem_x509_certificate((self.directory / name).read_bytes())
+
+    def _issuer_sign(self, builder: Any) -> Any:
+        """Sign a certificate or CRL builder as the issuing CA (key store or token)."""
+        if self.issuing_token is not None:
+            return self.issuing_token.sign_builder(builder)
+        issuer_key = self._issuer_key()
+        return builder.sign(issuer_key, _hash_for(issuer_key))
 
     def _issuer_key(self) -> CertificateIssuerPrivateKeyTypes:
         if self._issuing_key is None:
@@ -647,8 +662,7 @@ class CertificateAuthority:
                 ),
                 critical=False,
             )
-        issuer_key = self._issuer_key()
-        cert = builder.sign(issuer_key, _hash_for(issuer_key))
+        cert = self._issuer_sign(builder)
         serial_hex = _serial_hex(cert.serial_number)
         with _locked(self.directory):
             if private_key is not None:
@@ -781,10 +795,7 @@ class CertificateAuthority:
                     critical=False,
                 )
             builder = builder.add_revoked_certificate(entry.build())
-        issuer_key = self._issuer_key()
-        der = builder.sign(issuer_key, _hash_for(issuer_key)).public_bytes(
-            serialization.Encoding.DER
-        )
+        der = self._issuer_sign(builder).public_bytes(serialization.Encoding.DER)
         self._crl_cache = (len(revoked), now, der)
         return der
 

@@ -9,15 +9,19 @@ profile needs it, and choosing gm/dual for one organisation creates it on demand
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.sign.signers import Signer
 from pyhanko.sign.timestamps import TimeStamper
 from sqlmodel import Session, select
@@ -33,6 +37,7 @@ from signing.gm.pki import GmCertificateAuthority
 from signing.gm.signer import gm_signer
 from signing.gm.tsa import GmInProcessTimeStamper, GmTimestampAuthority
 from signing.pades import FieldSpec, PadesLevel, SigningRequest, ca_signer, prepare, sign_pdf
+from signing.pkcs11_key import TokenKey
 from signing.pki import CertificateAuthority, IssuedCertificate
 from signing.tsa import InProcessTimeStamper, TimestampAuthority, http_timestamper
 from signing.verify import VerificationReport, verify_pdf
@@ -118,6 +123,86 @@ def system_seal() -> IssuedCertificate:
         return ca.issue(organisation=SYSTEM_ORGANISATION, common_name=SYSTEM_COMMON_NAME)
 
 
+SYSTEM_SIGNATURE_ALGORITHM = "ecdsa-p256-sha256"
+
+
+@dataclass(frozen=True)
+class SystemSignature:
+    """A detached signature by the system seal (audit exports, audit checkpoints)."""
+
+    algorithm: str
+    signature_b64: str
+    certificate_pem: str
+
+
+def sign_as_system(data: bytes) -> SystemSignature:
+    seal = system_seal()
+    key = get_ca().private_key(seal.serial)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise CertificateAuthorityError("the system seal key is not an ECDSA key")
+    signature = key.sign(data, ec.ECDSA(hashes.SHA256()))
+    return SystemSignature(
+        SYSTEM_SIGNATURE_ALGORITHM,
+        base64.b64encode(signature).decode(),
+        seal.certificate_pem.decode(),
+    )
+
+
+def system_certificates() -> list[x509.Certificate]:
+    """Every system seal certificate this CA issued: what a system signature is pinned to (not
+    any certificate of the issuing CA, which also issues every organisation's seal)."""
+    return [c.certificate for c in get_ca().list() if c.organisation == SYSTEM_ORGANISATION]
+
+
+def check_system_signature(
+    data: bytes,
+    sig: SystemSignature,
+    *,
+    pinned: list[x509.Certificate] | None = None,
+    revoked_serials: set[int] | None = None,
+) -> str | None:
+    """None when ``sig`` is the system seal's signature over ``data``; else why not (Chinese)."""
+    if sig.algorithm != SYSTEM_SIGNATURE_ALGORITHM:
+        return f"不支持的签名算法：{sig.algorithm}"
+    try:
+        cert = x509.load_pem_x509_certificate(sig.certificate_pem.encode())
+        signature = base64.b64decode(sig.signature_b64, validate=True)
+    except (ValueError, TypeError):
+        return "签名或证书格式错误"
+    der = cert.public_bytes(serialization.Encoding.DER)
+    allowed = system_certificates() if pinned is None else pinned
+    if all(der != c.public_bytes(serialization.Encoding.DER) for c in allowed):
+        return "签名证书不是本系统的系统印章证书"
+    if revoked_serials and cert.serial_number in revoked_serials:
+        return "签名证书已被吊销"
+    public = cert.public_key()
+    if not isinstance(public, ec.EllipticCurvePublicKey):
+        return "签名证书的密钥类型不正确"
+    try:
+        public.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        return "签名值无效：内容已被改动或签名不是本系统所签"
+    return None
+
+
+def checkpoint_signer(data: bytes) -> tuple[str, str, str]:
+    """The audit checkpoints' signer (installed by backend.wiring)."""
+    sig = sign_as_system(data)
+    return sig.algorithm, sig.signature_b64, sig.certificate_pem
+
+
+def system_signature_checker() -> Callable[[bytes, str, str, str], str | None]:
+    """A checker of audit checkpoints pinned to this installation's system seal certificates."""
+    pinned = system_certificates()
+
+    def check(data: bytes, algorithm: str, signature: str, certificate: str) -> str | None:
+        return check_system_signature(
+            data, SystemSignature(algorithm, signature, certificate), pinned=pinned
+        )
+
+    return check
+
+
 def ca_dir(settings: Settings | None = None) -> Path:
     return (settings or get_settings()).data_dir / "ca"
 
@@ -133,6 +218,16 @@ def gm_ca_dir(settings: Settings | None = None) -> Path:
 CA_ORGANISATION = "jingpin 微短剧精品创作传播计划"
 
 
+def issuing_token(settings: Settings | None = None) -> TokenKey | None:
+    """The issuing CA's key in a PKCS#11 token, when JINGPIN_PKCS11_LIB is set."""
+    s = settings or get_settings()
+    if not s.pkcs11_lib:
+        return None
+    if not s.pkcs11_token or not s.pkcs11_pin:
+        raise CertificateAuthorityError("JINGPIN_PKCS11_TOKEN and JINGPIN_PKCS11_PIN are needed")
+    return TokenKey(s.pkcs11_lib, s.pkcs11_token, s.pkcs11_pin, s.pkcs11_issuing_key_label)
+
+
 def init_ca(settings: Settings | None = None) -> CertificateAuthority:
     """Create the CAs (root, issuing CA, TSA) the deployment's profile needs; idempotent. The
     ECDSA CA always; the SM2 CA too in gm and dual."""
@@ -143,6 +238,7 @@ def init_ca(settings: Settings | None = None) -> CertificateAuthority:
         root_passphrase=s.secret("ca_root_passphrase").encode(),
         organisation=CA_ORGANISATION,
         crl_url=s.base_url.rstrip("/") + CRL_PATH,
+        issuing_token=issuing_token(s),
     )
     if s.crypto_profile != CryptoProfile.intl:
         init_gm_ca(s)
@@ -164,8 +260,10 @@ def init_gm_ca(settings: Settings | None = None) -> GmCertificateAuthority:
 
 
 @lru_cache
-def _ca_for(directory: str, kek: str, generation: int) -> CertificateAuthority:
-    return CertificateAuthority.open(directory, kek=kek.encode())
+def _ca_for(
+    directory: str, kek: str, generation: int, token: TokenKey | None = None
+) -> CertificateAuthority:
+    return CertificateAuthority.open(directory, kek=kek.encode(), issuing_token=token)
 
 
 def _generation(directory: Path) -> int:
@@ -177,7 +275,7 @@ def _generation(directory: Path) -> int:
 def get_ca() -> CertificateAuthority:
     s = get_settings()
     directory = ca_dir(s)
-    return _ca_for(str(directory), s.secret("kek"), _generation(directory))
+    return _ca_for(str(directory), s.secret("kek"), _generation(directory), issuing_token(s))
 
 
 @lru_cache
@@ -236,7 +334,7 @@ def timestamp_authority() -> TimestampAuthority:
 def _tsa_for(directory: str, kek: str, generation: int) -> TimestampAuthority:
     # Built once per CA generation: unwrapping the TSA key and preparing its certificate costs
     # ~80 ms.
-    ca = _ca_for(directory, kek, generation)
+    ca = _ca_for(directory, kek, generation, issuing_token())
     return TimestampAuthority(ca.tsa_certificate, ca.tsa_private_key(), [ca.root_certificate])
 
 

@@ -15,8 +15,9 @@ import typer
 
 
 def verify_export_file(path: Path) -> tuple[int, str]:
-    """(exit code, Chinese message): 0 valid, 1 tampered or not signed by us, 3 unreadable."""
-    from backend.pki.service import get_ca
+    """(exit code, Chinese message): 0 valid, 1 tampered or not signed by our system seal,
+    3 unreadable."""
+    from backend.pki.service import get_ca, system_certificates
     from backend.verification.export import verify_export
 
     try:
@@ -25,9 +26,7 @@ def verify_export_file(path: Path) -> tuple[int, str]:
         return 3, f"无法读取文件：{exc.strerror}"
     ca = get_ca()
     revoked = {c.serial for c in ca.list() if c.revoked}
-    check = verify_export(
-        data, root=ca.root_certificate, issuing=ca.issuing_certificate, revoked_serials=revoked
-    )
+    check = verify_export(data, pinned=system_certificates(), revoked_serials=revoked)
     if check.ok:
         return 0, check.message
     return 1, f"核验失败：{check.message}"

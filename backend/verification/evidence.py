@@ -1,7 +1,8 @@
 """The evidence package of an agreement (证据包): the current PDF (for a fully signed agreement its
 archive form, PAdES B-LTA), the verification report (JSON, text, and the PDF sealed by the
-system), the agreement's audit trail, the CA chain, the TSA certificates, the current CRL and the
-root's ARL, and a manifest with sha256 and SM3 of every file."""
+system), the agreement's audit trail, the signed checkpoint of the whole audit chain written for
+this package (a copy of the anchor outside the database), the CA chain, the TSA certificates, the
+current CRL and the root's ARL, and a manifest with sha256 and SM3 of every file."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlmodel import Session
 
 from backend.agreements import service as agreements
 from backend.agreements.models import Agreement, AgreementStatus
+from backend.audit_log.checkpoints import checkpoint_now
 from backend.audit_log.service import event_dict
 from backend.auth.models import User
 from backend.core.db import utcnow
@@ -56,6 +58,9 @@ def evidence_zip(session: Session, user: User, agreement_id: int) -> tuple[Agree
         "verification-report.pdf": render_sealed_report(body.model_dump(mode="json")),
         "verification-report.txt": report_text.encode(),
         "audit-trail.jsonl": audit_lines.encode(),
+        "audit-checkpoint.json": json.dumps(
+            checkpoint_now(reason="export"), ensure_ascii=False, indent=2
+        ).encode(),
         "ca-chain.pem": ca.chain_pem(),
         "root-ca.pem": ca.export_root_pem(),
         # every TSA certificate, old ones too: the archive's timestamps may come from several

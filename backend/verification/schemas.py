@@ -192,6 +192,7 @@ class AuditEventRead(BaseModel):
     payload_sha256: str
     prev_hash: str
     hash: str
+    hash_algorithm: str = Field(description="链哈希算法：sha256，或国密配置下的 sm3")
 
 
 class AuditEventPage(BaseModel):

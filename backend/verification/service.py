@@ -91,8 +91,10 @@ def _readable_path(user: User, file_sha256: str) -> Path:
 def remember(user: User, result: VerificationResult) -> None:
     """Keep the user's latest result for a file (a cache for the downloads, not a record)."""
     path = _cache_path(user.id or 0, result.file_sha256, ".json")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _cache_dir().mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.parent.mkdir(exist_ok=True, mode=0o700)
     tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+    tmp.touch(mode=0o600)
     tmp.write_text(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
     tmp.replace(path)
     path.with_suffix(".pdf").unlink(missing_ok=True)
@@ -119,6 +121,7 @@ def report_pdf(user: User, file_sha256: str) -> bytes:
         return path.read_bytes()
     pdf = render_sealed_report(result.model_dump(mode="json"))
     tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+    tmp.touch(mode=0o600)
     tmp.write_bytes(pdf)
     tmp.replace(path)
     return pdf

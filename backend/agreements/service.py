@@ -53,7 +53,14 @@ from backend.documents.render import render_docx, template_sha256
 from backend.documents.service import context_digest, pdf_for_docx, store_rendered
 from backend.documents.store import get_store
 from backend.orgs.models import Organisation, OrgKind, RecommendingUnit
-from backend.pki.service import font_cache_dir, get_ca, timestamper, usable_seal, verify_bytes
+from backend.pki.service import (
+    font_cache_dir,
+    get_ca,
+    seal_picture,
+    timestamper,
+    usable_seal,
+    verify_bytes,
+)
 from backend.works.models import Work, WorkStatus
 from signing.appearance import SignatureAppearance
 from signing.pades import FieldSpec, PadesLevel, SigningRequest, ca_signer, prepare, sign_pdf
@@ -455,7 +462,9 @@ def begin_signing(
         level=PadesLevel.B_T,
         timestamper=timestamper(),
         certify=party == SIGNING_ORDER[0],
-        appearance=SignatureAppearance(organisation=org.name, signer_name=user.display_name),
+        appearance=SignatureAppearance(
+            organisation=org.name, signer_name=user.display_name, seal_png=seal_picture(org)
+        ),
         font_cache_dir=font_cache_dir(),
         reason=f"{party.label}签署三方协议 {locked.number}",
         location="中国",

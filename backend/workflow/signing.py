@@ -34,7 +34,14 @@ from backend.documents.downloads import Prepared
 from backend.documents.models import DocumentFormat
 from backend.documents.pdf_layout import last_page
 from backend.orgs.models import Organisation
-from backend.pki.service import font_cache_dir, get_ca, timestamper, usable_seal, verify_bytes
+from backend.pki.service import (
+    font_cache_dir,
+    get_ca,
+    seal_picture,
+    timestamper,
+    usable_seal,
+    verify_bytes,
+)
 from backend.workflow import applications
 from backend.workflow.models import ApplicationDocument, DocumentSlot
 from backend.works.service import EDITABLE, get_work
@@ -113,7 +120,9 @@ def begin_online_signing(
         level=PadesLevel.B_T,
         timestamper=timestamper(),
         certify=True,
-        appearance=SignatureAppearance(organisation=org.name, signer_name=user.display_name),
+        appearance=SignatureAppearance(
+            organisation=org.name, signer_name=user.display_name, seal_png=seal_picture(org)
+        ),
         font_cache_dir=font_cache_dir(),
         reason=f"{org.name}签署{slot.label}《{work.title}》",
         location="中国",

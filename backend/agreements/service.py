@@ -68,6 +68,7 @@ from backend.pki.service import (
     archive_bytes,
     font_cache_dir,
     profile_of,
+    seal_picture,
     seal_signing,
     verify_bytes,
 )
@@ -530,7 +531,9 @@ def begin_signing(
             level=PadesLevel.B_T,
             timestamper=seal.timestamper,
             certify=party == SIGNING_ORDER[0] and i == 0,
-            appearance=SignatureAppearance(organisation=org.name, signer_name=user.display_name),
+            appearance=SignatureAppearance(
+                organisation=org.name, signer_name=user.display_name, seal_png=seal_picture(org)
+            ),
             font_cache_dir=font_cache_dir(),
             reason=f"{party.label}签署三方协议 {locked.number}（{seal.algorithm.label}）",
             location="中国",

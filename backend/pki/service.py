@@ -33,12 +33,14 @@ from backend.orgs.models import Organisation
 from signing.appearance import SignatureAppearance
 from signing.archive import ArchiveTrust, archive_pdf
 from signing.errors import CertificateAuthorityError, CertificateNotFound
+from signing.fonts import font_for_text
 from signing.gm.pki import GmCertificateAuthority
 from signing.gm.signer import gm_signer
 from signing.gm.tsa import GmInProcessTimeStamper, GmTimestampAuthority
 from signing.pades import FieldSpec, PadesLevel, SigningRequest, ca_signer, prepare, sign_pdf
 from signing.pkcs11_key import TokenKey
 from signing.pki import CertificateAuthority, IssuedCertificate
+from signing.seal import round_seal_png
 from signing.tsa import InProcessTimeStamper, TimestampAuthority, http_timestamper
 from signing.verify import VerificationReport, verify_pdf
 
@@ -474,6 +476,19 @@ def ensure_seals(session: Session, *, actor: object) -> int:
     for org in session.exec(select(Organisation).order_by(Organisation.id)):  # type: ignore[arg-type]
         issued += len(issue_profile_seals(session, org, actor=actor))
     return issued
+
+
+def seal_code(org: Organisation) -> str:
+    """The code printed at the bottom of the seal picture: the USCC, else the organisation number."""
+    return org.uscc or f"JP{org.id or 0:011d}"
+
+
+def seal_picture(org: Organisation) -> bytes:
+    """The organisation's seal picture for visible signatures: a round red seal drawn from its
+    name and code (signing.seal; cached per name and code)."""
+    code = seal_code(org)
+    font = font_for_text(font_cache_dir(), org.name + code)
+    return round_seal_png(org.name, code, str(font))
 
 
 def usable_seal(

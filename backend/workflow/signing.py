@@ -36,6 +36,7 @@ from backend.documents.pdf_layout import last_page
 from backend.orgs.models import Organisation
 from backend.pki.service import (
     font_cache_dir,
+    seal_picture,
     seal_signing,
     single_signature_algorithm,
     verify_bytes,
@@ -119,7 +120,9 @@ def begin_online_signing(
         level=PadesLevel.B_T,
         timestamper=seal.timestamper,
         certify=True,
-        appearance=SignatureAppearance(organisation=org.name, signer_name=user.display_name),
+        appearance=SignatureAppearance(
+            organisation=org.name, signer_name=user.display_name, seal_png=seal_picture(org)
+        ),
         font_cache_dir=font_cache_dir(),
         reason=f"{org.name}签署{slot.label}《{work.title}》",
         location="中国",

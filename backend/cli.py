@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from backend.agreements.cli import archive_app
 from backend.core.config import get_settings
 from backend.documents.cli import app as render_app
 from backend.funding.cli import render_progress
@@ -24,6 +25,7 @@ audit_app = typer.Typer(help="审计日志", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(ca_app, name="ca")
+app.add_typer(archive_app, name="archive")
 app.command("verify")(verify_command)
 render_app.command("progress")(render_progress)
 app.add_typer(render_app, name="render")

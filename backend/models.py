@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from backend.agreements.models import Agreement, AgreementMilestone, AgreementSignature
 from backend.audit_log.models import AuditEvent
 from backend.auth.models import AuthToken, FailedLogin, User
+from backend.auth.totp import RecoveryCode, TotpAuthenticator, TotpRequiredRole
 from backend.documents.models import Document
 from backend.funding.filing_models import ProgressFiling, ProgressFilingCorrection
 from backend.funding.models import (
@@ -74,4 +75,7 @@ __all__ = [
     "UnitQuota",
     "UnitReview",
     "WorkVersion",
+    "RecoveryCode",
+    "TotpAuthenticator",
+    "TotpRequiredRole",
 ]

@@ -29,10 +29,18 @@ class AgreementCreate(BaseModel):
 
 class SignBody(BaseModel):
     password: str = Field(min_length=1, max_length=200)
+    totp_code: str = Field(
+        default="", max_length=20, description="动态口令（已绑定时必填；也可填一个恢复码）"
+    )
 
 
 class DeclineBody(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
+    password: str = Field(min_length=1, max_length=200, description="再次输入登录密码以确认")
+
+
+class VoidBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=1000, description="作废理由（记入审计日志）")
 
 
 # --------------------------------------------------------------------------- read schemas

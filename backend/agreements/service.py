@@ -4,7 +4,9 @@
 Signing is split in three steps so that the async endpoint can run the signature itself on the
 event loop (pyHanko's async API) while database work runs in the threadpool:
 ``begin_signing`` (checks, fresh password, row lock FOR UPDATE, signer) → ``sign_pdf`` (worker thread) →
-``finish_signing`` (store revision, signature row, audit; verification after the last one).
+``finish_signing`` (store revision, signature row, audit; after the last one: the archive form
+PAdES B-LTA — validation data and a document timestamp — is verified and becomes the agreement's
+document before ``fully_signed`` is recorded).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from backend.audit_log.models import AuditEvent
 from backend.audit_log.service import record, trail
 from backend.auth.models import Role, User
 from backend.auth.service import confirm_password
+from backend.auth.totp import Factor, verify_step_up
 from backend.core import events
 from backend.core.dates import today_shanghai
 from backend.core.db import utcnow
@@ -61,6 +64,7 @@ from backend.pki.service import (
     PROFILE_ALGORITHMS,
     CryptoProfile,
     SealAlgorithm,
+    archive_bytes,
     font_cache_dir,
     profile_of,
     seal_signing,
@@ -68,6 +72,7 @@ from backend.pki.service import (
 )
 from backend.works.models import Work, WorkStatus
 from signing.appearance import SignatureAppearance
+from signing.errors import PdfSigningError
 from signing.pades import FieldSpec, PadesLevel, SigningRequest, prepare, sign_pdf
 from signing.verify import TOTAL_PASSED, describe_zh
 
@@ -253,6 +258,18 @@ def validate_money(
         )
 
 
+def work_for_agreement(session: Session, work_id: int) -> Work:
+    work = session.get(Work, work_id)
+    if work is None:
+        raise NotFound("未找到该作品", code="work_not_found")
+    return work
+
+
+def default_grant(work: Work) -> int:
+    """扶持资金 as the rules set it: the requested amount, or 0 with central support."""
+    return 0 if work.central_support_received else work.requested_fen
+
+
 def create_agreement(
     session: Session,
     user: User,
@@ -266,9 +283,7 @@ def create_agreement(
     """Ministry: render, convert, add the three signature fields, open for signing."""
     if user.role != Role.ministry_officer:
         raise PermissionDenied("仅总局工作人员可以生成三方协议")
-    work = session.get(Work, work_id)
-    if work is None:
-        raise NotFound("未找到该作品", code="work_not_found")
+    work = work_for_agreement(session, work_id)
     if work.status != WorkStatus.confirmed:
         raise Conflict("仅确认入选的作品可以签订三方协议", code="work_not_confirmed")
     existing = session.exec(select(Agreement).where(Agreement.work_id == work_id)).all()
@@ -277,7 +292,7 @@ def create_agreement(
             "该作品已有有效的三方协议；如需重签，请先拒签或作废当前版本", code="agreement_exists"
         )
     if grant_fen is None:
-        grant_fen = 0 if work.central_support_received else work.requested_fen
+        grant_fen = default_grant(work)
     if milestones is None:
         milestones = default_milestones(grant_fen)
     validate_money(work, grant_fen, milestones, over_request_reason)
@@ -441,6 +456,7 @@ class SignPlan:
     cert_serials: dict[SealAlgorithm, str]
     pdf: bytes
     requests: list[SigningRequest]
+    factor: Factor = Factor.password  # how the signer confirmed (audit log; never the code)
 
 
 def apply_signatures(plan: SignPlan) -> bytes:
@@ -472,20 +488,24 @@ def _check_can_sign(session: Session, ag: Agreement, party: Party) -> None:
 
 
 def begin_signing(
-    session: Session, user: User, agreement_id: int, password: str, address: str
+    session: Session,
+    user: User,
+    agreement_id: int,
+    password: str,
+    address: str,
+    totp_code: str = "",
 ) -> SignPlan:
     ag = get_agreement(session, user, agreement_id)
     party = party_of(user, ag)
     if party is None:
         raise NotFound("您不是该协议的签署方", code="not_a_party")
     _check_can_sign(session, ag, party)
-    confirm_password(session, user, password, address)  # 403 wrong_password (commits the failure)
-    locked = session.exec(
-        select(Agreement)
-        .where(Agreement.id == agreement_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    # Password, plus a current TOTP code when enrolled (or required for the role); 403 on a wrong
+    # one (the failure is committed before anything else is written).
+    proof = verify_step_up(
+        session, user, password=password, code=totp_code, address=address, password_always=True
+    )
+    locked = _lock(session, agreement_id)
     _check_can_sign(session, locked, party)
     org = session.get(Organisation, party_org_id(locked, party))
     pdf = get_store().get(locked.current_pdf_sha256 or "")
@@ -524,6 +544,7 @@ def begin_signing(
         {seal.algorithm: seal.certificate.serial_hex for seal in seals},
         pdf,
         requests,
+        proof.factor,
     )
 
 
@@ -602,16 +623,11 @@ def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) 
             "ses_signature_sha256": ses_signature,
             "sha256": doc.sha256,
             "sm3": doc.sm3,
+            "factor": plan.factor.value,
         },
     )
     if last:
-        report = verify_bytes(signed)
-        expected = len(signature_field_names(signed))
-        if report.indication != TOTAL_PASSED or len(report.signatures) != expected:
-            raise Conflict(
-                "签署后的协议未通过验证，未标记为签署完成：" + "；".join(describe_zh(report)),
-                code="verification_failed",
-            )
+        doc = _archive(session, ag, user, signed, doc, plan)
         ag.status = AgreementStatus.fully_signed.value
         ag.fully_signed_at = utcnow()
         session.add(ag)
@@ -647,29 +663,134 @@ def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) 
     return ag
 
 
+def _verified(signed: bytes) -> None:
+    """Every signature field signed and the whole file TOTAL_PASSED, or 409."""
+    report = verify_bytes(signed)
+    parties = [s for s in report.signatures if s.kind == "signature"]
+    if report.indication != TOTAL_PASSED or len(parties) != len(signature_field_names(signed)):
+        raise Conflict(
+            "签署后的协议未通过验证，未标记为签署完成：" + "；".join(describe_zh(report)),
+            code="verification_failed",
+        )
+
+
+def _archive(
+    session: Session, ag: Agreement, user: User, signed: bytes, doc: Document, plan: SignPlan
+) -> Document:
+    """Verify the fully signed agreement, store its archive form (长期保存格式, PAdES B-LTA: the
+    parties' B-T signatures, a DSS with every chain and CRL, a document timestamp) as the
+    agreement's current document, verified again. Raises 409 when either fails verification.
+
+    Agreements with SM2 signatures stay B-T for now: pyHanko's validation-data collection
+    cannot build SM2 certificate paths, so they are verified and kept as signed."""
+    if plan.profile != CryptoProfile.intl:
+        _verified(signed)
+        return doc
+    try:
+        archived = archive_bytes(signed)
+    except PdfSigningError as exc:  # a chain or CRL that does not validate now
+        raise Conflict(
+            "签署后的协议无法生成长期保存格式，未标记为签署完成", code="archive_failed"
+        ) from exc
+    # The archive holds the signed file byte for byte: verifying it verifies the three
+    # signatures (and that the DSS and timestamp revisions changed nothing).
+    _verified(archived)
+    doc = _store_agreement_document(
+        session,
+        ag,
+        template_sha256=None,
+        context_digest=None,
+        fmt=DocumentFormat.pdf,
+        data=archived,
+        created_by=user.id,
+        source_sha256=ag.current_pdf_sha256,
+    )
+    assert doc.sm3 is not None
+    ag.current_pdf_sha256, ag.current_pdf_sm3 = doc.sha256, doc.sm3
+    session.add(ag)
+    session.flush()
+    record(
+        session,
+        actor=user,
+        action="agreement.archived",
+        object_type="agreement",
+        object_id=ag.id,
+        payload={"level": "PAdES B-LTA", "sha256": doc.sha256, "sm3": doc.sm3},
+    )
+    return doc
+
+
 def sign_sync(
-    session: Session, user: User, agreement_id: int, password: str, address: str = "local"
+    session: Session,
+    user: User,
+    agreement_id: int,
+    password: str,
+    address: str = "local",
+    totp_code: str = "",
 ) -> Agreement:
     """Whole signing in one call (demo loader, CLI, tests); sync pyHanko wrapper inside."""
-    plan = begin_signing(session, user, agreement_id, password, address)
+    plan = begin_signing(session, user, agreement_id, password, address, totp_code)
     return finish_signing(session, user, plan, apply_signatures(plan))
 
 
-def decline(session: Session, user: User, agreement_id: int, reason: str) -> Agreement:
-    ag = get_agreement(session, user, agreement_id)
-    if party_of(user, ag) is None:
-        raise NotFound("您不是该协议的签署方", code="not_a_party")
-    if not reason.strip():
-        raise ValidationFailed("请填写拒签理由", fields={"reason": "请填写拒签理由"})
-    locked = session.exec(
+def _lock(session: Session, agreement_id: int) -> Agreement:
+    return session.exec(
         select(Agreement)
         .where(Agreement.id == agreement_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
-    if locked.status not in (AgreementStatus.open, AgreementStatus.signing):
-        raise Conflict("该协议当前状态不能拒签", code="agreement_not_open")
-    locked.status = AgreementStatus.voided.value
+
+
+def _has_signed(session: Session, ag: Agreement, party: Party) -> bool:
+    return (
+        session.exec(
+            select(AgreementSignature).where(
+                AgreementSignature.agreement_id == ag.id, AgreementSignature.party == party.value
+            )
+        ).first()
+        is not None
+    )
+
+
+def decline_blocker(session: Session, ag: Agreement, party: Party) -> Conflict | None:
+    """Why this party may not decline (拒签) now, or None (pages show it before the click).
+    Decline is for a party that has not signed: once its seal is on the document only the
+    ministry can withdraw the version (``void``)."""
+    if ag.status not in (AgreementStatus.open, AgreementStatus.signing):
+        return Conflict("该协议当前状态不能拒签", code="agreement_not_open")
+    if _has_signed(session, ag, party):
+        return Conflict(
+            f"{party.label}已签署，不能再拒签；如协议有误，请联系总局作废", code="already_signed"
+        )
+    return None
+
+
+def decline(
+    session: Session,
+    user: User,
+    agreement_id: int,
+    reason: str,
+    password: str,
+    address: str = "local",
+) -> Agreement:
+    """拒签: a party that has not signed refuses the agreement, with a reason and a fresh
+    password entry (as for signing). The version is closed; the ministry may issue a new one."""
+    ag = get_agreement(session, user, agreement_id)
+    party = party_of(user, ag)
+    if party is None:
+        raise NotFound("您不是该协议的签署方", code="not_a_party")
+    if not reason.strip():
+        raise ValidationFailed("请填写拒签理由", fields={"reason": "请填写拒签理由"})
+    blocker = decline_blocker(session, ag, party)
+    if blocker is not None:
+        raise blocker
+    confirm_password(session, user, password, address)  # 403 wrong_password
+    locked = _lock(session, agreement_id)
+    blocker = decline_blocker(session, locked, party)
+    if blocker is not None:  # signed or voided meanwhile (the row lock makes this final)
+        raise blocker
+    locked.status = AgreementStatus.declined.value
     locked.decline_reason = reason.strip()
     locked.declined_by = user.id
     locked.next_party = None
@@ -682,10 +803,48 @@ def decline(session: Session, user: User, agreement_id: int, reason: str) -> Agr
         action="agreement.declined",
         object_type="agreement",
         object_id=locked.id,
-        payload={
-            "reason": locked.decline_reason,
-            "party": (party_of(user, locked) or Party.jia).value,
-        },
+        payload={"reason": locked.decline_reason, "party": party.value},
+    )
+    return locked
+
+
+def void_blocker(ag: Agreement) -> Conflict | None:
+    if ag.status == AgreementStatus.fully_signed:
+        return Conflict(
+            "三方已全部签署的协议不能作废（资金拨付已按协议开启）", code="agreement_fully_signed"
+        )
+    if ag.status not in (AgreementStatus.open, AgreementStatus.signing):
+        return Conflict("该协议已作废或已拒签", code="agreement_not_open")
+    return None
+
+
+def void(session: Session, user: User, agreement_id: int, reason: str) -> Agreement:
+    """作废: the ministry withdraws a version that is not fully signed (e.g. after a party has
+    signed a wrong text), with a reason, in the audit log. Nobody else can void."""
+    get_agreement(session, user, agreement_id)
+    if user.role != Role.ministry_officer:
+        raise PermissionDenied("只有总局工作人员可以作废协议")
+    if not reason.strip():
+        raise ValidationFailed("请填写作废理由", fields={"reason": "请填写作废理由"})
+    locked = _lock(session, agreement_id)
+    blocker = void_blocker(locked)
+    if blocker is not None:
+        raise blocker
+    signed = [s.party for s in signatures_of(session, locked)]
+    locked.status = AgreementStatus.voided.value
+    locked.decline_reason = reason.strip()
+    locked.declined_by = user.id
+    locked.next_party = None
+    locked.voided_at = locked.updated_at = utcnow()
+    session.add(locked)
+    session.flush()
+    record(
+        session,
+        actor=user,
+        action="agreement.voided",
+        object_type="agreement",
+        object_id=locked.id,
+        payload={"reason": locked.decline_reason, "signed_parties": signed},
     )
     return locked
 

@@ -23,8 +23,14 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_window_seconds: int = 900
     session_hours: int = 12
+    # A page session unused this long ends (besides the absolute session_hours).
+    session_idle_minutes: int = 30
     token_hours: int = 12
+    # Request bodies: JSON and forms (default), one uploaded PDF (verification, scans), review
+    # attachments (several PDFs in one request). Enforced before the body is read.
+    request_max_bytes: int = 1024 * 1024
     upload_max_bytes: int = 20 * 1024 * 1024
+    review_upload_max_bytes: int = 64 * 1024 * 1024
     # Key-encryption key for private keys at rest; generated into the data dir on init if unset.
     kek: str | None = None
     ca_root_passphrase: str | None = None
@@ -32,6 +38,10 @@ class Settings(BaseSettings):
     # Crypto profile (密码算法配置): intl = ECDSA P-256 / SHA-256, gm = SM2 / SM3 / SM4 (国密),
     # dual = both. Organisations may override it (organisations.crypto_profile).
     crypto_profile: Literal["intl", "gm", "dual"] = "intl"
+    # The open RFC 3161 service at POST /tsa: a bearer token it requires (unset: open to all) and
+    # how many requests one client address may make per minute.
+    tsa_token: str | None = None
+    tsa_rate_per_minute: int = 60
     converter_instances: int = Field(default=0, description="0 = one per core")
     converter_timeout_seconds: float = 30.0
     converter_max_queue: int = 32

@@ -140,3 +140,30 @@ def revoke(
     except JingpinError as exc:
         _fail(exc.message)
     typer.echo(f"证书 {serial} 已吊销（{reason}）")
+
+
+def _roll(kind: str) -> None:
+    from backend.core.db import session_scope
+    from backend.pki.service import roll_root, roll_tsa
+    from signing.errors import SigningError
+
+    try:
+        with session_scope() as session:
+            rolled = (roll_root if kind == "root" else roll_tsa)(session, actor="cli")
+    except (SigningError, RuntimeError, FileNotFoundError) as exc:
+        _fail(f"轮换失败：{exc}", 2)
+        return
+    label = "根证书" if kind == "root" else "时间戳服务证书"
+    typer.echo(f"新的{label}序列号 {rolled.serial}，有效期至 {rolled.not_after:%Y-%m-%d}。")
+
+
+@ca_app.command("roll-tsa")
+def roll_tsa() -> None:
+    """时间戳服务换用新的密钥和证书（旧证书保留用于验证）。"""
+    _roll("tsa")
+
+
+@ca_app.command("roll-root")
+def roll_root() -> None:
+    """引入新的根证书：签发 CA 由新根重新认证，时间戳服务换新证书；旧根继续作为信任锚。"""
+    _roll("root")

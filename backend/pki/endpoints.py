@@ -26,6 +26,7 @@ from backend.pki.service import (
 from signing.gm.pki import GmCertificateAuthority
 
 router = APIRouter(tags=["trust"])
+TSA_MAX_BYTES = 64 * 1024
 seals_router = APIRouter(prefix="/api/v1", tags=["seals"], responses=error_responses(401))
 ORG_NOT_VISIBLE = {404: "机构不存在或您无权查看"}
 
@@ -63,13 +64,16 @@ async def _timestamp_reply(request: Request, *, sm2: bool) -> Response:
         raise JingpinError(
             "请求类型应为 application/timestamp-query", code="unsupported_media_type"
         )
+    # The body limit (64 KB for /tsa, backend.app) stops reading past it; signing is CPU work
+    # and runs in the threadpool, not on the event loop.
     body = await request.body()
-    if len(body) > 64 * 1024:
+    if len(body) > TSA_MAX_BYTES:
         raise PayloadTooLarge("时间戳请求过大")
     if sm2:
         _gm_ca()
     authority = gm_timestamp_authority() if sm2 else timestamp_authority()
-    return Response(authority.respond(body), media_type="application/timestamp-reply")
+    reply = await run_in_threadpool(authority.respond, body)
+    return Response(reply, media_type="application/timestamp-reply")
 
 
 @router.get(CRL_PATH, summary="证书吊销列表（CRL）", response_class=Response)

@@ -27,6 +27,7 @@ from backend.core.config import Settings, get_settings
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.orgs.models import Organisation
 from signing.appearance import SignatureAppearance
+from signing.archive import ArchiveTrust, archive_pdf
 from signing.errors import CertificateAuthorityError, CertificateNotFound
 from signing.gm.pki import GmCertificateAuthority
 from signing.gm.signer import gm_signer
@@ -163,13 +164,20 @@ def init_gm_ca(settings: Settings | None = None) -> GmCertificateAuthority:
 
 
 @lru_cache
-def _ca_for(directory: str, kek: str) -> CertificateAuthority:
+def _ca_for(directory: str, kek: str, generation: int) -> CertificateAuthority:
     return CertificateAuthority.open(directory, kek=kek.encode())
+
+
+def _generation(directory: Path) -> int:
+    # A TSA or root rollover (maybe by another process: `jingpin ca roll-tsa`, `archive renew`)
+    # rewrites tsa.pem: its change time tells every process to reopen the CA.
+    return (directory / "tsa.pem").stat().st_mtime_ns
 
 
 def get_ca() -> CertificateAuthority:
     s = get_settings()
-    return _ca_for(str(ca_dir(s)), s.secret("kek"))
+    directory = ca_dir(s)
+    return _ca_for(str(directory), s.secret("kek"), _generation(directory))
 
 
 @lru_cache
@@ -205,12 +213,12 @@ def _gm_tsa_for(directory: str, kek: str) -> GmTimestampAuthority:
 def trust_roots() -> list[x509.Certificate]:
     """Every root this deployment issues under (ECDSA, and SM2 once it exists)."""
     gm = get_gm_ca()
-    return [get_ca().root_certificate] + ([gm.root_certificate] if gm else [])
+    return list(get_ca().trust_roots) + ([gm.root_certificate] if gm else [])
 
 
 def current_crls() -> list[bytes]:
     gm = get_gm_ca()
-    return [get_ca().crl_der()] + ([gm.crl_der()] if gm else [])
+    return list(get_ca().validation_crls()) + ([gm.crl_der()] if gm else [])
 
 
 def trust_material() -> tuple[list[bytes], list[bytes]]:
@@ -220,14 +228,32 @@ def trust_material() -> tuple[list[bytes], list[bytes]]:
 
 def timestamp_authority() -> TimestampAuthority:
     s = get_settings()
-    return _tsa_for(str(ca_dir(s)), s.secret("kek"))
+    directory = ca_dir(s)
+    return _tsa_for(str(directory), s.secret("kek"), _generation(directory))
 
 
 @lru_cache
-def _tsa_for(directory: str, kek: str) -> TimestampAuthority:
-    # Built once per CA: unwrapping the TSA key and preparing its certificate costs ~80 ms.
-    ca = _ca_for(directory, kek)
+def _tsa_for(directory: str, kek: str, generation: int) -> TimestampAuthority:
+    # Built once per CA generation: unwrapping the TSA key and preparing its certificate costs
+    # ~80 ms.
+    ca = _ca_for(directory, kek, generation)
     return TimestampAuthority(ca.tsa_certificate, ca.tsa_private_key(), [ca.root_certificate])
+
+
+def root_passphrase() -> bytes:
+    return get_settings().secret("ca_root_passphrase").encode()
+
+
+def archive_trust() -> ArchiveTrust:
+    """Every root, CA, TSA certificate and CRL that long-term validation data is drawn from."""
+    ca = get_ca()
+    return ArchiveTrust(ca.trust_roots, ca.validation_crls(), ca.validation_certificates())
+
+
+def archive_bytes(pdf: bytes) -> bytes:
+    """The PAdES B-LTA archive form of a signed PDF (DSS for every signature + document
+    timestamp from the built-in TSA)."""
+    return archive_pdf(pdf, InProcessTimeStamper(timestamp_authority()), archive_trust())
 
 
 def timestamper() -> TimeStamper:
@@ -398,7 +424,8 @@ def seal_signing(org: Organisation | None, algorithm: SealAlgorithm) -> SealSign
 
 
 def verify_bytes(data: bytes) -> VerificationReport:
-    """Verify a PDF against our roots and the current CRLs (offline)."""
+    """Verify a PDF against every root (ECDSA ones incl. those before a rollover, SM2) and
+    every current CRL (offline)."""
     return verify_pdf(data, trust_roots=trust_roots(), crls=current_crls())
 
 
@@ -421,3 +448,52 @@ def seal_with_system(
         location="中国",
     )
     return sign_pdf(prepared, request)
+
+
+def roll_tsa(session: Session, *, actor: object) -> RolledCertificate:
+    """Give the built-in TSA a new key and certificate now (the old certificate stays available
+    for validation); audit-logged."""
+    ca = get_ca()
+    old = ca.tsa_certificate
+    new = ca.roll_tsa(root_passphrase())
+    record(
+        session,
+        actor=actor,
+        action="tsa.rolled",
+        object_type="certificate",
+        object_id=format(new.serial_number, "x"),
+        payload={
+            "previous_serial": format(old.serial_number, "x"),
+            "not_after": new.not_valid_after_utc.isoformat(),
+        },
+    )
+    return RolledCertificate(format(new.serial_number, "x"), new.not_valid_after_utc)
+
+
+def roll_root(session: Session, *, actor: object) -> RolledCertificate:
+    """Introduce a new root (the issuing CA is re-certified under it, the TSA rolled under it);
+    the old root stays a trust anchor. Audit-logged; returns the new root's serial and expiry."""
+    ca = get_ca()
+    old = ca.root_certificate
+    new = ca.roll_root(root_passphrase())
+    record(
+        session,
+        actor=actor,
+        action="ca.root_rolled",
+        object_type="certificate",
+        object_id=format(new.serial_number, "x"),
+        payload={
+            "previous_serial": format(old.serial_number, "x"),
+            "not_after": new.not_valid_after_utc.isoformat(),
+            "tsa_serial": format(ca.tsa_certificate.serial_number, "x"),
+        },
+    )
+    return RolledCertificate(format(new.serial_number, "x"), new.not_valid_after_utc)
+
+
+@dataclass(frozen=True)
+class RolledCertificate:
+    """Serial (hex) and expiry of a certificate made by a rollover."""
+
+    serial: str
+    not_after: dt.datetime

@@ -6,6 +6,7 @@ the verifier and the database cost about a second of start-up that `--help` shou
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -31,11 +32,31 @@ def verify_export_file(path: Path) -> tuple[int, str]:
     return 1, f"核验失败：{check.message}"
 
 
+def library_logging(verbose: bool) -> None:
+    """Where library diagnostics go: pyHanko logs a traceback for every self-signed signer or
+    suspicious revision of a foreign file. The verdict says what matters; the tracebacks appear
+    on stderr only with ``--verbose`` (Python warnings too)."""
+    logging.captureWarnings(True)
+    root = logging.getLogger()
+    if verbose:
+        handler: logging.Handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        root.setLevel(logging.INFO)
+    else:
+        # A handler on the root keeps logging's last-resort stderr handler out of it.
+        handler = logging.NullHandler()
+    root.addHandler(handler)
+
+
 def verify(
     file: Annotated[Path, typer.Argument(help="PDF 文件")],
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="在标准错误输出中显示程序库的诊断信息")
+    ] = False,
 ) -> None:
     """验证 PDF 的电子签名。退出码：0 全部通过，1 失败，2 无法确定，3 不可读或无签名。"""
+    library_logging(verbose)
     from backend.core.db import session_scope
     from backend.pki.service import verify_bytes
     from backend.verification import registry

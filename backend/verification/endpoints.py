@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from backend.audit_log.service import event_dict, trail, verify_chain
@@ -27,8 +27,22 @@ from backend.verification.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["verification"], responses=error_responses(401))
 READERS_ONLY = {403: "仅审计人员和系统管理员可以查阅审计日志"}
-NO_RESULT = {404: "该文件尚无验证结果（请先 POST /api/v1/verify）"}
+NO_RESULT = {404: "您（或审计人员、总局可查阅的）尚无该文件的验证结果（请先 POST /api/v1/verify）"}
 BAD_SHA = {422: "sha256 应为 64 位十六进制"}
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary", "description": "待验证的 PDF"}
+                },
+            }
+        }
+    },
+}
 
 
 def _check_sha(value: str) -> str:
@@ -52,16 +66,17 @@ def _check_sha(value: str) -> str:
             503: "验签服务繁忙（Retry-After）",
         },
     ),
+    openapi_extra={"requestBody": UPLOAD_BODY},
 )
-async def verify(
-    file: Annotated[UploadFile, File(description="待验证的 PDF")],
-    session: SessionDep,
-    user: CurrentUser,
-) -> VerifyResponse:
+async def verify(request: Request, session: SessionDep, user: CurrentUser) -> VerifyResponse:
     """Runs in the verification worker pool (time and memory limits per file); the JSON is the
-    `jingpin verify --json` contract plus `registry`, `summary_zh` and the report download paths."""
+    `jingpin verify --json` contract plus `registry`, `summary_zh` and the report download paths.
+    The result and its reports are readable by the uploader (and auditors, the ministry)."""
+    # The form is read here, after authentication, not as a parameter (FastAPI would read the
+    # body before the dependencies ran).
+    file = await service.form_upload(request)
     data = await service.read_upload(file)
-    result = await service.verify_upload(session, data, file.filename)
+    result = await service.verify_upload(session, user, data, file.filename)
     sha = result.file_sha256
     return VerifyResponse(
         **dict(result),
@@ -102,7 +117,7 @@ def evidence_package(agreement_id: int, session: SessionDep, user: CurrentUser) 
     responses=error_responses(404, 422, notes={**NO_RESULT, **BAD_SHA}),
 )
 def report_json(file_sha256: str, user: CurrentUser) -> VerificationResult:
-    return service.recall(_check_sha(file_sha256))
+    return service.recall(user, _check_sha(file_sha256))
 
 
 @router.get(
@@ -115,7 +130,7 @@ def report_json(file_sha256: str, user: CurrentUser) -> VerificationResult:
     },
 )
 def report_pdf(file_sha256: str, user: CurrentUser) -> Response:
-    pdf = service.report_pdf(_check_sha(file_sha256))
+    pdf = service.report_pdf(user, _check_sha(file_sha256))
     name = f"verification-report-{file_sha256[:12]}.pdf"
     return download(pdf, name, "application/pdf")
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from backend.audit_log.service import verify_chain
@@ -24,12 +24,11 @@ def verify_form(request: Request, user: PageUser) -> Response:
 
 
 @router.post("/verify")
-async def verify_page(
-    request: Request, session: SessionDep, user: PageUser, file: Annotated[UploadFile, File()]
-) -> Response:
+async def verify_page(request: Request, session: SessionDep, user: PageUser) -> Response:
     try:
+        file = await service.form_upload(request)
         data = await service.read_upload(file)
-        result = await service.verify_upload(session, data, file.filename)
+        result = await service.verify_upload(session, user, data, file.filename)
     except JingpinError as exc:
         return render(
             request,

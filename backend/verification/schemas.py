@@ -113,6 +113,9 @@ class SignatureCheck(BaseModel):
     modification_level: str | None
     certifying: bool
     messages: list[str]
+    timestamp_authority: SignerRead | None = Field(
+        description="时间戳机构（文档时间戳只有它，不是签署方）"
+    )
     algorithm: str | None = Field(description="签名算法：国密 SM2 / 国际 ECDSA")
     algorithm_name: str | None = Field(description="算法全称，如 SM2/SM3、ECDSA P-256/SHA-256")
     timestamp_algorithm: str | None = Field(description="签名时间戳的算法（如有）")
@@ -131,6 +134,7 @@ class VerificationReportRead(BaseModel):
     readable: bool
     message: str | None
     signatures: list[SignatureCheck] = Field(description="按签署顺序")
+    timestamps_only: bool = Field(description="文件没有签名、只有文档时间戳（未签名，退出码 3）")
 
 
 class VerificationResult(VerificationReportRead):

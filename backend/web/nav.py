@@ -14,6 +14,7 @@ from fastapi import Request
 from sqlmodel import Session
 
 from backend.agreements import nav as agreements
+from backend.auth import nav as account
 from backend.auth.models import User
 from backend.core.pages import Link, Section
 from backend.documents import nav as documents
@@ -42,6 +43,7 @@ MENU: tuple[Callable[[User], list[Link]], ...] = (
     verification.menu,
     pki.menu,
     workflow.notifications_menu,
+    account.menu,
 )
 
 

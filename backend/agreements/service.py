@@ -440,6 +440,9 @@ def signature_fields(
     return fields
 
 
+PARTY_FIELD_NAMES = frozenset(field_name(p, a) for p in SIGNING_ORDER for a in SealAlgorithm)
+
+
 def signature_field_names(pdf: bytes) -> dict[str, bool]:
     """Every signature field of the PDF: name → already signed."""
     reader = PdfFileReader(BytesIO(pdf), strict=False)

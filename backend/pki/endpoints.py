@@ -222,12 +222,13 @@ async def create_electronic_seal(
     org_id: int,
     session: SessionDep,
     user: CurrentUser,
-    picture: Annotated[UploadFile, File(description="印章图片（PNG）")],
+    # Optional here so that 404 and 403 come before input checks; the service requires it.
+    picture: Annotated[UploadFile | None, File(description="印章图片（PNG）")] = None,
     name: Annotated[str | None, Form()] = None,
     width_mm: Annotated[int, Form()] = 40,
     height_mm: Annotated[int, Form()] = 40,
 ) -> ElectronicSealRead:
-    data = await picture.read(seals.MAX_PICTURE_BYTES + 1)
+    data = await picture.read(seals.MAX_PICTURE_BYTES + 1) if picture is not None else b""
     if len(data) > seals.MAX_PICTURE_BYTES:
         raise PayloadTooLarge(f"印章图片不能超过 {seals.MAX_PICTURE_BYTES // 1024} KB")
     org = await run_in_threadpool(seals.get_organisation, session, user, org_id)

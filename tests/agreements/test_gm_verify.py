@@ -188,20 +188,32 @@ def test_an_sm2_seal_from_an_unknown_root_is_no_certificate_chain_found(
     )
 
 
-def test_an_sm2_seal_revoked_through_the_app_is_revoked(
+def test_an_sm2_seal_revoked_through_the_app_fails_later_signatures_and_notes_earlier_ones(
     client: Any, token_for: Any, session: Session
 ) -> None:
-    from backend.pki.service import revoke_seal
+    """The long-term rules of the international profile: a signature timestamped before the
+    revocation stays valid (with a note), one made after it is REVOKED."""
+    from backend.pki.service import require_gm_ca, revoke_seal
 
-    ag, _, signed = demo_agreement(session)
-    revoke_seal(session, producer_seal(session, ag), "key_compromise", actor="test")
+    ag, prepared, signed = demo_agreement(session)
+    serial = producer_seal(session, ag)
+    signer = gm_signer(require_gm_ca(), serial)  # the key, loaded while the CA still gives it
+    revoke_seal(session, serial, "key_compromise", actor="test")
     session.commit()
     body = verify(client, token_for, signed)
     yi = body["signatures"][0]
-    assert (yi["field"], yi["indication"], yi["sub_indication"], yi["revocation"]) == (
+    assert (yi["field"], yi["indication"], yi["revocation"]) == (
         "party_yi_sm2",
+        "TOTAL_PASSED",
+        "revoked",
+    )
+    assert any("吊销" in m for m in yi["messages"]), yi["messages"]
+    assert [s["indication"] for s in body["signatures"][1:]] == ["TOTAL_PASSED"] * 2
+
+    after = sign_yi(prepared, signer)
+    (sig,) = verify(client, token_for, after)["signatures"]
+    assert (sig["indication"], sig["sub_indication"], sig["revocation"]) == (
         "TOTAL_FAILED",
         "REVOKED",
         "revoked",
     )
-    assert [s["indication"] for s in body["signatures"][1:]] == ["TOTAL_PASSED"] * 2

@@ -1,7 +1,7 @@
 """crypto profile: SM2 seal serials and per-organisation profile (国密)
 
 Revision ID: a7c3e9f1b2d4
-Revises: e60ede26522f
+Revises: f22163eaf1ae
 Create Date: 2026-12-02 05:20:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "a7c3e9f1b2d4"
-down_revision = "e60ede26522f"
+down_revision = "f22163eaf1ae"
 branch_labels = None
 depends_on = None
 

@@ -7,6 +7,7 @@ import datetime as dt
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pyhanko.sign.timestamps import TimeStamper
 from sqlmodel import Session, select
@@ -15,6 +16,7 @@ from backend.audit_log.service import record
 from backend.core.config import Settings, get_settings
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.orgs.models import Organisation
+from backend.pki import shared
 from signing.appearance import SignatureAppearance
 from signing.errors import CertificateAuthorityError, CertificateNotFound
 from signing.pades import FieldSpec, PadesLevel, SigningRequest, ca_signer, prepare, sign_pdf
@@ -59,23 +61,29 @@ def font_cache_dir(settings: Settings | None = None) -> Path:
 def init_ca(settings: Settings | None = None) -> CertificateAuthority:
     """Create the CA (root, issuing CA, TSA) on first use; idempotent."""
     s = settings or get_settings()
-    return CertificateAuthority.init(
-        ca_dir(s),
-        kek=s.secret("kek").encode(),
-        root_passphrase=s.secret("ca_root_passphrase").encode(),
-        organisation="jingpin 微短剧精品创作传播计划",
-        crl_url=s.base_url.rstrip("/") + CRL_PATH,
-    )
+    kek = s.secret("kek").encode()
+    args: dict[str, Any] = {
+        "kek": kek,
+        "root_passphrase": s.secret("ca_root_passphrase").encode(),
+        "organisation": "jingpin 微短剧精品创作传播计划",
+        "crl_url": s.base_url.rstrip("/") + CRL_PATH,
+    }
+    if s.ca_shared:  # several hosts: the CA's files live in the database (backend.pki.shared)
+        shared.init_shared(ca_dir(s), **args)
+        return shared.open_shared(ca_dir(s), kek)
+    return CertificateAuthority.init(ca_dir(s), **args)
 
 
 @lru_cache
-def _ca_for(directory: str, kek: str) -> CertificateAuthority:
+def _ca_for(directory: str, kek: str, is_shared: bool) -> CertificateAuthority:
+    if is_shared:
+        return shared.open_shared(Path(directory), kek.encode())
     return CertificateAuthority.open(directory, kek=kek.encode())
 
 
 def get_ca() -> CertificateAuthority:
     s = get_settings()
-    return _ca_for(str(ca_dir(s)), s.secret("kek"))
+    return _ca_for(str(ca_dir(s)), s.secret("kek"), s.ca_shared)
 
 
 def timestamp_authority() -> TimestampAuthority:
@@ -86,7 +94,7 @@ def timestamp_authority() -> TimestampAuthority:
 @lru_cache
 def _tsa_for(directory: str, kek: str) -> TimestampAuthority:
     # Built once per CA: unwrapping the TSA key and preparing its certificate costs ~80 ms.
-    ca = _ca_for(directory, kek)
+    ca = _ca_for(directory, kek, get_settings().ca_shared)
     return TimestampAuthority(ca.tsa_certificate, ca.tsa_private_key(), [ca.root_certificate])
 
 

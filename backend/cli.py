@@ -12,7 +12,7 @@ from backend.agreements.cli import archive_app
 from backend.core.config import get_settings
 from backend.documents.cli import app as render_app
 from backend.funding.cli import render_progress
-from backend.ops.cli import worker
+from backend.ops.cli import backup, restore, worker
 from backend.pki.cli import ca_app
 from backend.verification.cli import verify as verify_command
 
@@ -29,6 +29,8 @@ app.add_typer(ca_app, name="ca")
 app.add_typer(archive_app, name="archive")
 app.command("verify")(verify_command)
 app.command("worker")(worker)
+app.command("backup")(backup)
+app.command("restore")(restore)
 render_app.command("progress")(render_progress)
 app.add_typer(render_app, name="render")
 

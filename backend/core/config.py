@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     s3_bucket: str | None = None
     s3_region: str = "us-east-1"
+    # Several app hosts: the CA's files (certificates, index, CRL number, KEK-wrapped keys) are
+    # kept in the database, each host's <data_dir>/ca is a copy (backend.pki.shared).
+    ca_shared: bool = False
     # Jobs: `inline` (run in this process after the commit) or `postgres` (procrastinate on the
     # PostgreSQL database; `jingpin worker` processes run them).
     queue: Literal["inline", "postgres"] = "inline"

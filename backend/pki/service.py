@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -30,6 +31,7 @@ from backend.audit_log.service import record
 from backend.core.config import Settings, get_settings
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.orgs.models import Organisation
+from backend.pki import shared
 from signing.appearance import SignatureAppearance
 from signing.archive import ArchiveTrust, archive_pdf
 from signing.errors import CertificateAuthorityError, CertificateNotFound
@@ -234,14 +236,18 @@ def init_ca(settings: Settings | None = None) -> CertificateAuthority:
     """Create the CAs (root, issuing CA, TSA) the deployment's profile needs; idempotent. The
     ECDSA CA always; the SM2 CA too in gm and dual."""
     s = settings or get_settings()
-    ca = CertificateAuthority.init(
-        ca_dir(s),
-        kek=s.secret("kek").encode(),
-        root_passphrase=s.secret("ca_root_passphrase").encode(),
-        organisation=CA_ORGANISATION,
-        crl_url=s.base_url.rstrip("/") + CRL_PATH,
-        issuing_token=issuing_token(s),
-    )
+    kek = s.secret("kek").encode()
+    args: dict[str, Any] = {
+        "kek": kek,
+        "root_passphrase": s.secret("ca_root_passphrase").encode(),
+        "organisation": CA_ORGANISATION,
+        "crl_url": s.base_url.rstrip("/") + CRL_PATH,
+    }
+    if s.ca_shared:  # several hosts: the CA's files live in the database (backend.pki.shared)
+        shared.init_shared(ca_dir(s), **args)
+        ca: CertificateAuthority = shared.open_shared(ca_dir(s), kek)
+    else:
+        ca = CertificateAuthority.init(ca_dir(s), **args, issuing_token=issuing_token(s))
     if s.crypto_profile != CryptoProfile.intl:
         init_gm_ca(s)
     return ca
@@ -263,21 +269,30 @@ def init_gm_ca(settings: Settings | None = None) -> GmCertificateAuthority:
 
 @lru_cache
 def _ca_for(
-    directory: str, kek: str, generation: int, token: TokenKey | None = None
+    directory: str,
+    kek: str,
+    generation: int,
+    token: TokenKey | None = None,
+    is_shared: bool = False,
 ) -> CertificateAuthority:
+    if is_shared:
+        return shared.open_shared(Path(directory), kek.encode())
     return CertificateAuthority.open(directory, kek=kek.encode(), issuing_token=token)
 
 
 def _generation(directory: Path) -> int:
     # A TSA or root rollover (maybe by another process: `jingpin ca roll-tsa`, `archive renew`)
     # rewrites tsa.pem: its change time tells every process to reopen the CA.
-    return (directory / "tsa.pem").stat().st_mtime_ns
+    path = directory / "tsa.pem"
+    return path.stat().st_mtime_ns if path.exists() else 0  # a shared CA not yet copied here
 
 
 def get_ca() -> CertificateAuthority:
     s = get_settings()
     directory = ca_dir(s)
-    return _ca_for(str(directory), s.secret("kek"), _generation(directory), issuing_token(s))
+    return _ca_for(
+        str(directory), s.secret("kek"), _generation(directory), issuing_token(s), s.ca_shared
+    )
 
 
 @lru_cache
@@ -336,7 +351,7 @@ def timestamp_authority() -> TimestampAuthority:
 def _tsa_for(directory: str, kek: str, generation: int) -> TimestampAuthority:
     # Built once per CA generation: unwrapping the TSA key and preparing its certificate costs
     # ~80 ms.
-    ca = _ca_for(directory, kek, generation, issuing_token())
+    ca = _ca_for(directory, kek, generation, issuing_token(), get_settings().ca_shared)
     return TimestampAuthority(ca.tsa_certificate, ca.tsa_private_key(), [ca.root_certificate])
 
 

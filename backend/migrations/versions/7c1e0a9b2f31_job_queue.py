@@ -5,7 +5,7 @@ embedded default) runs jobs in-process and gets nothing. A procrastinate upgrade
 its schema ships migration files (procrastinate/sql/migrations): apply them in a new revision.
 
 Revision ID: 7c1e0a9b2f31
-Revises: f22163eaf1ae
+Revises: 0261dd8fa69e
 Create Date: 2026-12-02 05:30:00
 """
 from alembic import op
@@ -13,7 +13,7 @@ from procrastinate.schema import SchemaManager
 
 
 revision = "7c1e0a9b2f31"
-down_revision = "f22163eaf1ae"
+down_revision = "0261dd8fa69e"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """audit checkpoints, the chain's hash algorithm, append-only audit tables
 
 Revision ID: 7c1e5a9d2f40
-Revises: d48d3d5a454b
+Revises: 9a7b3c5d1e20
 Create Date: 2026-12-02 05:30:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import backend.core.db
 
 
 revision = '7c1e5a9d2f40'
-down_revision = 'd48d3d5a454b'
+down_revision = "9a7b3c5d1e20"
 branch_labels = None
 depends_on = None
 

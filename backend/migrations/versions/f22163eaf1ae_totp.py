@@ -1,7 +1,7 @@
 """totp
 
 Revision ID: f22163eaf1ae
-Revises: 0261dd8fa69e
+Revises: e60ede26522f
 Create Date: 2026-12-02 05:27:05.875114
 """
 from alembic import op
@@ -11,7 +11,7 @@ import backend.core.db
 
 
 revision = 'f22163eaf1ae'
-down_revision = '0261dd8fa69e'
+down_revision = "e60ede26522f"
 branch_labels = None
 depends_on = None
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import client_login
 
 
 def login(client: Any, username: str) -> None:
     client.cookies.clear()
-    r = client.post(
-        "/login", data={"username": username, "password": DEMO_PASSWORD}, follow_redirects=False
-    )
+    r = client_login(client, username)  # through the login page, its login-CSRF token included
     assert r.status_code == 303, r.text
 
 

@@ -18,11 +18,12 @@ file needs renewing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 
 from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -64,6 +65,10 @@ class ArchiveTrust:
     crls: Sequence[bytes] = ()
     other_certs: Sequence[x509.Certificate] = ()
     moment: dt.datetime | None = None
+    # DER OCSP response for a signer certificate (serial), from its CA: pyHanko's past
+    # validation of an expired end-entity certificate finds its revocation status in an OCSP
+    # response but not in its issuer's CRL
+    ocsp_for: Callable[[int], bytes | None] | None = None
 
     def __post_init__(self) -> None:
         # Parsed once: converting certificates and CRLs to asn1crypto cost ~20 ms per context.
@@ -98,16 +103,19 @@ async def _add_validation_data(
     signatures: Iterable[EmbeddedPdfSignature],
     timestamper: TimeStamper,
     vc: ValidationContext,
+    ocsp_for: Callable[[int], bytes | None] | None = None,
 ) -> None:
     for sig in signatures:
         # Validates the signer's chain and every timestamp token's chain at vc's moment; the
         # paths and vc's CRLs go into the DSS with a VRI entry for this signature.
         paths = await collect_validation_info(sig, vc)
+        ocsp = ocsp_for(sig.signer_cert.serial_number) if ocsp_for else None
         DocumentSecurityStore.supply_dss_in_writer(
             writer,
             sig.pkcs7_content.hex().encode("ascii"),
             paths=paths,
             validation_context=vc,
+            ocsps=[asn1_ocsp.OCSPResponse.load(ocsp)] if ocsp else None,
         )
     # The coming document timestamp's TSA chain (no VRI: that timestamp does not exist yet).
     ts_paths = [path async for path in timestamper.validation_paths(vc)]
@@ -140,7 +148,7 @@ async def async_archive_pdf(pdf: bytes, timestamper: TimeStamper, trust: Archive
     vc = trust.validation_context()
     writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
     try:
-        await _add_validation_data(writer, signatures, timestamper, vc)
+        await _add_validation_data(writer, signatures, timestamper, vc, trust.ocsp_for)
     except Exception as exc:
         raise PdfSigningError(f"validation data could not be gathered: {exc}") from exc
     return await _timestamp(writer, timestamper, vc)

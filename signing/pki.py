@@ -56,6 +56,7 @@ from cryptography.hazmat.primitives.asymmetric.types import (
     CertificatePublicKeyTypes,
     PrivateKeyTypes,
 )
+from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .errors import (
@@ -421,9 +422,9 @@ class CertificateAuthority:
         paths = [self.directory / "root.crl", *sorted((self.directory / "roots").glob("*.crl"))]
         return [p.read_bytes() for p in paths if p.exists()]  # no ARL yet: a CA before init()
 
-    def validation_crls(self) -> list[bytes]:
+    def validation_crls(self, *, fresh: bool = False) -> list[bytes]:
         """Every CRL a validator needs: the issuing CA's current CRL and the roots' ARLs."""
-        return [self.crl_der(), *self.authority_crls()]
+        return [self.crl_der(fresh=fresh), *self.authority_crls()]
 
     def _root_key(self, root_passphrase: bytes) -> CertificateIssuerPrivateKeyTypes:
         try:
@@ -754,11 +755,12 @@ class CertificateAuthority:
         )
 
     # -------------------------------------------------------------- revocation
-    def crl_der(self) -> bytes:
-        """The issuing CA's current CRL (DER), regenerated when stale or after a revocation."""
+    def crl_der(self, *, fresh: bool = False) -> bytes:
+        """The issuing CA's current CRL (DER), regenerated when stale or after a revocation (or
+        with ``fresh``: an archive needs one issued after the signatures it speaks for)."""
         revoked = self._read_json("revoked.json")
         now = _now()
-        if self._crl_cache is not None:
+        if self._crl_cache is not None and not fresh:
             count, made_at, der = self._crl_cache
             if count == len(revoked) and now - made_at < dt.timedelta(hours=1):
                 return der
@@ -798,6 +800,37 @@ class CertificateAuthority:
         der = self._issuer_sign(builder).public_bytes(serialization.Encoding.DER)
         self._crl_cache = (len(revoked), now, der)
         return der
+
+    def ocsp_response_der(self, serial: int, *, now: dt.datetime | None = None) -> bytes | None:
+        """A signed OCSP response (by the issuing CA itself) for a certificate it issued, with its
+        status from the revocation list; None for a serial it did not issue. Archive forms
+        embed one per signer (long-term validation reads revocation status from it)."""
+        try:
+            issued = self.get(serial)
+        except CertificateNotFound:
+            return None
+        moment = _now(now)
+        builder = ocsp.OCSPResponseBuilder().add_response(
+            cert=issued.certificate,
+            issuer=self.issuing_certificate,
+            algorithm=hashes.SHA256(),
+            cert_status=(
+                ocsp.OCSPCertStatus.REVOKED if issued.revoked else ocsp.OCSPCertStatus.GOOD
+            ),
+            this_update=moment,
+            # shorter than the CRL: past validation slides its control time to the earliest
+            # next update, and a response outliving the CRL next to it counts as not recent
+            next_update=moment + dt.timedelta(days=1),
+            revocation_time=issued.revoked_at,
+            revocation_reason=(
+                x509.ReasonFlags[issued.revocation_reason]
+                if issued.revoked and issued.revocation_reason
+                else None
+            ),
+        )
+        builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, self.issuing_certificate)
+        key = self._issuer_key()
+        return builder.sign(key, _hash_for(key)).public_bytes(serialization.Encoding.DER)
 
     # ----------------------------------------------------------------- signers
     def private_key(self, serial: int | str) -> PrivateKeyTypes:

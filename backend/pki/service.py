@@ -362,7 +362,12 @@ def root_passphrase() -> bytes:
 def archive_trust() -> ArchiveTrust:
     """Every root, CA, TSA certificate and CRL that long-term validation data is drawn from."""
     ca = get_ca()
-    return ArchiveTrust(ca.trust_roots, ca.validation_crls(), ca.validation_certificates())
+    return ArchiveTrust(
+        ca.trust_roots,
+        ca.validation_crls(fresh=True),
+        ca.validation_certificates(),
+        ocsp_for=ca.ocsp_response_der,
+    )
 
 
 def archive_bytes(pdf: bytes) -> bytes:

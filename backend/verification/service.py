@@ -57,7 +57,7 @@ def _cache_path(file_sha256: str, suffix: str) -> Path:
     return _cache_dir() / f"{file_sha256}{suffix}"
 
 
-def remember(result: VerificationResult) -> None:
+def remember(result: VerificationResult, data: bytes | None = None) -> None:
     """Keep the latest result for a file (a cache for the downloads, not a record: content-
     addressed by the file's sha256, overwritten by the next verification of the same file)."""
     folder = _cache_dir()
@@ -67,6 +67,13 @@ def remember(result: VerificationResult) -> None:
     tmp.write_text(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
     tmp.replace(path)
     _cache_path(result.file_sha256, ".pdf").unlink(missing_ok=True)
+    if data is not None and result.indication == "TOTAL_FAILED":
+        # The failed file itself, for the report's visual diff (content-addressed like the rest).
+        source = _cache_path(result.file_sha256, ".source")
+        if not source.exists():
+            tmp = source.with_suffix(f".{threading.get_ident()}.tmp")
+            tmp.write_bytes(data)
+            tmp.replace(source)
 
 
 def recall(file_sha256: str) -> VerificationResult:
@@ -86,7 +93,9 @@ def report_pdf(file_sha256: str) -> bytes:
     path = _cache_path(file_sha256, ".pdf")
     if path.exists():
         return path.read_bytes()
-    pdf = render_sealed_report(result.model_dump(mode="json"))
+    source = _cache_path(file_sha256, ".source")
+    document = source.read_bytes() if source.exists() else None
+    pdf = render_sealed_report(result.model_dump(mode="json"), document)
     tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
     tmp.write_bytes(pdf)
     tmp.replace(path)
@@ -121,5 +130,5 @@ async def verify_upload(
     report = await run_in_threadpool(verify_in_pool, data, at)
     with Session(get_engine()) as reader:
         result = await run_in_threadpool(result_body, reader, report, data, filename)
-    await run_in_threadpool(remember, result)
+    await run_in_threadpool(remember, result, data)
     return result

@@ -286,6 +286,8 @@ def _unexplained(reader: PdfFileReader, revision: int, last: int) -> list[Change
     for rev in range(revision + 1, last + 1):
         for ref in reader.xrefs.explicit_refs_in_revision(rev):
             try:
+                if reader.xrefs.get_introducing_revision(ref) > revision:
+                    continue  # new in a later revision: not a replacement
                 before = old.get_object(ref)
             except Exception:  # noqa: S112 - did not exist when signed
                 continue

@@ -3,12 +3,16 @@ the system (PAdES B-T with the "jingpin 系统" certificate), so the report itse
 
 from __future__ import annotations
 
+from io import BytesIO
 from typing import Any
+
+from pypdf import PdfReader, PdfWriter
 
 from backend.core.dates import beijing_iso
 from backend.documents.converter import get_pool
 from backend.documents.render import render_docx
 from backend.pki.service import seal_with_system
+from backend.verification.visual_diff import diff_pages_pdf, visual_diff
 from signing.verify import INDICATION_ZH, SUB_INDICATION_ZH
 
 TEMPLATE = "verification_report.docx"
@@ -163,8 +167,28 @@ def render_report_docx(body: dict[str, Any]) -> bytes:
     return render_docx(TEMPLATE, report_context(body))
 
 
-def render_sealed_report(body: dict[str, Any]) -> bytes:
+def with_visual_diff(report_pdf: bytes, document: bytes | None) -> bytes:
+    """The report followed by the side-by-side pages of what changed after the last signature
+    (only when there is something to show)."""
+    if document is None:
+        return report_pdf
+    sheets = diff_pages_pdf(visual_diff(document))
+    if sheets is None:
+        return report_pdf
+    writer = PdfWriter()
+    for source in (report_pdf, sheets):
+        for page in PdfReader(BytesIO(source)).pages:
+            writer.add_page(page)
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def render_sealed_report(body: dict[str, Any], document: bytes | None = None) -> bytes:
+    """The sealed report; for a failed ``document``, with the visual diff appended."""
     pdf = get_pool().convert(render_report_docx(body))
+    if body.get("indication") == "TOTAL_FAILED":
+        pdf = with_visual_diff(pdf, document)
     return seal_with_system(
         pdf, SEAL_FIELD, SEAL_BOX, reason=f"验证报告（文件 SHA-256 {body['file_sha256'][:16]}…）"
     )

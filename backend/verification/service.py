@@ -88,7 +88,7 @@ def _readable_path(user: User, file_sha256: str) -> Path:
     return others[-1] if others else own
 
 
-def remember(user: User, result: VerificationResult) -> None:
+def remember(user: User, result: VerificationResult, data: bytes | None = None) -> None:
     """Keep the user's latest result for a file (a cache for the downloads, not a record)."""
     path = _cache_path(user.id or 0, result.file_sha256, ".json")
     _cache_dir().mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -98,6 +98,14 @@ def remember(user: User, result: VerificationResult) -> None:
     tmp.write_text(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
     tmp.replace(path)
     path.with_suffix(".pdf").unlink(missing_ok=True)
+    if data is not None and result.indication == "TOTAL_FAILED":
+        # The failed file itself, for the report's visual diff (content-addressed like the rest).
+        source = path.with_suffix(".source")
+        if not source.exists():
+            tmp = source.with_suffix(f".{threading.get_ident()}.tmp")
+            tmp.touch(mode=0o600)
+            tmp.write_bytes(data)
+            tmp.replace(source)
 
 
 def _read(path: Path) -> VerificationResult:
@@ -114,12 +122,14 @@ def recall(user: User, file_sha256: str) -> VerificationResult:
 
 def report_pdf(user: User, file_sha256: str) -> bytes:
     """The sealed PDF report for that result (rendered once, then kept beside it)."""
-    source = _readable_path(user, file_sha256)
-    result = _read(source)
-    path = source.with_suffix(".pdf")
+    json_path = _readable_path(user, file_sha256)
+    result = _read(json_path)
+    path = json_path.with_suffix(".pdf")
     if path.exists():
         return path.read_bytes()
-    pdf = render_sealed_report(result.model_dump(mode="json"))
+    source = json_path.with_suffix(".source")
+    document = source.read_bytes() if source.exists() else None
+    pdf = render_sealed_report(result.model_dump(mode="json"), document)
     tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
     tmp.touch(mode=0o600)
     tmp.write_bytes(pdf)
@@ -169,5 +179,5 @@ async def verify_upload(
     report = await run_in_threadpool(verify_in_pool, data, at)
     with Session(get_engine()) as reader:
         result = await run_in_threadpool(result_body, reader, report, data, filename)
-    await run_in_threadpool(remember, user, result)
+    await run_in_threadpool(remember, user, result, data)
     return result

@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what is missing first (scripts/bootstrap.sh).
-.PHONY: run test bootstrap lint bench
+.PHONY: run test bootstrap lint bench cluster cluster-stop
 
 bootstrap:
 	bash scripts/bootstrap.sh
@@ -21,3 +21,10 @@ lint: bootstrap
 bench: bootstrap
 	for b in signing documents agreements verify funding finance_summary; do \
 	  .venv/bin/python -m bench.bench_$$b || exit 1; done
+
+# Two app hosts + two workers + SeaweedFS on this machine (README: Running on several machines).
+cluster: bootstrap
+	bash scripts/cluster.sh start var/cluster
+
+cluster-stop:
+	bash scripts/cluster.sh stop var/cluster

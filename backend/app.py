@@ -15,16 +15,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend import wiring
 from backend.agreements import pages as agreement_pages
 from backend.agreements.endpoints import router as agreements_router
+from backend.auth import totp_endpoints
 from backend.auth.endpoints import router as auth_router
 from backend.core.config import get_settings
-from backend.core.db import get_engine
 from backend.core.errors import JingpinError, ValidationFailed
 from backend.core.limits import BodySizeLimit, RouteLimit
 from backend.core.pages import error_page
@@ -35,10 +34,13 @@ from backend.funding import filing_pages
 from backend.funding import pages as funding_pages
 from backend.funding.endpoints import router as funding_router
 from backend.funding.finance_api import router as finance_router
-from backend.pki.endpoints import TSA_MAX_BYTES
+from backend.pki import pages as pki_pages
+from backend.pki.endpoints import TSA_MAX_BYTES, seals_router
 from backend.pki.endpoints import router as pki_router
 from backend.verification import pages as verification_pages
 from backend.verification.endpoints import router as verification_router
+from backend.web import jobs as web_jobs
+from backend.web import ops as web_ops
 from backend.web import pages
 from backend.workflow import pages as workflow_pages
 from backend.workflow.endpoints import public_router as workflow_public_router
@@ -124,6 +126,9 @@ class JingpinApp(FastAPI):
 
 
 def create_app() -> FastAPI:
+    problems = get_settings().production_key_problems()
+    if problems:  # production refuses keys whose KEK sits beside them (README: 密钥与备份)
+        raise RuntimeError("；".join(problems))
     wiring.install()
     app = JingpinApp(
         lifespan=lifespan,
@@ -181,14 +186,13 @@ def create_app() -> FastAPI:
     def api_docs() -> HTMLResponse:
         return HTMLResponse(API_DOCS_HTML)
 
-    @app.get("/healthz", tags=["system"], summary="健康检查")
-    def healthz() -> dict[str, Any]:
-        with get_engine().connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return {"status": "ok"}
-
+    web_ops.install(app)  # /healthz, /readyz, /metrics; request id + latency middleware
     app.include_router(auth_router)
+    app.include_router(totp_endpoints.router)
+    app.include_router(totp_endpoints.pages)
     app.include_router(pki_router)
+    app.include_router(seals_router)
+    app.include_router(pki_pages.router)
     app.include_router(works_router)
     app.include_router(documents_router)
     app.include_router(workflow_router)
@@ -204,4 +208,5 @@ def create_app() -> FastAPI:
     app.include_router(verification_pages.router)
     app.include_router(works_pages.router)
     app.include_router(pages.router)
+    app.include_router(web_jobs.router)
     return app

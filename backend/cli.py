@@ -8,9 +8,11 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from backend.agreements.cli import archive_app
 from backend.core.config import get_settings
 from backend.documents.cli import app as render_app
 from backend.funding.cli import render_progress
+from backend.ops.cli import backup, restore, worker
 from backend.pki.cli import ca_app
 from backend.verification.cli import verify as verify_command
 
@@ -24,7 +26,11 @@ audit_app = typer.Typer(help="审计日志", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(ca_app, name="ca")
+app.add_typer(archive_app, name="archive")
 app.command("verify")(verify_command)
+app.command("worker")(worker)
+app.command("backup")(backup)
+app.command("restore")(restore)
 render_app.command("progress")(render_progress)
 app.add_typer(render_app, name="render")
 
@@ -46,11 +52,15 @@ def _settings_first() -> None:
             for e in exc.errors()
         ]
         fail("配置有误（环境变量）：\n" + "\n".join(problems), 2)
+    key_problems = get_settings().production_key_problems()
+    if key_problems:
+        fail("生产环境拒绝启动：\n" + "\n".join(f"  {p}" for p in key_problems), 2)
 
 
 @app.command()
 def init() -> None:
     """创建或升级数据目录、数据库、密钥（可重复执行）。"""
+    from backend import wiring
     from backend.core.db import session_scope
     from backend.migrate import upgrade
     from backend.pki.service import ensure_seals, font_cache_dir, init_ca
@@ -59,16 +69,22 @@ def init() -> None:
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.chmod(0o700)  # database, blobs, keys, results: the app user's only
     settings.ensure_secrets()
     upgrade(settings.db_url)
+    db_file = settings.data_dir / "jingpin.sqlite3"
+    if db_file.exists():
+        db_file.chmod(0o600)
     init_ca(settings)
+    wiring.install()  # the system seal signs the audit checkpoints from here on
     warm_font_cache(font_cache_dir(settings))  # the Chinese subset for signature appearances
     with session_scope() as session:
         load_reference(session)
         issued = ensure_seals(session, actor="init")
     typer.echo(
         f"已初始化：数据目录 {settings.data_dir.resolve()}，数据库已升级到最新版本，"
-        f"证书机构与时间戳服务就绪（新签发机构印章证书 {issued} 张）。"
+        f"证书机构与时间戳服务就绪（密码算法配置 {settings.crypto_profile}；"
+        f"新签发机构印章证书 {issued} 张）。"
     )
 
 
@@ -98,9 +114,13 @@ def serve(
     import uvicorn
 
     from backend.app import create_app
+    from backend.core.logging import LOG_CONFIG
 
     typer.echo(f"jingpin 服务地址：http://{host}:{port}")
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    if get_settings().log_format == "json":
+        uvicorn.run(create_app(), host=host, port=port, log_config=LOG_CONFIG)
+    else:
+        uvicorn.run(create_app(), host=host, port=port, log_level="info")
 
 
 @user_app.command("create")
@@ -179,16 +199,34 @@ def user_set_role(
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """重新计算审计日志哈希链；断裂时以非零状态退出并指出第一条异常事件。"""
-    from backend.audit_log.service import verify_chain
+    """重新计算审计日志哈希链，并与系统签名的检查点（数据库、检查点文件）核对。
+    退出码：0 完整，1 断裂、被改写、被截断或检查点签名无效，2 链完整但尚无检查点。"""
+    from backend.audit_log.checkpoints import verify_anchored
     from backend.core.db import session_scope
+    from backend.pki.service import system_signature_checker
 
     with session_scope() as session:
-        status = verify_chain(session)
-    if status.ok:
+        status = verify_anchored(session, check=system_signature_checker())
+    if status.code == 0:
         typer.echo(status.message)
         return
-    fail(status.message, 1)
+    fail(status.message, status.code)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """立即为审计日志写入一个系统签名的检查点（可由定时任务调用）。"""
+    from backend import wiring
+    from backend.audit_log.checkpoints import checkpoint_now
+
+    wiring.install()
+    cp = checkpoint_now(reason="manual")
+    if cp is None:
+        typer.echo("审计日志为空，无需检查点")
+        return
+    typer.echo(
+        f"检查点已写入：覆盖至第 {cp['seq']} 号事件（{cp['hash_algorithm']} {cp['head_hash']}）"
+    )
 
 
 @audit_app.command("verify-export")

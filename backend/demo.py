@@ -3,7 +3,7 @@ top of the reference data (backend.seed). Idempotent: a second run adds only wha
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, select
@@ -13,6 +13,7 @@ from backend.agreements.demo import load_agreements_demo
 from backend.audit_log.service import record
 from backend.auth.models import Role, User
 from backend.auth.service import create_user
+from backend.core.dates import before, end_of_day, today_shanghai
 from backend.funding.demo import load_funding_demo
 from backend.funding.filings import load_demo_filings
 from backend.orgs.models import Organisation, OrgKind, RecommendingUnit
@@ -22,6 +23,37 @@ from backend.workflow.demo import load_workflow_demo
 from backend.works.models import Batch, Direction, Work
 from backend.works.schemas import WorkCreate
 from backend.works.service import create_work
+
+
+def open_batch_now(session: Session, today: date | None = None) -> Batch:
+    """A batch open today (registration for 14 more days, recommendation for 28), so that a
+    newcomer can submit and recommend at once; the plan's 2026 batches lie in the past. Kept
+    when one is already open (a second `jingpin demo` changes nothing)."""
+    day = today or today_shanghai()
+    now = datetime.now(UTC)
+    for batch in session.exec(select(Batch)).all():
+        if before(now, batch.registration_deadline):
+            return batch
+    taken = [b.number for b in session.exec(select(Batch).where(Batch.year == day.year))]
+    batch = Batch(
+        year=day.year,
+        number=max(taken, default=0) + 1,
+        quota=5,
+        notice_days=7,
+        registration_deadline=end_of_day(day + timedelta(days=14)),
+        submission_deadline=end_of_day(day + timedelta(days=28)),
+    )
+    session.add(batch)
+    session.flush()
+    record(
+        session,
+        actor="demo",
+        action="batch.create",
+        object_type="batch",
+        object_id=batch.id,
+        payload={"year": batch.year, "number": batch.number, "open_now": True},
+    )
+    return batch
 
 
 def load_demo(session: Session) -> dict[str, Any]:
@@ -101,4 +133,5 @@ def load_demo(session: Session) -> dict[str, Any]:
     load_agreements_demo(session, demo["password"])
     load_funding_demo(session)
     load_demo_filings(session)
+    open_batch_now(session)
     return {"users": created_users, "password": demo["password"]}

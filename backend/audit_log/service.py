@@ -1,15 +1,16 @@
 """The one function every state change goes through, and the chain check.
 
-Each event stores sha256(prev_hash ‖ canonical event). Writers are serialised so the chain never
-forks: on PostgreSQL with a transaction-scoped advisory lock, on SQLite by the write transaction
-(BEGIN IMMEDIATE, see backend.core.db)."""
+Each event stores H(prev_hash ‖ canonical event), H being SHA-256, or SM3 in the 国密 profile
+(``JINGPIN_CRYPTO_PROFILE=gm``); the event records which (``hash_algorithm``), so one chain may
+hold both after a change of profile. Writers are serialised so the chain never forks: on
+PostgreSQL with a transaction-scoped advisory lock, on SQLite by the write transaction
+(BEGIN IMMEDIATE, see backend.core.db). Signed checkpoints anchor the chain: checkpoints.py."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, text
@@ -17,13 +18,33 @@ from sqlmodel import Session, col, select
 
 from backend.audit_log.models import AuditEvent
 from backend.core.canonical import canonical_json
+from backend.core.config import get_settings
 from backend.core.db import utcnow
+from signing.hashes import sha256_hex, sm3_hex
 
 GENESIS = "0" * 64
-_LOCK_KEY = 0x6A696E67  # "jing": the advisory lock that serialises audit writers
+LOCK_KEY = 0x6A696E67  # "jing": the advisory lock that serialises audit writers
+HASHES = {"sha256": sha256_hex, "sm3": sm3_hex}
+# Set in session.info by record(): the head this transaction wrote (checkpoints.py reads it).
+HEAD_KEY = "audit_head_seq"
 
 
-def _event_digest(event: AuditEvent) -> str:
+def chain_algorithm() -> str:
+    """The chain's hash for new events: SM3 in the gm profile, SHA-256 otherwise."""
+    return "sm3" if get_settings().crypto_profile == "gm" else "sha256"
+
+
+def lock_writers(session: Session) -> None:
+    """Serialise audit writers (PostgreSQL; SQLite's write transaction already does)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+
+
+def head(session: Session) -> AuditEvent | None:
+    return session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1)).first()
+
+
+def event_digest(event: AuditEvent) -> str:
     body = {
         "seq": event.seq,
         "at": event.at.isoformat(),
@@ -34,7 +55,12 @@ def _event_digest(event: AuditEvent) -> str:
         "object_id": event.object_id,
         "payload_sha256": event.payload_sha256,
     }
-    return hashlib.sha256((event.prev_hash + canonical_json(body)).encode()).hexdigest()
+    if event.hash_algorithm != "sha256":  # SHA-256 events keep the form they were chained in
+        body["hash_algorithm"] = event.hash_algorithm
+    digest = HASHES.get(event.hash_algorithm)
+    if digest is None:
+        raise ValueError(f"unknown chain hash {event.hash_algorithm!r}")
+    return digest((event.prev_hash + canonical_json(body)).encode())
 
 
 def record(
@@ -47,9 +73,8 @@ def record(
     payload: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event in the caller's transaction (the caller commits)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-    last = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1)).first()
+    lock_writers(session)
+    last = head(session)
     body = canonical_json(payload or {})
     event = AuditEvent(
         seq=(last.seq + 1) if last else 1,
@@ -60,13 +85,15 @@ def record(
         object_type=object_type,
         object_id=str(object_id),
         payload=body,
-        payload_sha256=hashlib.sha256(body.encode()).hexdigest(),
+        payload_sha256=sha256_hex(body.encode()),
         prev_hash=last.hash if last else GENESIS,
         hash="",
+        hash_algorithm=chain_algorithm(),
     )
-    event.hash = _event_digest(event)
+    event.hash = event_digest(event)
     session.add(event)
     session.flush()
+    session.info[HEAD_KEY] = event.seq
     return event
 
 
@@ -76,6 +103,9 @@ class ChainStatus:
     events: int
     first_bad_seq: int | None = None
     reason: str = ""
+    head_seq: int = 0
+    # hash of each event asked for in verify_events(keep=...), as the chain holds it
+    hashes: dict[int, str] = field(default_factory=dict)
 
     @property
     def message(self) -> str:
@@ -84,27 +114,34 @@ class ChainStatus:
         return f"审计日志链在第 {self.first_bad_seq} 号事件处断裂：{self.reason}"
 
 
-def verify_events(events: Iterable[AuditEvent]) -> ChainStatus:
+def verify_events(events: Iterable[AuditEvent], keep: Collection[int] = ()) -> ChainStatus:
     prev = GENESIS
     expected_seq = 1
     count = 0
+    hashes: dict[int, str] = {}
     for ev in events:
         count += 1
         if ev.seq != expected_seq:
             return ChainStatus(False, count, ev.seq, f"序号不连续（应为 {expected_seq}）")
-        if hashlib.sha256(ev.payload.encode()).hexdigest() != ev.payload_sha256:
+        if sha256_hex(ev.payload.encode()) != ev.payload_sha256:
             return ChainStatus(False, count, ev.seq, "事件内容摘要不符")
         if ev.prev_hash != prev:
             return ChainStatus(False, count, ev.seq, "前序哈希不符")
-        if _event_digest(ev) != ev.hash:
+        try:
+            intact = event_digest(ev) == ev.hash
+        except ValueError:
+            return ChainStatus(False, count, ev.seq, f"未知的哈希算法 {ev.hash_algorithm}")
+        if not intact:
             return ChainStatus(False, count, ev.seq, "事件哈希不符")
+        if ev.seq in keep:
+            hashes[ev.seq] = ev.hash
         prev = ev.hash
         expected_seq += 1
-    return ChainStatus(True, count)
+    return ChainStatus(True, count, head_seq=expected_seq - 1, hashes=hashes)
 
 
-def verify_chain(session: Session) -> ChainStatus:
-    return verify_events(session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))))
+def verify_chain(session: Session, keep: Collection[int] = ()) -> ChainStatus:
+    return verify_events(session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))), keep)
 
 
 def count_events(session: Session) -> int:
@@ -135,4 +172,5 @@ def event_dict(e: AuditEvent) -> dict[str, Any]:
         "payload_sha256": e.payload_sha256,
         "prev_hash": e.prev_hash,
         "hash": e.hash,
+        "hash_algorithm": e.hash_algorithm,
     }

@@ -60,7 +60,13 @@ def parse_yuan(text: str) -> int:
         raise ValueError("金额不能为负数")
     m = _YUAN_RE.match(cleaned)
     if not m:
-        raise ValueError(f"金额格式不正确：{text!r}（最多两位小数）")
+        # Say which rule broke: a 16-digit amount is too large, not "too many decimals".
+        whole, _, frac = cleaned.partition(".")
+        if whole.isdigit() and (not frac or frac.isdigit()):
+            if len(whole) > 13:
+                raise ValueError("金额过大：整数部分最多 13 位（单位：元）")
+            raise ValueError("金额最多两位小数（单位：元）")
+        raise ValueError(f"金额格式不正确：{text!r}（请填写数字，单位：元）")
     cents = (m.group(2) or "").ljust(2, "0")
     return int(m.group(1)) * 100 + int(cents)
 

@@ -8,7 +8,7 @@ top layer (login, home, navigation) that imports the domains. The Jinja files th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,3 +76,49 @@ class Section:
     title: str
     links: list[Link] = field(default_factory=list)
     count: int | None = None
+
+
+# --------------------------------------------------------------------------- confirmations
+# Every irreversible page action takes two posts to the same URL: the first (no ``confirmed``)
+# shows what will happen; the confirmation page re-posts the same fields with confirmed=1.
+CONFIRMED = "confirmed"
+
+
+def is_confirmed(form: Mapping[str, Any]) -> bool:
+    return str(form.get(CONFIRMED, "")) == "1"
+
+
+def confirmation(
+    request: Request,
+    *,
+    title: str,
+    action: str,
+    facts: list[tuple[str, str]],
+    back: str,
+    warning: str = "此操作提交后不能撤回或修改，请核对以下内容。",
+    button: str = "",
+    fields: Mapping[str, Any] | None = None,
+    blocker: str | None = None,
+    preview: str | None = None,
+    busy: str = "正在办理…",
+    **context: Any,
+) -> HTMLResponse:
+    """The confirmation page (the finance pages' pattern, for every domain): the facts, the
+    warning, a preview (a Jinja include) when there is one, and one button that re-posts
+    ``fields`` with confirmed=1. ``blocker`` replaces the button with the reason it is blocked."""
+    hidden = {k: v for k, v in (fields or {}).items() if k not in ("csrf_token", CONFIRMED)}
+    return render(
+        request,
+        "confirm.html",
+        title=title,
+        action=action,
+        facts=facts,
+        back=back,
+        warning=warning,
+        button=button or f"确认{title}",
+        fields=hidden,
+        blocker=blocker,
+        preview=preview,
+        busy=busy,
+        **context,
+    )

@@ -12,11 +12,12 @@ from backend.auth.deps import PageUser, SessionDep
 from backend.auth.models import Role
 from backend.auth.service import require_unit_of
 from backend.core.dates import HalfMonth, half_month, today_shanghai
-from backend.core.display import local_time
+from backend.core.display import local_time, yuan
 from backend.core.errors import JingpinError, PermissionDenied
-from backend.core.pages import redirect, render
+from backend.core.pages import confirmation, is_confirmed, redirect, render
 from backend.documents import downloads
 from backend.funding import filings
+from backend.funding.progress import progress_rows
 from backend.orgs.models import RecommendingUnit
 from backend.orgs.service import list_units
 
@@ -110,6 +111,29 @@ async def file_page(request: Request, session: SessionDep, user: PageUser) -> Re
     unit = filings.own_unit(session, user)
     if unit is None:
         raise PermissionDenied("只有推荐单位可以报送本单位的推进表")
+    if not is_confirmed(form):
+        try:
+            half = filings.parse(period)
+        except JingpinError as exc:
+            return redirect("/progress-filings", exc.message, error=True)
+        blocker = filings.filing_blocker(session, unit, half, reason)
+        what = "更正报送" if reason.strip() else "报送"
+        facts = [("推荐单位", unit.name), ("期间", half.label)]
+        if reason.strip():
+            facts.append(("更正理由", reason))
+        return confirmation(
+            request,
+            title=f"{what}{half.label}推进表",
+            action="/progress-filings",
+            back="/progress-filings",
+            warning="报送后文件存档并记入审计日志，不能撤回；如有错误只能另行更正报送。",
+            facts=facts,
+            fields={"period": period, "correction_reason": reason},
+            blocker=blocker.message if blocker else None,
+            preview="funding/_progress_preview.html",
+            rows=progress_rows(session, unit),
+            yuan=yuan,
+        )
     try:
         row = filings.file_table(session, user, unit.code, period, correction_reason=reason)
     except JingpinError as exc:

@@ -80,6 +80,30 @@ def is_late(period: HalfMonth, filed_on: date) -> bool:
     return filed_on > period.end + timedelta(days=late_days())
 
 
+def filing_blocker(
+    session: Session,
+    unit: RecommendingUnit,
+    period: HalfMonth,
+    correction_reason: str = "",
+    today: date | None = None,
+) -> Conflict | None:
+    """Why the table cannot be filed now (the confirmation page says it before the click)."""
+    day = today or today_shanghai()
+    if day < period.end:
+        return Conflict(
+            f"{period.label}尚未结束，期末（{period.end.isoformat()}）起可报送",
+            code="period_not_ended",
+        )
+    filed = session.exec(
+        select(ProgressFiling).where(
+            ProgressFiling.unit_id == unit.id, ProgressFiling.period == period.code
+        )
+    ).first()
+    if filed is not None and not correction_reason.strip():
+        return AlreadyFiled()
+    return None
+
+
 def file_table(
     session: Session,
     user: User,

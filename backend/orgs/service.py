@@ -7,7 +7,7 @@ from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
 from backend.core.errors import NotFound, ValidationFailed
-from backend.orgs.models import RecommendingUnit
+from backend.orgs.models import Organisation, OrgKind, RecommendingUnit
 
 
 def normalise_uscc(value: str) -> str:
@@ -30,3 +30,10 @@ def unit_by_code(session: Session, code: str) -> RecommendingUnit:
 def list_units(session: Session) -> list[RecommendingUnit]:
     """Every recommending unit in reference order (provinces, 兵团, central units)."""
     return list(session.exec(select(RecommendingUnit).order_by(col(RecommendingUnit.id))))
+
+
+def list_organisations(session: Session) -> list[Organisation]:
+    """Every organisation, the ministry and units first (the admin's pickers and list)."""
+    order = {OrgKind.ministry: 0, OrgKind.unit: 1, OrgKind.producer: 2}
+    rows = list(session.exec(select(Organisation).order_by(col(Organisation.id))).all())
+    return sorted(rows, key=lambda o: (order.get(OrgKind(o.kind), 3), o.id or 0))

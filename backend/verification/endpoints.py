@@ -37,12 +37,33 @@ UPLOAD_BODY = {
                 "type": "object",
                 "required": ["file"],
                 "properties": {
-                    "file": {"type": "string", "format": "binary", "description": "待验证的 PDF"}
+                    "file": {"type": "string", "format": "binary", "description": "待验证的 PDF"},
+                    "at": {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "验证时间（ISO 8601，须带时区，如 2031-06-01T00:00:00+08:00），"
+                        "默认为现在；按长期验证规则，时间戳证明签名在证书有效期内已存在",
+                    },
                 },
             }
         }
     },
 }
+
+
+def _validation_time(value: object) -> datetime | None:
+    """The form's optional validation time: ISO 8601 with a time zone, or 422."""
+    if value is None or value == "":
+        return None
+    try:
+        at = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationFailed(
+            "验证时间格式不正确", fields={"at": "如 2031-06-01T00:00:00+08:00"}
+        ) from None
+    if at.tzinfo is None:
+        raise ValidationFailed("验证时间须带时区", fields={"at": "须带时区，如 +08:00"})
+    return at
 
 
 def _check_sha(value: str) -> str:
@@ -71,12 +92,14 @@ def _check_sha(value: str) -> str:
 async def verify(request: Request, session: SessionDep, user: CurrentUser) -> VerifyResponse:
     """Runs in the verification worker pool (time and memory limits per file); the JSON is the
     `jingpin verify --json` contract plus `registry`, `summary_zh` and the report download paths.
-    The result and its reports are readable by the uploader (and auditors, the ministry)."""
+    With `at`, the verdict is the one a verifier would give at that time. The result and its
+    reports are readable by the uploader (and auditors, the ministry)."""
     # The form is read here, after authentication, not as a parameter (FastAPI would read the
     # body before the dependencies ran).
     file = await service.form_upload(request)
+    at = _validation_time((await request.form()).get("at"))
     data = await service.read_upload(file)
-    result = await service.verify_upload(session, user, data, file.filename)
+    result = await service.verify_upload(session, user, data, file.filename, at)
     sha = result.file_sha256
     return VerifyResponse(
         **dict(result),

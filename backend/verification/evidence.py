@@ -1,6 +1,8 @@
-"""The evidence package of an agreement (证据包): the current PDF, the verification report
-(JSON, text, and the PDF sealed by the system), the agreement's audit trail, the CA chain, the
-TSA certificate, the current CRL, and a manifest with sha256 and SM3 of every file."""
+"""The evidence package of an agreement (证据包): the current PDF (for a fully signed agreement its
+archive form, PAdES B-LTA), the verification report (JSON, text, and the PDF sealed by the
+system), the agreement's audit trail, the signed checkpoint of the whole audit chain written for
+this package (a copy of the anchor outside the database), the CA chain, the TSA certificates, the
+current CRL and the root's ARL, and a manifest with sha256 and SM3 of every file."""
 
 from __future__ import annotations
 
@@ -13,10 +15,11 @@ from sqlmodel import Session
 
 from backend.agreements import service as agreements
 from backend.agreements.models import Agreement, AgreementStatus
+from backend.audit_log.checkpoints import checkpoint_now
 from backend.audit_log.service import event_dict
 from backend.auth.models import User
 from backend.core.db import utcnow
-from backend.pki.service import get_ca, verify_bytes
+from backend.pki.service import get_ca, get_gm_ca, verify_bytes
 from backend.verification.report import render_sealed_report
 from backend.verification.service import result_body
 from signing.hashes import sha256_hex, sm3_hex
@@ -25,7 +28,8 @@ from signing.verify import describe_zh
 
 def evidence_zip(session: Session, user: User, agreement_id: int) -> tuple[Agreement, bytes]:
     """Evidence package: PDF, verification report (JSON + text), audit trail, CA chain, TSA
-    certificate, current CRL and a manifest with sha256 and SM3 of every file."""
+    certificate, current CRL (of the SM2 CA too, when there is one) and a manifest with sha256
+    and SM3 of every file."""
     ag, pdf = agreements.current_pdf(session, user, agreement_id)
     ca = get_ca()
     report = verify_bytes(pdf)
@@ -54,11 +58,31 @@ def evidence_zip(session: Session, user: User, agreement_id: int) -> tuple[Agree
         "verification-report.pdf": render_sealed_report(body.model_dump(mode="json")),
         "verification-report.txt": report_text.encode(),
         "audit-trail.jsonl": audit_lines.encode(),
+        "audit-checkpoint.json": json.dumps(
+            checkpoint_now(reason="export"), ensure_ascii=False, indent=2
+        ).encode(),
         "ca-chain.pem": ca.chain_pem(),
         "root-ca.pem": ca.export_root_pem(),
-        "tsa.pem": ca.tsa_certificate.public_bytes(serialization.Encoding.PEM),
+        # every TSA certificate, old ones too: the archive's timestamps may come from several
+        "tsa.pem": b"".join(
+            c.public_bytes(serialization.Encoding.PEM) for c in ca.tsa_certificates
+        ),
         "issuing-ca.crl": ca.crl_der(),
+        # the root's CRL over the issuing CA and TSA certificates (long-term validation needs it)
+        "root-ca.crl": ca.authority_crls()[0],
     }
+    if len(ca.trust_roots) > 1:  # after a root rollover: the earlier roots still anchor
+        files["earlier-roots.pem"] = b"".join(
+            c.public_bytes(serialization.Encoding.PEM) for c in ca.trust_roots[1:]
+        )
+    gm = get_gm_ca()
+    if gm is not None:  # the SM2 (国密) chain, TSA and CRL beside the ECDSA ones
+        files |= {
+            "ca-chain-sm2.pem": gm.chain_pem(),
+            "root-ca-sm2.pem": gm.export_root_pem(),
+            "tsa-sm2.pem": gm.tsa_certificate.public_bytes(serialization.Encoding.PEM),
+            "issuing-ca-sm2.crl": gm.crl_der(),
+        }
     manifest = {
         "agreement": {"id": ag.id, "number": ag.number, "version": ag.version, "status": ag.status},
         "generated_at": utcnow().isoformat(),

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from backend.audit_log.service import verify_chain
 from backend.auth.deps import PageUser, SessionDep
 from backend.core.dates import SHANGHAI
-from backend.core.errors import JingpinError
+from backend.core.errors import JingpinError, ValidationFailed
 from backend.core.pages import render
 from backend.verification import audit_browser, report, service
 
@@ -28,6 +28,12 @@ async def verify_page(request: Request, session: SessionDep, user: PageUser) -> 
     try:
         file = await service.form_upload(request)
         data = await service.read_upload(file)
+        if b"%PDF-" not in data[:1024]:  # the header PDF readers look for (ISO 32000-1 7.5.2)
+            raise ValidationFailed(
+                "上传的文件不是 PDF，无法验证签章。请上传 PDF 格式的文件。",
+                code="not_a_pdf",
+                fields={"file": "不是 PDF 文件"},
+            )
         result = await service.verify_upload(session, user, data, file.filename)
     except JingpinError as exc:
         return render(

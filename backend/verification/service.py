@@ -3,11 +3,11 @@ result cache the report downloads are made from."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
 from fastapi import Request
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -18,7 +18,8 @@ from backend.auth.models import Role, User
 from backend.core.config import get_settings
 from backend.core.db import get_engine, utcnow
 from backend.core.errors import JingpinError, NotFound, ValidationFailed
-from backend.pki.service import get_ca
+from backend.core.metrics import VERIFICATIONS
+from backend.pki.service import trust_material
 from backend.verification import registry
 from backend.verification.report import render_sealed_report
 from backend.verification.schemas import VerificationReportRead, VerificationResult
@@ -26,15 +27,13 @@ from backend.verification.worker import get_verification_pool
 from signing.verify import VerificationReport, describe_zh
 
 
-def trust_material() -> tuple[list[bytes], list[bytes]]:
-    ca = get_ca()
-    return [ca.root_certificate.public_bytes(serialization.Encoding.DER)], [ca.crl_der()]
-
-
-def verify_in_pool(data: bytes) -> VerificationReport:
-    """Blocking: verify in a worker process with our trust anchor and current CRL."""
+def verify_in_pool(data: bytes, at: dt.datetime | None = None) -> VerificationReport:
+    """Blocking: verify in a worker process with our trust anchor and current CRL, at ``at``
+    (default now)."""
     roots, crls = trust_material()
-    return get_verification_pool().verify(data, trust_roots=roots, crls=crls)
+    report = get_verification_pool().verify(data, trust_roots=roots, crls=crls, at=at)
+    VERIFICATIONS.labels(verdict=report.indication).inc()
+    return report
 
 
 def result_body(
@@ -92,8 +91,10 @@ def _readable_path(user: User, file_sha256: str) -> Path:
 def remember(user: User, result: VerificationResult) -> None:
     """Keep the user's latest result for a file (a cache for the downloads, not a record)."""
     path = _cache_path(user.id or 0, result.file_sha256, ".json")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _cache_dir().mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.parent.mkdir(exist_ok=True, mode=0o700)
     tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+    tmp.touch(mode=0o600)
     tmp.write_text(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
     tmp.replace(path)
     path.with_suffix(".pdf").unlink(missing_ok=True)
@@ -120,6 +121,7 @@ def report_pdf(user: User, file_sha256: str) -> bytes:
         return path.read_bytes()
     pdf = render_sealed_report(result.model_dump(mode="json"))
     tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+    tmp.touch(mode=0o600)
     tmp.write_bytes(pdf)
     tmp.replace(path)
     return pdf
@@ -155,12 +157,16 @@ async def read_upload(upload: UploadFile) -> bytes:
 
 
 async def verify_upload(
-    session: Session, user: User, data: bytes, filename: str | None
+    session: Session,
+    user: User,
+    data: bytes,
+    filename: str | None,
+    at: dt.datetime | None = None,
 ) -> VerificationResult:
     """Verify in the worker pool without holding the request's database transaction (on SQLite
     a writing request holds the write lock), then look the file up in the registry."""
     session.commit()
-    report = await run_in_threadpool(verify_in_pool, data)
+    report = await run_in_threadpool(verify_in_pool, data, at)
     with Session(get_engine()) as reader:
         result = await run_in_threadpool(result_body, reader, report, data, filename)
     await run_in_threadpool(remember, user, result)

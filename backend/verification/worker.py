@@ -3,14 +3,16 @@
 Each worker is a separate process (``spawn``: no state inherited from the threaded web server)
 that runs :func:`signing.verify.verify_pdf` under ``RLIMIT_AS`` (address-space limit) and
 answers one request at a time over a pipe. The parent waits at most ``timeout`` seconds; a worker
-that does not answer in time, or dies (out of memory, crash), is killed and replaced, and the
-caller gets :class:`VerificationAborted` (422) instead of a report. Requests beyond the pool's
+that does not answer in time, whose verification outlived the library's own timeout (its thread
+would go on burning CPU), or dies (out of memory, crash), is killed and replaced, and the caller
+gets :class:`VerificationAborted` (422) instead of a report. Requests beyond the pool's
 capacity wait in line up to ``queue_timeout`` seconds, then get ``ServiceBusy`` (503).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gc
 import logging
 import multiprocessing as mp
@@ -45,6 +47,7 @@ class Task:
     trust_roots: list[bytes]
     crls: list[bytes]
     limits: VerificationLimits
+    at: dt.datetime | None = None
 
 
 def _worker_main(conn: Connection, memory_bytes: int) -> None:
@@ -71,13 +74,30 @@ def _worker_main(conn: Connection, memory_bytes: int) -> None:
             return
         try:
             report = verify_pdf(
-                task.data, trust_roots=task.trust_roots, crls=task.crls, limits=task.limits
+                task.data,
+                trust_roots=task.trust_roots,
+                crls=task.crls,
+                limits=task.limits,
+                at=task.at,
             )
+            if _still_verifying():
+                # The library stopped waiting (its own timeout) but its thread keeps burning CPU
+                # and cannot be stopped from here: answer "timeout" and end this process; the
+                # parent kills it for certain and starts a fresh one.
+                conn.send(("error", "timeout"))
+                conn.close()
+                os._exit(0)
             conn.send(("ok", report))
         except MemoryError:
             conn.send(("error", "memory"))
         except BaseException as exc:  # never let a hostile file kill the loop silently
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def _still_verifying() -> bool:
+    """Whether :func:`signing.verify.verify_pdf`'s worker thread (named ``verify-pdf``) is still
+    running after it returned, i.e. it gave up waiting on a file that took too long."""
+    return any(t.name == "verify-pdf" and t.is_alive() for t in threading.enumerate())
 
 
 class _Worker:
@@ -178,7 +198,12 @@ class VerificationPool:
 
     # ------------------------------------------------------------------ work
     def verify(
-        self, data: bytes, *, trust_roots: list[bytes], crls: list[bytes]
+        self,
+        data: bytes,
+        *,
+        trust_roots: list[bytes],
+        crls: list[bytes],
+        at: dt.datetime | None = None,
     ) -> VerificationReport:
         """Verify in a worker (blocks the calling thread; call it from a thread pool)."""
         if not self._started:
@@ -194,7 +219,7 @@ class VerificationPool:
         try:
             if not worker.wait_ready(self.start_timeout):
                 raise _WorkerLost("worker did not start")
-            worker.conn.send(Task(bytes(data), trust_roots, crls, limits))
+            worker.conn.send(Task(bytes(data), trust_roots, crls, limits, at))
             if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
                 raise _WorkerLost("timeout")
             status, value = worker.conn.recv()
@@ -204,9 +229,11 @@ class VerificationPool:
                 extra={"reason": "timeout" if str(exc) == "timeout" else "worker_lost"}
             ) from exc
         if status != "ok":
-            # The worker survived but the task raised (usually memory): start afresh anyway.
+            # The task ran out of time inside the worker (which then exits), or raised (usually
+            # memory): the process is killed and replaced either way, never reused.
             self._replace(worker, str(value))
-            raise VerificationAborted(extra={"reason": "memory" if value == "memory" else "error"})
+            reason = value if value in ("memory", "timeout") else "error"
+            raise VerificationAborted(extra={"reason": reason})
         worker.tasks += 1
         self.completed += 1
         self._idle.put(worker)

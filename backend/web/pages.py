@@ -30,7 +30,7 @@ from backend.core.config import get_settings
 from backend.core.errors import JingpinError
 from backend.core.pages import add_context_provider, render, templates
 from backend.orgs.models import Organisation
-from backend.web import nav
+from backend.web import admin_pages, nav
 from backend.works.models import DIRECTION_LABELS
 
 templates.env.globals.update(role_labels=ROLE_LABELS, direction_labels=DIRECTION_LABELS)
@@ -144,3 +144,7 @@ def logout(auth: CurrentAuth, session: SessionDep) -> Response:
 def home(request: Request, session: SessionDep, user: PageUser) -> Response:
     org = session.get(Organisation, user.organisation_id)
     return render(request, "home.html", org=org, sections=nav.home_sections(session, user))
+
+
+# Administration and 修改密码 (backend.web.admin_pages) share this router.
+router.include_router(admin_pages.router)

@@ -22,6 +22,7 @@ from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.documents.store import get_store
 from backend.documents.uploads import check_pdf, read_upload
 from backend.workflow import notifications as notes
+from backend.workflow.batches import intake_closed
 from backend.workflow.models import (
     ApplicationDocument,
     DocumentSlot,
@@ -201,8 +202,11 @@ def eligibility_problems(
         if slot not in docs:
             problems[f"documents.{slot.url_name}"] = f"尚未上传或在线签署{slot.label}"
     batch = session.get(Batch, work.batch_id) if work.batch_id else None
+    closed = intake_closed(session, batch, now) if batch is not None else None
     if batch is None:
         problems["batch_id"] = "未选择申报批次"
+    elif closed is not None:
+        problems["batch_id"] = closed
     elif work.status is WorkStatus.returned:
         # A returned application may be resubmitted until the unit's own deadline.
         if not before(now, batch.submission_deadline):

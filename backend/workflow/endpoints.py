@@ -17,6 +17,7 @@ from backend.auth.service import require_role, require_unit_of
 from backend.core.dates import deadline_zh
 from backend.core.errors import NotFound, ValidationFailed
 from backend.core.responses import content_disposition
+from backend.core.schemas import error_responses
 from backend.documents.converter import ConverterPool, get_pool
 from backend.workflow import (
     applications,
@@ -35,6 +36,7 @@ from backend.workflow.schemas import (
     BatchIn,
     BatchPatch,
     BatchRead,
+    BatchReopen,
     ConcludeIn,
     DecisionIn,
     DecisionRead,
@@ -59,7 +61,8 @@ router = APIRouter(prefix="/api/v1", tags=["workflow"])
 public_router = APIRouter(prefix="/api/v1/public", tags=["public"])
 
 
-def batch_read(batch: Batch) -> BatchRead:
+def batch_read(session: Session, batch: Batch) -> BatchRead:
+    phase = batches.batch_phase(session, batch)
     return BatchRead(
         id=batch.id or 0,
         year=batch.year,
@@ -72,6 +75,8 @@ def batch_read(batch: Batch) -> BatchRead:
         quota=batch.quota,
         notice_days=batch.notice_days,
         open=batches.batch_open(batch),
+        phase=phase.value,
+        phase_label=phase.label,
     )
 
 
@@ -120,12 +125,12 @@ def decision_read(row: SelectionDecision, work: Work) -> DecisionRead:
 
 @router.get("/batches", response_model=list[BatchRead], summary="批次列表")
 def batches_index(session: SessionDep, user: CurrentUser) -> list[BatchRead]:
-    return [batch_read(b) for b in list_batches(session)]
+    return [batch_read(session, b) for b in list_batches(session)]
 
 
 @router.post("/batches", response_model=BatchRead, status_code=201, summary="新建批次（管理员）")
 def create_batch(body: BatchIn, session: SessionDep, user: CurrentUser) -> BatchRead:
-    return batch_read(batches.create_batch(session, user, body.model_dump()))
+    return batch_read(session, batches.create_batch(session, user, body.model_dump()))
 
 
 @router.patch("/batches/{batch_id}", response_model=BatchRead, summary="修改批次（管理员）")
@@ -133,8 +138,22 @@ def update_batch(
     batch_id: int, body: BatchPatch, session: SessionDep, user: CurrentUser
 ) -> BatchRead:
     return batch_read(
-        batches.update_batch(session, user, batch_id, body.model_dump(exclude_unset=True))
+        session,
+        batches.update_batch(session, user, batch_id, body.model_dump(exclude_unset=True)),
     )
+
+
+@router.post(
+    "/batches/{batch_id}/reopen",
+    response_model=BatchRead,
+    summary="重新开放批次（管理员：延后已过的截止时间，须说明理由；公示后不可）",
+    responses=error_responses(403, 404, 409, 422),
+)
+def reopen_batch(
+    batch_id: int, body: BatchReopen, session: SessionDep, user: CurrentUser
+) -> BatchRead:
+    changes = body.model_dump(exclude={"reason"}, exclude_none=True)
+    return batch_read(session, batches.reopen_batch(session, user, batch_id, changes, body.reason))
 
 
 @router.post(

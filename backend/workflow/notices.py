@@ -39,25 +39,37 @@ def notice_for(session: Session, batch_id: int) -> PublicNotice | None:
     return session.exec(select(PublicNotice).where(PublicNotice.batch_id == batch_id)).first()
 
 
+def publish_blocker(session: Session, batch: Batch, works: list[Work]) -> Conflict | None:
+    """Why the batch's notice cannot be published (shown before the click), or None."""
+    if notice_for(session, batch.id or 0):
+        return Conflict(f"{batch.label}入选名单已公示", code="notice_exists")
+    pending = [w for w in works if w.status in REVIEW_STATES]
+    if pending:
+        return Conflict(
+            f"尚有 {len(pending)} 部作品未完成评审："
+            + "、".join(f"《{w.title}》" for w in pending),
+            code="review_pending",
+        )
+    if not any(w.status is WorkStatus.selected for w in works):
+        return Conflict("本批次没有拟入选作品，无需公示", code="nothing_selected")
+    return None
+
+
+def batch_works(session: Session, batch_id: int) -> list[Work]:
+    return list(session.exec(select(Work).where(Work.batch_id == batch_id).order_by(col(Work.id))))
+
+
 def publish_notice(
     session: Session, user: User, batch_id: int, *, now: datetime | None = None
 ) -> PublicNotice:
     require_officer(user)
     now = now_or_clock(now)
     batch = get_batch(session, batch_id)
-    if notice_for(session, batch_id):
-        raise Conflict(f"{batch.label}入选名单已公示", code="notice_exists")
     works = list(session.exec(select(Work).where(Work.batch_id == batch_id).with_for_update()))
-    pending = [w for w in works if w.status in REVIEW_STATES]
-    if pending:
-        raise Conflict(
-            f"尚有 {len(pending)} 部作品未完成评审："
-            + "、".join(f"《{w.title}》" for w in pending),
-            code="review_pending",
-        )
+    blocker = publish_blocker(session, batch, works)
+    if blocker is not None:
+        raise blocker
     chosen = [w for w in works if w.status is WorkStatus.selected]
-    if not chosen:
-        raise Conflict("本批次没有拟入选作品，无需公示", code="nothing_selected")
     start_day = now.astimezone(SHANGHAI).date()
     notice = PublicNotice(
         batch_id=batch_id,
@@ -188,6 +200,24 @@ def objections(session: Session, batch_id: int) -> list[Objection]:
     )
 
 
+def confirm_blocker(session: Session, batch: Batch, now: datetime | None = None) -> Conflict | None:
+    """Why the selection cannot be confirmed yet (shown before the click), or None."""
+    now = now_or_clock(now)
+    notice = notice_for(session, batch.id or 0)
+    if notice is None:
+        return Conflict(f"{batch.label}尚未公示", code="notice_missing")
+    if notice.confirmed_at is not None:
+        return Conflict(f"{batch.label}入选名单已确认", code="already_confirmed")
+    if before(now, notice.ends_at):
+        return Conflict(
+            f"公示期至 {deadline_zh(notice.ends_at)} 结束，期满后方可确认", code="notice_running"
+        )
+    open_ = [o for o in objections(session, batch.id or 0) if o.outcome == ObjectionOutcome.open]
+    if open_:
+        return Conflict(f"尚有 {len(open_)} 件异议未处理", code="objections_open")
+    return None
+
+
 def confirm_selection(
     session: Session, user: User, batch_id: int, *, now: datetime | None = None
 ) -> list[Work]:
@@ -195,18 +225,11 @@ def confirm_selection(
     require_officer(user)
     now = now_or_clock(now)
     batch: Batch = get_batch(session, batch_id)
+    blocker = confirm_blocker(session, batch, now)
+    if blocker is not None:
+        raise blocker
     notice = notice_for(session, batch_id)
-    if notice is None:
-        raise Conflict(f"{batch.label}尚未公示", code="notice_missing")
-    if notice.confirmed_at is not None:
-        raise Conflict(f"{batch.label}入选名单已确认", code="already_confirmed")
-    if before(now, notice.ends_at):
-        raise Conflict(
-            f"公示期至 {deadline_zh(notice.ends_at)} 结束，期满后方可确认", code="notice_running"
-        )
-    open_ = [o for o in objections(session, batch_id) if o.outcome == ObjectionOutcome.open]
-    if open_:
-        raise Conflict(f"尚有 {len(open_)} 件异议未处理", code="objections_open")
+    assert notice is not None
     works = list(
         session.exec(
             select(Work)

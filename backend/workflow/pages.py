@@ -17,7 +17,8 @@ from backend.auth.service import display_names, require_role, require_unit_of
 from backend.core.config import get_settings
 from backend.core.dates import deadline_zh, to_local_input
 from backend.core.errors import JingpinError, ValidationFailed
-from backend.core.pages import redirect, render
+from backend.core.pages import confirmation, is_confirmed, redirect, render
+from backend.core.validation import required_text
 from backend.documents.converter import get_pool
 from backend.orgs.service import list_units
 from backend.workflow import (
@@ -37,7 +38,7 @@ from backend.workflow.models import (
     ReviewRound,
     UnitDecision,
 )
-from backend.workflow.schemas import BatchIn, BatchPatch
+from backend.workflow.schemas import BatchIn, BatchPatch, BatchReopen
 from backend.works.models import Batch, Work, WorkStatus
 from backend.works.service import (
     EDITABLE,
@@ -52,10 +53,19 @@ router = APIRouter(include_in_schema=False)
 
 
 def _pick_batch(session: Session, batch_id: int | None) -> Batch | None:
-    rows = list_batches(session)
+    """The batch asked for, else the current one (open for submission or recommendation),
+    else the newest."""
     if batch_id is not None:
         return batches.get_batch(session, batch_id)
-    return rows[0] if rows else None
+    rows = list_batches(session)
+    current = [
+        b
+        for b in rows
+        if batches.batch_phase(session, b)
+        in (batches.BatchPhase.registration, batches.BatchPhase.recommendation)
+    ]
+    pick = current or rows
+    return pick[0] if pick else None
 
 
 # --- the application of one work (申报) -------------------------------------------------------
@@ -91,6 +101,10 @@ def _application_context(session: Session, user: User, work: Work) -> dict[str, 
         and last.decision == UnitDecision.passed,
         "quota": unit_review.quota_status(session, work.unit_id, batch)
         if batch and is_unit
+        else None,
+        # shown before the click, with the button disabled (推荐 after the deadline, quota)
+        "recommend_blocker": unit_review.recommend_blocker(session, work.unit_id, batch)
+        if batch and is_unit and work.status is WorkStatus.submitted
         else None,
         "decisions": [UnitDecision.passed, UnitDecision.reject, UnitDecision.return_],
         "funding": selection.funding_status(session, work),
@@ -160,8 +174,35 @@ async def sign_page(
     return redirect(f"/works/{work_id}/application", f"已在线签署{slot.label}")
 
 
+def _documents_fact(session: Session, work: Work) -> str:
+    docs = applications.current_documents(session, work)
+    return "、".join(slot.label for slot in DocumentSlot if slot in docs) or "无"
+
+
 @router.post("/works/{work_id}/application/submit", response_class=HTMLResponse)
-def submit_page(request: Request, work_id: int, session: SessionDep, user: PageUser) -> Response:
+async def submit_page(
+    request: Request, work_id: int, session: SessionDep, user: PageUser
+) -> Response:
+    form = await request.form()
+    if not is_confirmed(form):
+        work = get_work(session, user, work_id)
+        read = to_read(session, work)
+        problems = applications.eligibility_problems(session, work)
+        return confirmation(
+            request,
+            title="提交申报",
+            action=f"/works/{work_id}/application/submit",
+            back=f"/works/{work_id}/application",
+            warning="提交后申报内容冻结，不能修改；推荐单位将进行初评。",
+            button=f"确认提交至{read.unit_name}",
+            facts=[
+                ("作品", f"《{work.title}》"),
+                ("推荐单位", read.unit_name or ""),
+                ("申报版本", f"第 {work.version} 版"),
+                ("附件", _documents_fact(session, work)),
+            ],
+            blocker="；".join(problems.values()) if problems else None,
+        )
     try:
         applications.submit(session, user, work_id)
     except ValidationFailed as exc:
@@ -174,28 +215,76 @@ def submit_page(request: Request, work_id: int, session: SessionDep, user: PageU
 
 
 @router.post("/works/{work_id}/application/unit-review", response_class=HTMLResponse)
-def unit_review_page(
-    work_id: int,
-    session: SessionDep,
-    user: PageUser,
-    decision: Annotated[str, Form()] = "",
-    opinion: Annotated[str, Form(max_length=5000)] = "",
+async def unit_review_page(
+    request: Request, work_id: int, session: SessionDep, user: PageUser
 ) -> Response:
+    form = await request.form()
+    decision, opinion = str(form.get("decision", "")), str(form.get("opinion", ""))[:5000]
     try:
         choice = UnitDecision(decision)
     except ValueError:
-        raise ValidationFailed("请选择初评结论", fields={"decision": "请选择初评结论"}) from None
+        return _application_error(request, session, user, work_id, {"decision": "请选择初评结论"})
+    if not opinion.strip():
+        return _application_error(request, session, user, work_id, {"opinion": "请填写初评意见"})
+    if not is_confirmed(form):
+        work = get_work(session, user, work_id)
+        return confirmation(
+            request,
+            title="初评结论",
+            action=f"/works/{work_id}/application/unit-review",
+            back=f"/works/{work_id}/application",
+            warning="初评结论保存后不能修改，申报单位将收到通知。",
+            facts=[
+                ("作品", f"《{work.title}》"),
+                ("初评结论", choice.label),
+                ("初评意见", opinion),
+            ],
+            fields={"decision": decision, "opinion": opinion},
+        )
     unit_review.review_submission(session, user, work_id, choice, opinion)
     return redirect(f"/works/{work_id}/application", f"已记录初评结论：{choice.label}")
 
 
-@router.post("/works/{work_id}/application/recommend", response_class=HTMLResponse)
-def recommend_page(
-    work_id: int,
-    session: SessionDep,
-    user: PageUser,
-    opinion: Annotated[str, Form(max_length=5000)] = "",
+def _application_error(
+    request: Request, session: Session, user: User, work_id: int, errors: dict[str, str]
 ) -> Response:
+    """The application page again, with the errors next to their fields."""
+    ctx = _application_context(session, user, get_work(session, user, work_id))
+    ctx["errors"] = errors
+    return render(request, "workflow/application.html", status_code=422, **ctx)
+
+
+@router.post("/works/{work_id}/application/recommend", response_class=HTMLResponse)
+async def recommend_page(
+    request: Request, work_id: int, session: SessionDep, user: PageUser
+) -> Response:
+    form = await request.form()
+    opinion = str(form.get("opinion", ""))[:5000]
+    if not is_confirmed(form):
+        work = get_work(session, user, work_id)
+        require_role(user, Role.unit_reviewer, message="只有推荐单位审核员可以推荐作品")
+        batch = session.get(Batch, work.batch_id) if work.batch_id else None
+        blocker = unit_review.recommend_blocker(session, work.unit_id, batch) if batch else None
+        quota = unit_review.quota_status(session, work.unit_id, batch) if batch else None
+        facts = [("作品", f"《{work.title}》"), ("批次", batch.label if batch else "未选择")]
+        if quota:
+            facts.append(
+                (
+                    "推荐名额",
+                    f"推荐后已用 {quota['used'] + 1} 部 / 上限 {quota['quota'] + quota['extra']} 部",
+                )
+            )
+        facts.append(("推荐意见", opinion or "（无）"))
+        return confirmation(
+            request,
+            title="推荐至总局",
+            action=f"/works/{work_id}/application/recommend",
+            back=f"/works/{work_id}/application",
+            warning="推荐后占用本单位本批次名额，不能撤回；总局将安排复评。",
+            facts=facts,
+            fields={"opinion": opinion},
+            blocker=blocker.message if blocker else None,
+        )
     unit_review.recommend(session, user, work_id, opinion)
     return redirect(f"/works/{work_id}/application", "已推荐至总局")
 
@@ -261,6 +350,12 @@ def ministry_desk(
     notice = notices.notice_for(session, batch.id or 0) if batch else None
     expert_users = notes.with_role(session, Role.expert)
     titles = {s.work.id: s.work.title for s in standings}
+    publish_block = confirm_block = None
+    if batch is not None:
+        block = notices.publish_blocker(session, batch, notices.batch_works(session, batch.id or 0))
+        publish_block = block.message if block else None
+        block = notices.confirm_blocker(session, batch) if notice else None
+        confirm_block = block.message if block else None
     return render(
         request,
         "workflow/ministry.html",
@@ -275,6 +370,8 @@ def ministry_desk(
         rounds=ReviewRound,
         criteria=experts.CRITERIA,
         units={u.id: u.name for u in list_units(session)},
+        publish_blocker=publish_block,
+        confirm_blocker=confirm_block,
     )
 
 
@@ -320,7 +417,29 @@ def decide_page(
 
 
 @router.post("/reviews/ministry/batches/{batch_id}/publish", response_class=HTMLResponse)
-def publish_page(batch_id: int, session: SessionDep, user: PageUser) -> Response:
+async def publish_page(
+    request: Request, batch_id: int, session: SessionDep, user: PageUser
+) -> Response:
+    form = await request.form()
+    if not is_confirmed(form):
+        experts.require_officer(user)
+        batch = batches.get_batch(session, batch_id)
+        works = notices.batch_works(session, batch_id)
+        blocker = notices.publish_blocker(session, batch, works)
+        chosen = [w.title for w in works if w.status is WorkStatus.selected]
+        return confirmation(
+            request,
+            title="发布公示",
+            action=f"/reviews/ministry/batches/{batch_id}/publish",
+            back=f"/reviews/ministry?batch_id={batch_id}",
+            warning=f"发布后名单向社会公开，公示 {batch.notice_days} 天；本批次不再接受申报或推荐。",
+            facts=[
+                ("批次", batch.label),
+                ("拟入选作品", "、".join(f"《{t}》" for t in chosen) or "无"),
+                ("公示天数", f"{batch.notice_days} 天"),
+            ],
+            blocker=blocker.message if blocker else None,
+        )
     notices.publish_notice(session, user, batch_id)
     return redirect(f"/reviews/ministry?batch_id={batch_id}", "入选名单已公示")
 
@@ -352,7 +471,31 @@ def resolve_page(
 
 
 @router.post("/reviews/ministry/batches/{batch_id}/confirm", response_class=HTMLResponse)
-def confirm_page(batch_id: int, session: SessionDep, user: PageUser) -> Response:
+async def confirm_page(
+    request: Request, batch_id: int, session: SessionDep, user: PageUser
+) -> Response:
+    form = await request.form()
+    if not is_confirmed(form):
+        experts.require_officer(user)
+        batch = batches.get_batch(session, batch_id)
+        blocker = notices.confirm_blocker(session, batch)
+        listed = [
+            w.title
+            for w in notices.batch_works(session, batch_id)
+            if w.status is WorkStatus.in_notice
+        ]
+        return confirmation(
+            request,
+            title="确认入选名单",
+            action=f"/reviews/ministry/batches/{batch_id}/confirm",
+            back=f"/reviews/ministry?batch_id={batch_id}",
+            warning="确认后名单生效，不能撤回；下一步为入选作品生成三方协议。",
+            facts=[
+                ("批次", batch.label),
+                ("入选作品", "、".join(f"《{t}》" for t in listed) or "无"),
+            ],
+            blocker=blocker.message if blocker else None,
+        )
     notices.confirm_selection(session, user, batch_id)
     return redirect(f"/reviews/ministry?batch_id={batch_id}", "入选名单已确认")
 
@@ -380,8 +523,31 @@ async def score_page(
     form = await request.form()
     round_ = ReviewRound(str(form.get("round", "second")))
     scores = {c.key: str(form.get(c.key, "")).strip() for c in experts.CRITERIA}
+    opinion = str(form.get("opinion", ""))
     try:
-        experts.score_work(session, user, work_id, round_, scores, str(form.get("opinion", "")))
+        if not is_confirmed(form):
+            clean = experts.check_scores(scores)  # a wrong score goes back to its field
+            required_text(opinion, "opinion", "评审意见")
+            work = get_work(session, user, work_id)
+            return confirmation(
+                request,
+                title="提交评分",
+                action=f"/reviews/expert/{work_id}/score",
+                back="/reviews/expert",
+                warning="提交后不能修改。",
+                facts=[
+                    ("作品", f"《{work.title}》"),
+                    ("评审轮次", round_.label),
+                    *[
+                        (f"{c.label}（满分 {c.max_points}）", str(clean[c.key]))
+                        for c in experts.CRITERIA
+                    ],
+                    ("合计", str(sum(clean.values()))),
+                    ("评审意见", opinion),
+                ],
+                fields={"round": round_.value, **scores, "opinion": opinion},
+            )
+        experts.score_work(session, user, work_id, round_, scores, opinion)
     except ValidationFailed as exc:
         session.rollback()
         tasks = experts.expert_tasks(session, user)
@@ -458,26 +624,57 @@ async def batch_create_page(request: Request, session: SessionDep, user: PageUse
     return redirect("/batches", "已新建批次")
 
 
+def _batch_values(batch: Batch) -> dict[str, Any]:
+    return {
+        "year": batch.year,
+        "number": batch.number,
+        "quota": batch.quota,
+        "notice_days": batch.notice_days,
+        "registration_deadline": to_local_input(batch.registration_deadline),
+        "submission_deadline": to_local_input(batch.submission_deadline),
+    }
+
+
+def _batch_edit(
+    request: Request,
+    session: Session,
+    batch: Batch,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    reopen_errors: dict[str, str] | None = None,
+    reopen_values: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    phase = batches.batch_phase(session, batch)
+    return render(
+        request,
+        "workflow/batch_edit.html",
+        status_code=status_code,
+        batch=batch,
+        phase=phase,
+        closed=batches.intake_closed(session, batch),
+        # A deadline has passed and no 公示 yet: extending it is the explicit 重新开放.
+        can_reopen=phase in (batches.BatchPhase.recommendation, batches.BatchPhase.review),
+        errors=errors or {},
+        values=values if values is not None else _batch_values(batch),
+        reopen_errors=reopen_errors or {},
+        reopen_values=reopen_values if reopen_values is not None else _batch_values(batch),
+    )
+
+
+def _form_errors(exc: ValidationError | JingpinError) -> dict[str, str]:
+    if isinstance(exc, ValidationError):
+        return fields_from_pydantic(list(exc.errors()))
+    return exc.fields or {"__all__": exc.message}
+
+
 @router.get("/batches/{batch_id}/edit", response_class=HTMLResponse)
 def batch_edit_page(
     request: Request, batch_id: int, session: SessionDep, user: PageUser
 ) -> Response:
     require_role(user, Role.admin, message="只有系统管理员可以设置批次")
-    batch = batches.get_batch(session, batch_id)
-    return render(
-        request,
-        "workflow/batch_edit.html",
-        batch=batch,
-        errors={},
-        values={
-            "year": batch.year,
-            "number": batch.number,
-            "quota": batch.quota,
-            "notice_days": batch.notice_days,
-            "registration_deadline": to_local_input(batch.registration_deadline),
-            "submission_deadline": to_local_input(batch.submission_deadline),
-        },
-    )
+    return _batch_edit(request, session, batches.get_batch(session, batch_id))
 
 
 @router.post("/batches/{batch_id}/edit", response_class=HTMLResponse)
@@ -489,22 +686,50 @@ async def batch_update_page(
     try:
         patch = BatchPatch.model_validate(_batch_form(form)).model_dump(exclude_unset=True)
         batches.update_batch(session, user, batch_id, patch)
-    except (ValidationError, ValidationFailed) as exc:
+    except (ValidationError, JingpinError) as exc:
         session.rollback()
-        errors = (
-            fields_from_pydantic(list(exc.errors()))
-            if isinstance(exc, ValidationError)
-            else exc.fields
-        )
-        return render(
+        errors = _form_errors(exc)
+        if isinstance(exc, JingpinError) and exc.fields and exc.code == "reopen_required":
+            errors = {**exc.fields, "__all__": exc.message}
+        return _batch_edit(
             request,
-            "workflow/batch_edit.html",
-            status_code=422,
-            batch=batches.get_batch(session, batch_id),
-            errors=errors,
+            session,
+            batches.get_batch(session, batch_id),
             values=form,
+            errors=errors,
+            status_code=422 if isinstance(exc, ValidationError) else exc.status_code,
         )
     return redirect("/batches", "批次已保存")
+
+
+@router.post("/batches/{batch_id}/reopen", response_class=HTMLResponse)
+async def batch_reopen_page(
+    request: Request, batch_id: int, session: SessionDep, user: PageUser
+) -> Response:
+    """重新开放: new deadlines and a reason, in one explicit step (refused after 公示)."""
+    require_role(user, Role.admin, message="只有系统管理员可以设置批次")
+    form = dict(await request.form())
+    fields = {k: v for k, v in _batch_form(form).items() if k in batches.DEADLINES}
+    try:
+        body = BatchReopen.model_validate({**fields, "reason": str(form.get("reason", ""))})
+        batches.reopen_batch(
+            session,
+            user,
+            batch_id,
+            body.model_dump(exclude={"reason"}, exclude_none=True),
+            body.reason,
+        )
+    except (ValidationError, JingpinError) as exc:
+        session.rollback()
+        return _batch_edit(
+            request,
+            session,
+            batches.get_batch(session, batch_id),
+            reopen_errors=_form_errors(exc),
+            reopen_values=form,
+            status_code=422 if isinstance(exc, ValidationError) else exc.status_code,
+        )
+    return redirect("/batches", "批次已重新开放，已记入审计日志")
 
 
 @router.post("/batches/quota-exceptions", response_class=HTMLResponse)

@@ -57,6 +57,20 @@ class BatchPatch(BaseModel):
     )
 
 
+class BatchReopen(BaseModel):
+    """重新开放：延后已过的截止时间（须说明理由；公示后不可）。"""
+
+    model_config = ConfigDict(extra="forbid")
+
+    registration_deadline: datetime | None = None
+    submission_deadline: datetime | None = None
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+    _norm = field_validator("registration_deadline", "submission_deadline", mode="before")(
+        _deadline
+    )
+
+
 class BatchRead(BaseModel):
     id: int
     year: int
@@ -69,6 +83,8 @@ class BatchRead(BaseModel):
     quota: int
     notice_days: int
     open: bool
+    phase: str = Field(description="registration / recommendation / review / notice / confirmed")
+    phase_label: str
 
 
 class QuotaExceptionIn(BaseModel):

@@ -20,7 +20,7 @@ from backend.core.errors import Conflict
 from backend.core.validation import required_text
 from backend.orgs.service import unit_by_code
 from backend.workflow import notifications as notes
-from backend.workflow.batches import get_batch
+from backend.workflow.batches import get_batch, intake_closed
 from backend.workflow.models import (
     QuotaException,
     Recommendation,
@@ -138,6 +138,37 @@ def quota_status(session: Session, unit_id: int, batch: Batch) -> dict[str, Any]
     }
 
 
+def recommend_blocker(
+    session: Session, unit_id: int, batch: Batch, now: datetime | None = None, *, lock: bool = False
+) -> Conflict | None:
+    """Why this unit cannot recommend into the batch now (shown on the page before the click),
+    or None: 公示 out, submission deadline passed, or quota used up. ``lock`` (the act itself)
+    takes the quota row FOR UPDATE; pages read it without a lock."""
+    now = now_or_clock(now)
+    closed = intake_closed(session, batch, now)
+    if closed is not None:
+        return Conflict(closed, code="batch_closed")
+    if not before(now, batch.submission_deadline):
+        return Conflict(
+            f"已超过报送截止时间 {deadline_zh(batch.submission_deadline)}", code="deadline_passed"
+        )
+    if lock:
+        row = _quota_row(session, unit_id, batch.id or 0)
+        used, extra_n = row.used, row.extra
+    else:
+        status = quota_status(session, unit_id, batch)
+        used, extra_n = status["used"], status["extra"]
+    if used >= batch.quota + extra_n:
+        extra = f"（含管理员批准的例外 {extra_n} 部）" if extra_n else ""
+        return Conflict(
+            f"本单位{batch.label}推荐名额已用完：每批原则上不超过 {batch.quota} 部{extra}，"
+            f"已推荐 {used} 部",
+            code="quota_exceeded",
+            extra={"quota": batch.quota, "used": used, "extra": extra_n},
+        )
+    return None
+
+
 def recommend(
     session: Session, user: User, work_id: int, opinion: str = "", *, now: datetime | None = None
 ) -> Work:
@@ -153,20 +184,10 @@ def recommend(
     batch = session.get(Batch, work.batch_id) if work.batch_id else None
     if batch is None:
         raise Conflict("作品未选择批次", code="no_batch")
-    if not before(now, batch.submission_deadline):
-        raise Conflict(
-            f"已超过报送截止时间 {deadline_zh(batch.submission_deadline)}", code="deadline_passed"
-        )
+    blocker = recommend_blocker(session, work.unit_id, batch, now, lock=True)
+    if blocker is not None:
+        raise blocker
     counter = _quota_row(session, work.unit_id, batch.id or 0)
-    limit = batch.quota + counter.extra
-    if counter.used >= limit:
-        extra = f"（含管理员批准的例外 {counter.extra} 部）" if counter.extra else ""
-        raise Conflict(
-            f"本单位{batch.label}推荐名额已用完：每批原则上不超过 {batch.quota} 部{extra}，"
-            f"已推荐 {counter.used} 部",
-            code="quota_exceeded",
-            extra={"quota": batch.quota, "used": counter.used, "extra": counter.extra},
-        )
     counter.used += 1
     session.add(counter)
     session.add(

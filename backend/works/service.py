@@ -186,6 +186,13 @@ FIELD_LABELS = {
     "unit_code": "推荐单位",
     "central_support_details": "其他中央财政资金扶持说明",
     "batch_id": "批次",
+    "year": "年度",
+    "number": "批次序号",
+    "quota": "每单位推荐名额",
+    "notice_days": "公示天数",
+    "registration_deadline": "注册提交截止时间",
+    "submission_deadline": "推荐报送截止时间",
+    "reason": "理由",
 }
 
 _ERROR_ZH = {
@@ -211,6 +218,21 @@ _ERROR_ZH = {
 }
 
 
+def _bound_zh(kind: str, ctx: dict[str, Any]) -> str:
+    """The limit a number broke, named (公示天数 0 → 须不小于 1, not a generic message)."""
+    if kind == "greater_than" and "gt" in ctx:
+        return f"须大于 {ctx['gt']}"
+    if kind == "greater_than_equal" and "ge" in ctx:
+        return "不能为负数" if ctx["ge"] == 0 else f"须不小于 {ctx['ge']}"
+    if kind == "less_than_equal" and "le" in ctx:
+        return f"须不大于 {ctx['le']}"
+    if kind == "less_than" and "lt" in ctx:
+        return f"须小于 {ctx['lt']}"
+    if kind == "string_too_long" and "max_length" in ctx:
+        return f"最多 {ctx['max_length']} 个字"
+    return ""
+
+
 def fields_from_pydantic(errors: list[Any]) -> dict[str, str]:
     """Pydantic errors → {field: 中文说明}; model-level errors go under "__all__"."""
     out: dict[str, str] = {}
@@ -218,8 +240,11 @@ def fields_from_pydantic(errors: list[Any]) -> dict[str, str]:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
         name = loc[0] if loc else "__all__"
         label = FIELD_LABELS.get(name, "")
+        bound = _bound_zh(err.get("type", ""), err.get("ctx") or {})
         if err.get("type") == "value_error":
             msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        elif bound:
+            msg = bound
         else:
             msg = _ERROR_ZH.get(err.get("type", ""), "格式不正确")
         out.setdefault(name, f"{label}{msg}" if label and not msg.startswith(label) else msg)

@@ -85,10 +85,10 @@ def test_decline_and_reissue(pool: Any, client: Any, token_for: Any, session: Se
     assert create(client, token_for, wid).status_code == 409  # a live version exists
     r = client.post(
         f"/api/v1/agreements/{first['id']}/decline",
-        json={"reason": "金额有误"},
+        json={"reason": "金额有误", "password": "jingpin-demo"},
         headers=token_for("unit-zj"),
     )
-    assert r.status_code == 200 and r.json()["status"] == "voided"
+    assert r.status_code == 200 and r.json()["status"] == "declined"
     assert sign(client, token_for("unit-zj"), first["id"]).status_code == 409
     second = create(client, token_for, wid)
     assert second.status_code == 201

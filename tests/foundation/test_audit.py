@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlmodel import select
 from typer.testing import CliRunner
 
 from backend.audit_log.models import AuditEvent
 from backend.cli import app as cli
+from tests.audit_log.tamper import tamper
 
 
 def test_audit_chain_of_the_demo_data_verifies(env):
@@ -18,10 +18,7 @@ def test_audit_chain_of_the_demo_data_verifies(env):
 
 def test_editing_one_event_row_breaks_the_chain_at_that_event(env, session):
     target = session.exec(select(AuditEvent).order_by(AuditEvent.seq).offset(7)).first()
-    session.execute(
-        text("UPDATE audit_events SET actor = 'mallory' WHERE seq = :s"), {"s": target.seq}
-    )
-    session.commit()
+    tamper(session, "UPDATE audit_events SET actor = 'mallory' WHERE seq = :s", s=target.seq)
     result = CliRunner().invoke(cli, ["audit", "verify"])
     assert result.exit_code == 1
     assert f"第 {target.seq} 号事件" in result.output
@@ -29,17 +26,13 @@ def test_editing_one_event_row_breaks_the_chain_at_that_event(env, session):
 
 def test_editing_a_payload_is_detected_even_with_its_digest_unchanged(env, session):
     target = session.exec(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
-    session.execute(
-        text("UPDATE audit_events SET payload = '{}' WHERE seq = :s"), {"s": target.seq}
-    )
-    session.commit()
+    tamper(session, "UPDATE audit_events SET payload = '{}' WHERE seq = :s", s=target.seq)
     result = CliRunner().invoke(cli, ["audit", "verify"])
     assert result.exit_code == 1 and f"第 {target.seq} 号事件" in result.output
 
 
 def test_deleting_an_event_is_detected(env, session):
-    session.execute(text("DELETE FROM audit_events WHERE seq = 3"))
-    session.commit()
+    tamper(session, "DELETE FROM audit_events WHERE seq = 3")
     result = CliRunner().invoke(cli, ["audit", "verify"])
     assert result.exit_code == 1 and "第 4 号事件" in result.output
 

@@ -42,6 +42,11 @@ def softhsm_token(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         check=True,
         capture_output=True,
     )
+    import pkcs11
+
+    lib = pkcs11.lib(SOFTHSM_LIB)
+    if lib.initialized:  # loaded by another test with another configuration: read it again
+        lib.reinitialize()
     return {"label": "jingpin-test", "pin": "1234"}
 
 

@@ -64,7 +64,7 @@ def _first_id(session: Session, model: Any) -> str | None:
 
 def demo_ids(session: Session) -> dict[str, str | None]:
     from backend.agreements.models import Agreement, AgreementMilestone, AgreementStatus
-    from backend.models import Batch, Disbursement, Notification, Objection, Work
+    from backend.models import Batch, Disbursement, Notification, Objection, Organisation, Work
 
     signed = session.exec(
         select(Agreement).where(Agreement.status == AgreementStatus.fully_signed)
@@ -78,6 +78,7 @@ def demo_ids(session: Session) -> dict[str, str | None]:
         "notification_id": _first_id(session, Notification),
         "milestone_id": _first_id(session, AgreementMilestone),
         "disbursement_id": _first_id(session, Disbursement),
+        "org_id": _first_id(session, Organisation),
         "code": _first_unit_code(session),
         "period": "2026-06-H1",
     }

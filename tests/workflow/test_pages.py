@@ -100,7 +100,10 @@ def test_producer_submits_and_the_unit_recommends_in_the_browser(page, env, tmp_
                 "button", name="上传", exact=True
             ).click()
     assert "资格审查通过" in page.content()
-    page.get_by_role("button", name="提交至浙江省广播电视局").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="提交至浙江省广播电视局…").click()
+    assert "提交后申报内容冻结" in page.get_by_role("alert").inner_text()  # confirmation first
+    page.get_by_role("button", name="确认提交至浙江省广播电视局").click()
     page.wait_for_url(f"**/works/{work_id}/application?msg=*")
     assert "已提交推荐单位" in page.get_by_role("status").inner_text()
     page.get_by_role("button", name="退出登录").click()
@@ -111,9 +114,15 @@ def test_producer_submits_and_the_unit_recommends_in_the_browser(page, env, tmp_
     page.get_by_label("初评通过").check()
     page.get_by_label("初评意见").fill("符合申报条件")
     with page.expect_navigation():
-        page.get_by_role("button", name="保存初评结论").click()
+        page.get_by_role("button", name="保存初评结论…").click()
+    assert "初评通过" in page.locator("#confirm-facts").inner_text()
+    with page.expect_navigation():
+        page.get_by_role("button", name="确认初评结论").click()
     page.get_by_label("推荐意见").fill("同意推荐")
-    page.get_by_role("button", name="推荐至总局").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="推荐至总局…").click()
+    assert "推荐后已用 1 部" in page.locator("#confirm-facts").inner_text()
+    page.get_by_role("button", name="确认推荐至总局").click()
     page.wait_for_url(f"**/works/{work_id}/application?msg=*")
     assert "已推荐" in page.locator(".status").first.inner_text()
     page.goto(f"/reviews/unit?batch_id={batch_id}")

@@ -1,7 +1,7 @@
 """auth hardening: failed-attempt purpose (login / signing confirmation), session last use
 
 Revision ID: a7c3e91d5f20
-Revises: d48d3d5a454b
+Revises: 7c1e5a9d2f40
 Create Date: 2026-12-02 05:40:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import backend.core.db
 
 
 revision = 'a7c3e91d5f20'
-down_revision = 'd48d3d5a454b'
+down_revision = "7c1e5a9d2f40"
 branch_labels = None
 depends_on = None
 

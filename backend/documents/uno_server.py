@@ -25,15 +25,18 @@ import socketserver
 import subprocess
 import sys
 import threading
+import time
 import xmlrpc.server
 
 # unoserver imports `uno` first, which is what makes the `com.sun.star` modules importable.
 import uno
+from com.sun.star.connection import NoConnectException
 from unoserver import comparer, converter, server
 from unoserver.converter import PropertyValue
 
 UNO_PIPE = os.environ["JINGPIN_UNO_PIPE"]
 XMLRPC_SOCKET = os.environ["JINGPIN_XMLRPC_SOCKET"]
+CONNECT_SECONDS = 60.0
 
 
 class _HiddenDesktop:
@@ -59,7 +62,17 @@ def _connect(self: object) -> None:
     resolver = local.ServiceManager.createInstanceWithContext(
         "com.sun.star.bridge.UnoUrlResolver", local
     )
-    context = resolver.resolve(f"uno:pipe,name={UNO_PIPE};urp;StarOffice.ComponentContext")
+    # Retry quickly while LibreOffice starts (unoserver's own loop sleeps 5 s between tries on
+    # any error but "Connection refused", which a pipe never says).
+    deadline = time.monotonic() + CONNECT_SECONDS
+    while True:
+        try:
+            context = resolver.resolve(f"uno:pipe,name={UNO_PIPE};urp;StarOffice.ComponentContext")
+            break
+        except NoConnectException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
     service = context.ServiceManager
     vars(self).update(
         local_context=local,

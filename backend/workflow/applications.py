@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlmodel import Session, col, select
 
@@ -20,7 +20,7 @@ from backend.core.dates import before, deadline_zh, now_or_clock
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.documents.store import get_store
-from backend.documents.uploads import check_pdf
+from backend.documents.uploads import check_pdf, read_upload
 from backend.workflow import notifications as notes
 from backend.workflow.batches import intake_closed
 from backend.workflow.models import (
@@ -100,10 +100,17 @@ def _put_document(
 
 
 def upload_document(
-    session: Session, user: User, work_id: int, slot: DocumentSlot, data: bytes, filename: str = ""
+    session: Session,
+    user: User,
+    work_id: int,
+    slot: DocumentSlot,
+    upload: bytes | BinaryIO,
+    filename: str = "",
 ) -> ApplicationDocument:
-    """The signed-and-sealed scan (PDF) of 申请书 or 承诺书, stored content-addressed."""
+    """The signed-and-sealed scan (PDF) of 申请书 or 承诺书, stored content-addressed. An
+    uploaded file is read only after the access checks."""
     work = _editable_own_work(session, user, work_id)
+    data = read_upload(upload)
     pages = check_pdf(data)
     sha256 = get_store().put(data)  # content-addressed: a rollback leaves at most an orphan
     return _put_document(

@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
+from starlette.datastructures import UploadFile
 
 from backend.auth.deps import CurrentUser, SessionDep, client_address
 from backend.auth.models import Role
 from backend.auth.service import require_role, require_unit_of
-from backend.core.config import get_settings
 from backend.core.dates import deadline_zh
 from backend.core.errors import NotFound, ValidationFailed
 from backend.core.responses import content_disposition
@@ -195,22 +195,38 @@ def application(work_id: int, session: SessionDep, user: CurrentUser) -> Applica
     response_model=DocumentRead,
     status_code=201,
     summary="上传签字盖章的申请书/承诺书扫描件（PDF）",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {
+                                "type": "string",
+                                "format": "binary",
+                                "description": "PDF 扫描件",
+                            }
+                        },
+                    }
+                }
+            },
+        }
+    },
 )
 async def upload(
-    work_id: int,
-    kind: str,
-    session: SessionDep,
-    user: CurrentUser,
-    file: Annotated[UploadFile, File(description="PDF 扫描件")],
+    work_id: int, kind: str, request: Request, session: SessionDep, user: CurrentUser
 ) -> DocumentRead:
+    """The form is read after authentication (a File() parameter would make FastAPI read the
+    body first), and the file's bytes only after the service's access checks."""
     slot = slot_from_url(kind)
-    limit = get_settings().upload_max_bytes
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        raise ValidationFailed(
-            "文件过大", fields={"file": f"文件不能超过 {limit // (1024 * 1024)} MB"}
-        )
-    d = applications.upload_document(session, user, work_id, slot, data, file.filename or "")
+    form = await request.form(max_files=1, max_fields=10)
+    file = form.get("file")
+    if not isinstance(file, UploadFile):
+        raise ValidationFailed("请选择要上传的 PDF 文件", fields={"file": "请选择文件"})
+    d = applications.upload_document(session, user, work_id, slot, file.file, file.filename or "")
     return document_read(d)
 
 

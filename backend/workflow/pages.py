@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
+from starlette.datastructures import UploadFile
 
 from backend.auth.deps import PageUser, SessionDep, client_address
 from backend.auth.models import Role, User
@@ -127,14 +128,15 @@ async def upload_page(
     slot = slot_from_url(kind)
     form = await request.form()
     upload = form.get("file")
-    data = await upload.read() if upload is not None and hasattr(upload, "read") else b""
-    if not data:
+    if not isinstance(upload, UploadFile):
         raise ValidationFailed(
             "请选择要上传的 PDF 文件", fields={"file": "请选择要上传的 PDF 文件"}
         )
-    name = getattr(upload, "filename", "") or ""
     try:
-        applications.upload_document(session, user, work_id, slot, data, name)
+        # The spooled file, not its bytes: the service reads it after its access checks.
+        applications.upload_document(
+            session, user, work_id, slot, upload.file, upload.filename or ""
+        )
     except ValidationFailed as exc:
         session.rollback()
         work = get_work(session, user, work_id)

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from sqlmodel import Session, col, select
 
 from backend.funding.summary import FIGURE_LABELS, FIGURES
-from tests.conftest import DEMO_PASSWORD, login_page
+from tests.conftest import DEMO_PASSWORD, client_login, login_page
 
 
 def signed_agreement_id(session: Session) -> int:
@@ -33,9 +33,7 @@ def signed_agreement_id(session: Session) -> int:
 
 def login(client: Any, username: str) -> None:
     client.cookies.clear()
-    r = client.post(
-        "/login", data={"username": username, "password": DEMO_PASSWORD}, follow_redirects=False
-    )
+    r = client_login(client, username, DEMO_PASSWORD)
     assert r.status_code == 303
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
+from tests.conftest import client_login
 from tests.workflow.conftest import Flow
 
 FULL = {
@@ -145,9 +146,7 @@ def test_another_producers_work_is_not_found(flow: Flow, work_id: int) -> None:
 
 
 def test_page_signs_online_with_the_password_field(client: Any, flow: Flow, work_id: int) -> None:
-    r = client.post(
-        "/login", data={"username": "prod-hz", "password": "jingpin-demo"}, follow_redirects=False
-    )
+    r = client_login(client, "prod-hz")
     assert r.status_code in (302, 303), r.text
     page = client.get(f"/works/{work_id}/application")
     assert "在线签章" in page.text

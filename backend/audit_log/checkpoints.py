@@ -165,6 +165,8 @@ def _append(lines: list[str]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT released (SQLAlchemy 2.1 calls this hook for those too)
     lines = session.info.pop(_FILE_KEY, None)
     if lines:
         _append(lines)
@@ -192,6 +194,8 @@ def _after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     # A checkpoint that rolled back must never reach the file (it would claim events that do
     # not exist); forget what this session wrote.
     if session.info.pop(_FILE_KEY, None):

@@ -185,6 +185,6 @@ def export(
     events = trail(session, object_type, object_id)
     if not events:
         raise NotFound("该对象没有审计记录", code="no_audit_events")
-    data = export_lines(events, object_type=object_type, object_id=object_id)
+    data = export_lines(session, events, object_type=object_type, object_id=object_id)
     name = f"audit-{object_type}-{object_id}.jsonl"
     return download(data, name, "application/x-ndjson")

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import Response
 
-from backend.audit_log.service import event_dict, trail, verify_chain
+from backend.audit_log.service import event_dict, trail
 from backend.auth.deps import CurrentUser, SessionDep
 from backend.core.errors import NotFound, ValidationFailed
 from backend.core.responses import download
@@ -128,7 +128,15 @@ def report_pdf(file_sha256: str, user: CurrentUser) -> Response:
 )
 def chain(session: SessionDep, user: CurrentUser) -> ChainStatusRead:
     audit_browser.require_reader(user)
-    return ChainStatusRead.model_validate(verify_chain(session))
+    status = audit_browser.chain_status(session)
+    return ChainStatusRead(
+        ok=status.ok,
+        events=status.events,
+        first_bad_seq=status.first_bad_seq,
+        reason=status.reason,
+        message=status.message,
+        checkpoint_seq=status.checkpoint_seq,
+    )
 
 
 @router.get(

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from backend import wiring
 from backend.agreements import pages as agreement_pages
 from backend.agreements.endpoints import router as agreements_router
+from backend.audit_log import checkpoints
 from backend.auth import totp_endpoints
 from backend.auth.endpoints import router as auth_router
 from backend.core.config import get_settings
@@ -94,11 +95,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     and is left alone."""
     pool = get_pool()
     borrowed = pool.stats().mode != "stopped"
+    stop_clock = threading.Event()  # the audit checkpoints' clock (backend.audit_log)
+    threading.Thread(
+        target=checkpoints.run_clock, args=(stop_clock,), name="audit-checkpoints", daemon=True
+    ).start()
     if get_settings().converter_warm_start and not borrowed:
         threading.Thread(target=pool.start, name="converter-warm-start", daemon=True).start()
     try:
         yield
     finally:
+        stop_clock.set()
         if not borrowed:
             await asyncio.to_thread(pool.stop)
 

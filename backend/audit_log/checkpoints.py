@@ -10,8 +10,9 @@ or a rewrite.
 
 When: the first commit that writes events when none exists yet, then whenever a transaction that
 wrote events commits and ``audit_checkpoint_events`` events or ``audit_checkpoint_minutes``
-minutes have passed since the last one; on every export (:func:`checkpoint_now`); on demand
-(``jingpin audit checkpoint``). A checkpoint is written in its own unit of work after the
+minutes have passed since the last one; every ``audit_checkpoint_minutes`` by the app's clock
+thread (:func:`run_clock`) when events are not covered yet; on every export and evidence
+package; on demand (``jingpin audit checkpoint``, e.g. from cron beside ``jingpin worker``). A checkpoint is written in its own unit of work after the
 events committed, so a rolled-back transaction never leaves a checkpoint of events that do not
 exist. The signer (the system seal, backend.pki) is a layer above: wiring installs it.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -135,6 +137,22 @@ def checkpoint_now(*, reason: str, engine: Engine | None = None) -> dict[str, An
         return as_dict(cp) if cp else None
 
 
+def tick() -> dict[str, Any] | None:
+    """One beat of the clock: anchor whatever the last checkpoint does not cover yet (a quiet
+    log must not leave its last events unanchored until the next write)."""
+    try:
+        return checkpoint_now(reason="interval")
+    except Exception:
+        log.exception("audit checkpoint could not be written")
+        return None
+
+
+def run_clock(stop: threading.Event) -> None:
+    """Call :func:`tick` every ``audit_checkpoint_minutes`` until ``stop`` is set (the app)."""
+    while not stop.wait(get_settings().audit_checkpoint_minutes * 60):
+        tick()
+
+
 def _key(bind: Any) -> str:
     return str(getattr(bind, "url", bind))
 
@@ -165,6 +183,8 @@ def _append(lines: list[str]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT released (SQLAlchemy 2.1 calls this hook for those too)
     lines = session.info.pop(_FILE_KEY, None)
     if lines:
         _append(lines)
@@ -192,6 +212,8 @@ def _after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     # A checkpoint that rolled back must never reach the file (it would claim events that do
     # not exist); forget what this session wrote.
     if session.info.pop(_FILE_KEY, None):
@@ -218,6 +240,12 @@ class AnchoredStatus:
     message: str
     events: int = 0
     checkpoint_seq: int | None = None
+    first_bad_seq: int | None = None  # the chain's own first broken event
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 0
 
 
 def _parse(raw: dict[str, Any], source: str, check: Checker) -> tuple[Anchor | None, str | None]:
@@ -291,7 +319,9 @@ def verify_anchored(
         anchors.setdefault((anchor.seq, anchor.head_hash), anchor)
     chain = verify_chain(session, keep={a.seq for a in anchors.values()})
     if not chain.ok:
-        return AnchoredStatus(1, chain.message, chain.events)
+        return AnchoredStatus(
+            1, chain.message, chain.events, first_bad_seq=chain.first_bad_seq, reason=chain.reason
+        )
     ordered = sorted(anchors.values(), key=lambda a: a.seq)
     good = 0
     for a in ordered:

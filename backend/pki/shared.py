@@ -179,16 +179,16 @@ class SharedCertificateAuthority(CertificateAuthority):
         with self._changing():
             return super().revoke(*args, **kwargs)
 
-    def crl_der(self) -> bytes:
+    def crl_der(self, *, fresh: bool = False) -> bytes:
         """The cached CRL while no host revoked anything and it is fresh; else a new one."""
         self._refresh()
-        if self._crl_cache is not None:
+        if self._crl_cache is not None and not fresh:
             count, made_at, der = self._crl_cache
             fresh = dt.datetime.now(dt.UTC) - made_at < dt.timedelta(minutes=55)
             if fresh and count == len(self._read_json("revoked.json")):
                 return der
         with self._changing():
-            return super().crl_der()
+            return super().crl_der(fresh=True)
 
     def rotate_kek(self, old_kek: bytes, new_kek: bytes) -> int:
         with self._changing():

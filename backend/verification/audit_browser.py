@@ -9,12 +9,19 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from backend.audit_log.checkpoints import AnchoredStatus, verify_anchored
 from backend.audit_log.models import AuditEvent
 from backend.auth.models import Role, User
 from backend.core.errors import PermissionDenied
+from backend.pki.service import system_signature_checker
 
 READERS = (Role.auditor, Role.admin)
 PAGE_SIZE = 50
+
+
+def chain_status(session: Session) -> AnchoredStatus:
+    """The chain checked against its signed checkpoints (what `jingpin audit verify` says)."""
+    return verify_anchored(session, check=system_signature_checker())
 
 
 def require_reader(user: User) -> None:

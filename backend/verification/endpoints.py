@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from backend.audit_log.service import event_dict, trail, verify_chain
+from backend.audit_log.service import event_dict, trail
 from backend.auth.deps import CurrentUser, SessionDep
 from backend.core.errors import NotFound, ValidationFailed
 from backend.core.responses import download
@@ -166,7 +166,15 @@ def report_pdf(file_sha256: str, user: CurrentUser) -> Response:
 )
 def chain(session: SessionDep, user: CurrentUser) -> ChainStatusRead:
     audit_browser.require_reader(user)
-    return ChainStatusRead.model_validate(verify_chain(session))
+    status = audit_browser.chain_status(session)
+    return ChainStatusRead(
+        ok=status.ok,
+        events=status.events,
+        first_bad_seq=status.first_bad_seq,
+        reason=status.reason,
+        message=status.message,
+        checkpoint_seq=status.checkpoint_seq,
+    )
 
 
 @router.get(
@@ -223,6 +231,6 @@ def export(
     events = trail(session, object_type, object_id)
     if not events:
         raise NotFound("该对象没有审计记录", code="no_audit_events")
-    data = export_lines(events, object_type=object_type, object_id=object_id)
+    data = export_lines(session, events, object_type=object_type, object_id=object_id)
     name = f"audit-{object_type}-{object_id}.jsonl"
     return download(data, name, "application/x-ndjson")

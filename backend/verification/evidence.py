@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from backend.agreements import service as agreements
 from backend.agreements.models import Agreement, AgreementStatus
-from backend.audit_log.checkpoints import checkpoint_now
+from backend.audit_log.checkpoints import as_dict, write
 from backend.audit_log.service import event_dict
 from backend.auth.models import User
 from backend.core.db import utcnow
@@ -47,6 +47,8 @@ def evidence_zip(session: Session, user: User, agreement_id: int) -> tuple[Agree
         + "\n"
     )
     events = agreements.history(session, ag)
+    # In this transaction: downloading the package records an event, and holds the lock.
+    checkpoint = write(session, reason="export")
     audit_lines = "".join(json.dumps(event_dict(e), ensure_ascii=False) + "\n" for e in events)
     body = result_body(session, report, pdf, f"agreement-{ag.number}.pdf")
     files: dict[str, bytes] = {
@@ -59,7 +61,7 @@ def evidence_zip(session: Session, user: User, agreement_id: int) -> tuple[Agree
         "verification-report.txt": report_text.encode(),
         "audit-trail.jsonl": audit_lines.encode(),
         "audit-checkpoint.json": json.dumps(
-            checkpoint_now(reason="export"), ensure_ascii=False, indent=2
+            as_dict(checkpoint) if checkpoint else None, ensure_ascii=False, indent=2
         ).encode(),
         "ca-chain.pem": ca.chain_pem(),
         "root-ca.pem": ca.export_root_pem(),

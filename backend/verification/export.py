@@ -22,8 +22,9 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from sqlmodel import Session
 
-from backend.audit_log.checkpoints import STATEMENT_TYPE, checkpoint_now
+from backend.audit_log.checkpoints import STATEMENT_TYPE, as_dict, write
 from backend.audit_log.models import AuditEvent
 from backend.audit_log.service import event_dict
 from backend.core.db import utcnow
@@ -38,9 +39,13 @@ SIGNATURE_KEY = "jingpin_signature"
 CHECKPOINT_KEY = "jingpin_audit_checkpoint"
 
 
-def export_lines(events: list[AuditEvent], *, object_type: str, object_id: str) -> bytes:
-    """The trail as signed JSON Lines (header, events, checkpoint, signature)."""
-    checkpoint = checkpoint_now(reason="export")
+def export_lines(
+    session: Session, events: list[AuditEvent], *, object_type: str, object_id: str
+) -> bytes:
+    """The trail as signed JSON Lines (header, events, checkpoint, signature). The checkpoint
+    is written in ``session``'s transaction: the request may hold the audit writers' lock."""
+    cp = write(session, reason="export")
+    checkpoint = as_dict(cp) if cp else None
     header = {
         "jingpin_audit_export": {
             "object_type": object_type,

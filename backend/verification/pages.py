@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from backend.audit_log.service import verify_chain
 from backend.auth.deps import PageUser, SessionDep
 from backend.core.dates import SHANGHAI
 from backend.core.errors import JingpinError, ValidationFailed
@@ -108,7 +107,7 @@ def audit_page(
     return render(
         request,
         "verification/audit.html",
-        chain=verify_chain(session),
+        chain=audit_browser.chain_status(session),
         result=result,
         query=query,
         object_types=audit_browser.object_types(session),

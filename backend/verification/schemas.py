@@ -174,6 +174,9 @@ class ChainStatusRead(BaseModel):
     first_bad_seq: int | None
     reason: str
     message: str
+    checkpoint_seq: int | None = Field(
+        default=None, description="最新的系统签名检查点覆盖到的事件序号（无检查点时为空）"
+    )
 
 
 class AuditEventRead(BaseModel):

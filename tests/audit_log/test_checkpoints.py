@@ -240,3 +240,22 @@ def test_the_evidence_package_carries_a_checkpoint_of_the_chain(client, token_fo
         session, check=system_signature_checker(), path=Path("/nonexistent"), extra=[cp]
     )
     assert status.code == 1 and f"审计日志在第 {cp['seq'] - 2} 条之后被截断" in status.message
+
+
+def test_the_clock_anchors_events_left_uncovered_and_writes_nothing_when_all_are(env, session):
+    from backend.audit_log.checkpoints import checkpoint_file, tick
+    from backend.audit_log.models import AuditCheckpoint
+    from backend.audit_log.service import record
+    from backend.core.db import session_scope
+
+    _checkpoint_now(session)
+    with session_scope() as s:  # one event: far below the N-events threshold
+        record(s, actor="cli", action="test.event", object_type="test", object_id="quiet")
+    session.rollback()
+    assert session.exec(select(func.max(AuditCheckpoint.seq))).one() == _head(session) - 1
+    lines = len(checkpoint_file().read_text().splitlines())
+    cp = tick()
+    assert cp is not None and cp["seq"] == _head(session) and cp["reason"] == "interval"
+    assert len(checkpoint_file().read_text().splitlines()) == lines + 1
+    tick()  # nothing new: the same checkpoint, no new line
+    assert len(checkpoint_file().read_text().splitlines()) == lines + 1

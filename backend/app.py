@@ -10,31 +10,37 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend import wiring
 from backend.agreements import pages as agreement_pages
 from backend.agreements.endpoints import router as agreements_router
+from backend.auth import totp_endpoints
 from backend.auth.endpoints import router as auth_router
 from backend.core.config import get_settings
-from backend.core.db import get_engine
 from backend.core.errors import JingpinError, ValidationFailed
+from backend.core.limits import BodySizeLimit, RouteLimit
 from backend.core.pages import error_page
+from backend.core.security_headers import SecurityHeaders
 from backend.documents.converter import get_pool
 from backend.documents.endpoints import router as documents_router
 from backend.funding import filing_pages
 from backend.funding import pages as funding_pages
 from backend.funding.endpoints import router as funding_router
 from backend.funding.finance_api import router as finance_router
+from backend.pki import pages as pki_pages
+from backend.pki.endpoints import TSA_MAX_BYTES, seals_router
 from backend.pki.endpoints import router as pki_router
 from backend.verification import pages as verification_pages
 from backend.verification.endpoints import router as verification_router
+from backend.web import jobs as web_jobs
+from backend.web import ops as web_ops
 from backend.web import pages
 from backend.workflow import pages as workflow_pages
 from backend.workflow.endpoints import public_router as workflow_public_router
@@ -45,6 +51,23 @@ from backend.works.service import fields_from_pydantic
 
 log = logging.getLogger("jingpin")
 STATIC = Path(__file__).parent / "web" / "static"
+# Swagger UI's files as the fastapi-offline package ships them (served locally, no CDN).
+SWAGGER_UI = Path(fastapi_offline.__file__).parent / "static"
+API_DOCS_HTML = """<!doctype html>
+<html lang="zh-CN">
+<head>
+  <meta charset="utf-8">
+  <title>jingpin API 文档</title>
+  <link rel="stylesheet" href="/static/swagger-ui/swagger-ui.css">
+  <link rel="icon" href="/static/swagger-ui/favicon.png">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/static/swagger-ui/swagger-ui-bundle.js"></script>
+  <script src="/static/api-docs.js"></script>
+</body>
+</html>
+"""
 
 HTTP_CODES = {
     400: ("bad_request", "请求有误"),
@@ -52,7 +75,7 @@ HTTP_CODES = {
     403: ("forbidden", "无权访问"),
     404: ("not_found", "未找到该页面或记录"),
     405: ("method_not_allowed", "不支持该请求方法"),
-    413: ("too_large", "文件过大"),
+    413: ("request_too_large", "提交的内容过大"),
     415: ("unsupported_media_type", "不支持的内容类型"),
 }
 
@@ -80,16 +103,39 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await asyncio.to_thread(pool.stop)
 
 
+# Multipart framing and the form's other fields, on top of the file itself.
+FORM_OVERHEAD = 64 * 1024
+BODY_LIMITS = (
+    RouteLimit("/tsa", lambda s: TSA_MAX_BYTES),
+    RouteLimit("/(api/v1/)?verify", lambda s: s.upload_max_bytes + FORM_OVERHEAD),
+    RouteLimit(
+        r"/api/v1/works/\d+/documents/[\w-]+/upload", lambda s: s.upload_max_bytes + FORM_OVERHEAD
+    ),
+    RouteLimit(
+        r"/works/\d+/application/documents/[\w-]+", lambda s: s.upload_max_bytes + FORM_OVERHEAD
+    ),
+    RouteLimit(r"/api/v1/agreements/\d+/reviews", lambda s: s.review_upload_max_bytes),
+)
+
+
+class JingpinApp(FastAPI):
+    def build_middleware_stack(self) -> Any:
+        # Outside Starlette's own error middleware, so that a 500 gets the headers too and an
+        # oversized body is refused before anything (routing, auth, parsing) runs.
+        return SecurityHeaders(BodySizeLimit(super().build_middleware_stack(), BODY_LIMITS))
+
+
 def create_app() -> FastAPI:
     wiring.install()
-    app = FastAPI(
+    app = JingpinApp(
         lifespan=lifespan,
         title="jingpin 微短剧精品创作传播计划管理系统",
         version="0.1.0",
         openapi_url="/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
     )
+    app.mount("/static/swagger-ui", StaticFiles(directory=SWAGGER_UI), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(JingpinError)
@@ -133,14 +179,17 @@ def create_app() -> FastAPI:
         err.status_code = 500
         return await domain_error(request, err)
 
-    @app.get("/healthz", tags=["system"], summary="健康检查")
-    def healthz() -> dict[str, Any]:
-        with get_engine().connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return {"status": "ok"}
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return HTMLResponse(API_DOCS_HTML)
 
+    web_ops.install(app)  # /healthz, /readyz, /metrics; request id + latency middleware
     app.include_router(auth_router)
+    app.include_router(totp_endpoints.router)
+    app.include_router(totp_endpoints.pages)
     app.include_router(pki_router)
+    app.include_router(seals_router)
+    app.include_router(pki_pages.router)
     app.include_router(works_router)
     app.include_router(documents_router)
     app.include_router(workflow_router)
@@ -156,4 +205,5 @@ def create_app() -> FastAPI:
     app.include_router(verification_pages.router)
     app.include_router(works_pages.router)
     app.include_router(pages.router)
+    app.include_router(web_jobs.router)
     return app

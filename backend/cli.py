@@ -8,9 +8,11 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from backend.agreements.cli import archive_app
 from backend.core.config import get_settings
 from backend.documents.cli import app as render_app
 from backend.funding.cli import render_progress
+from backend.ops.cli import worker
 from backend.pki.cli import ca_app
 from backend.verification.cli import verify as verify_command
 
@@ -24,7 +26,9 @@ audit_app = typer.Typer(help="审计日志", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(ca_app, name="ca")
+app.add_typer(archive_app, name="archive")
 app.command("verify")(verify_command)
+app.command("worker")(worker)
 render_app.command("progress")(render_progress)
 app.add_typer(render_app, name="render")
 
@@ -68,7 +72,8 @@ def init() -> None:
         issued = ensure_seals(session, actor="init")
     typer.echo(
         f"已初始化：数据目录 {settings.data_dir.resolve()}，数据库已升级到最新版本，"
-        f"证书机构与时间戳服务就绪（新签发机构印章证书 {issued} 张）。"
+        f"证书机构与时间戳服务就绪（密码算法配置 {settings.crypto_profile}；"
+        f"新签发机构印章证书 {issued} 张）。"
     )
 
 
@@ -98,9 +103,13 @@ def serve(
     import uvicorn
 
     from backend.app import create_app
+    from backend.core.logging import LOG_CONFIG
 
     typer.echo(f"jingpin 服务地址：http://{host}:{port}")
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    if get_settings().log_format == "json":
+        uvicorn.run(create_app(), host=host, port=port, log_config=LOG_CONFIG)
+    else:
+        uvicorn.run(create_app(), host=host, port=port, log_level="info")
 
 
 @user_app.command("create")

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from backend.agreements.models import Agreement, AgreementMilestone, AgreementSignature
 from backend.audit_log.models import AuditEvent
 from backend.auth.models import AuthToken, FailedLogin, User
+from backend.auth.totp import RecoveryCode, TotpAuthenticator, TotpRequiredRole
 from backend.documents.models import Document
 from backend.funding.filing_models import ProgressFiling, ProgressFilingCorrection
 from backend.funding.models import (
@@ -17,6 +18,7 @@ from backend.funding.models import (
     ReviewRequest,
 )
 from backend.orgs.models import Organisation, RecommendingUnit
+from backend.pki.models import ElectronicSeal
 from backend.workflow.models import (
     ApplicationDocument,
     ExpertAssignment,
@@ -46,6 +48,7 @@ __all__ = [
     "Disbursement",
     "DisbursementEntry",
     "Document",
+    "ElectronicSeal",
     "FundingReview",
     "IdempotencyKey",
     "MilestoneGateOpening",
@@ -72,4 +75,7 @@ __all__ = [
     "UnitQuota",
     "UnitReview",
     "WorkVersion",
+    "RecoveryCode",
+    "TotpAuthenticator",
+    "TotpRequiredRole",
 ]

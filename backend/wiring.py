@@ -4,8 +4,14 @@ by every entry point (the app, the CLI, the demo loader, tests) before any work;
 from __future__ import annotations
 
 from backend.core import events
+from backend.documents import jobs as document_jobs
 from backend.funding import hooks as funding_hooks
+from backend.funding import reminders
 from backend.workflow import hooks as workflow_hooks
+from backend.workflow import mail as workflow_mail
+
+# Modules that declare job tasks (backend.core.jobs.task); importing them registers the tasks.
+TASK_MODULES = (document_jobs, workflow_mail, reminders)
 
 
 def install() -> None:

@@ -1,7 +1,9 @@
 """Signing benchmarks: our PAdES levels vs raw pyHanko on the same file, TSA cost, verification.
 
 Run: ``python -m bench.bench_signing`` or ``python bench/bench_signing.py`` (from the repo root).
-Prints median milliseconds; measurements are interleaved (round-robin) so background load hits
+Our signatures reserve their /Contents from the key, chain and token size
+(``signing.pades.signature_bytes_reserved``); raw pyHanko runs its default size-estimating dry
+run. Prints median milliseconds; measurements are interleaved (round-robin) so background load hits
 every variant alike.
 """
 
@@ -20,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from asn1crypto import keys as asn1_keys  # noqa: E402
+from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter  # noqa: E402
 from pyhanko.pdf_utils.reader import PdfFileReader  # noqa: E402
@@ -47,11 +50,10 @@ from tests.signing.pdfgen import make_pdf  # noqa: E402
 ROUNDS = 15
 
 
-def _dummy_timestamper() -> tuple[DummyTimeStamper, object]:
+def _dummy_timestamper() -> tuple[DummyTimeStamper, x509.Certificate]:
     """pyHanko's DummyTimeStamper is RSA-only: give it a throwaway RSA-2048 TSA."""
     import datetime as dt
 
-    from cryptography import x509
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -183,7 +185,7 @@ def main() -> None:
         print(f"{name:<{width}}  {value:9.2f}")
     print()
     print(
-        f"ours B-T / raw B-B          = {med['ours B-T (built-in TSA)'] / med['raw pyHanko B-B']:.2f}x (goal <= 1.2x)"
+        f"ours B-T / raw B-B          = {med['ours B-T (built-in TSA)'] / med['raw pyHanko B-B']:.2f}x (goal <= 1.0x)"
     )
     print(
         f"ours B-T - ours B-B (TSA)   = {med['ours B-T (built-in TSA)'] - med['ours B-B']:.2f} ms (goal < 5 ms)"

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # openssl: the CLI cross-checks SM2 signatures in tests/signing/gm (OpenSSL >= 3.0).
-DEBS=(libreoffice-writer-nogui python3-uno fonts-noto-cjk poppler-utils chromium softhsm2 openssl)
+# faketime: long-term validation tests run `jingpin verify` years after signing.
+DEBS=(libreoffice-writer-nogui python3-uno fonts-noto-cjk poppler-utils chromium softhsm2 openssl libnss3-tools faketime)
 missing=()
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -54,6 +54,7 @@ __all__ = [
     "ca_signer",
     "to_asn1_cert",
     "signing_validation_context",
+    "signature_bytes_reserved",
     "run_sync",
 ]
 
@@ -176,6 +177,19 @@ class SigningRequest:
     digest_algorithm: str = "sha256"
 
 
+def _check_signing_certificate(cert: asn1_x509.Certificate | None) -> None:
+    """A timestamp certificate (EKU timeStamping) never signs a document, nor does a certificate
+    whose key usage allows neither digitalSignature nor nonRepudiation."""
+    if cert is None:
+        return
+    eku = cert.extended_key_usage_value
+    if eku is not None and "time_stamping" in eku.native:
+        raise PdfSigningError("时间戳服务证书（EKU timeStamping）不能用于签署文件")
+    usage = cert.key_usage_value
+    if usage is not None and not {"digital_signature", "non_repudiation"} & set(usage.native):
+        raise PdfSigningError("该证书的密钥用途不允许签名（需 digitalSignature 或 nonRepudiation）")
+
+
 def _has_signatures(reader: PdfFileReader) -> bool:
     return any(sig is not None for _, sig, _ in pdf_fields.enumerate_sig_fields(reader))
 
@@ -191,6 +205,7 @@ async def async_sign_pdf(pdf_bytes: bytes, request: SigningRequest) -> bytes:
         raise SignatureFieldError(f"no signature field named {request.field!r}")
     if fields[request.field] is not None:
         raise SignatureFieldError(f"field {request.field!r} is already signed")
+    _check_signing_certificate(request.signer.signing_cert)
     if request.certify and _has_signatures(writer.prev):
         raise PdfSigningError("only the first signature may certify the document")
     long_term = level in (PadesLevel.B_LT, PadesLevel.B_LTA)
@@ -222,21 +237,69 @@ async def async_sign_pdf(pdf_bytes: bytes, request: SigningRequest) -> bytes:
         style = stamp_style(
             request.appearance, request.font_cache_dir, "".join(text_params.values())
         )
-    pdf_signer = PdfSigner(
-        meta,
-        signer=request.signer,
-        timestamper=request.timestamper if level != PadesLevel.B_B else None,
-        stamp_style=style,
-    )
+    timestamper = request.timestamper if level != PadesLevel.B_B else None
+    pdf_signer = PdfSigner(meta, signer=request.signer, timestamper=timestamper, stamp_style=style)
     try:
+        reserved = await signature_bytes_reserved(
+            request.signer, timestamper, request.digest_algorithm
+        )
         output = await pdf_signer.async_sign_pdf(
-            writer, existing_fields_only=True, appearance_text_params=text_params
+            writer,
+            existing_fields_only=True,
+            appearance_text_params=text_params,
+            bytes_reserved=reserved,
         )
     except PdfSigningError:
         raise
     except Exception as exc:
         raise PdfSigningError(f"signing failed: {exc}") from exc
     return bytes(output.getbuffer())
+
+
+# DER bytes of a CMS SignedData besides its certificates, signature value and timestamp token:
+# version, digest algorithms, content info, signer identifier, algorithm identifiers, the signed
+# attributes (content type, message digest up to SHA-512, signing certificate v2, CMS algorithm
+# protection) and the unsigned-attribute wrapper. Measured ~600 for ECDSA and SM2; headroom kept.
+_CMS_FIXED_BYTES = 1024
+
+
+def _max_signature_len(public_key: asn1_keys.PublicKeyInfo) -> int | None:
+    """Longest DER signature value the key can produce, or None for a kind we do not know."""
+    try:
+        algorithm = public_key.algorithm
+        bits = public_key.bit_size
+    except (ValueError, KeyError):
+        return None
+    if algorithm == "rsa":
+        return (bits + 7) // 8
+    if algorithm == "ec":  # ECDSA / SM2: SEQUENCE of two INTEGERs, each may gain a sign byte
+        return 2 * ((bits + 7) // 8 + 3) + 3
+    return {"ed25519": 64, "ed448": 114}.get(algorithm)
+
+
+async def signature_bytes_reserved(
+    signer: signers.Signer, timestamper: TimeStamper | None, md_algorithm: str
+) -> int | None:
+    """Hex digits to reserve for the signature's CMS, computed from the signer's key and
+    certificates and the timestamper's token size; None lets pyHanko estimate instead.
+
+    pyHanko's own estimate builds and encodes a complete dry-run CMS (about a third of a
+    signature's cost); this sum of known lengths costs microseconds. The timestamp token's size
+    comes from the timestamper's dummy response, which pyHanko caches per timestamper.
+    """
+    cert = signer.signing_cert
+    if cert is None:
+        return None
+    signature_len = _max_signature_len(cert.public_key)
+    if signature_len is None:
+        return None
+    certs = {c.dump() for c in signer.cert_registry} | {cert.dump()}
+    der = sum(map(len, certs)) + signature_len + 2 * len(cert.issuer.dump()) + _CMS_FIXED_BYTES
+    if timestamper is not None:
+        token = len((await timestamper.async_dummy_response(md_algorithm)).dump())
+        # A live token differs from the dummy in its nonce, serial, time and signature length.
+        der += token + max(128, token // 8)
+    return 2 * der
 
 
 def sign_pdf(pdf_bytes: bytes, request: SigningRequest) -> bytes:

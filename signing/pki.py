@@ -6,15 +6,30 @@ State lives in files under a directory chosen by the caller — no database::
     <dir>/root.pem             root CA certificate (trust anchor; export with export_root_pem())
     <dir>/root.key.pem         root CA key, PKCS#8 encrypted with the root passphrase
     <dir>/issuing.pem          issuing CA certificate (signs end-entity certificates and the CRL)
-    <dir>/tsa.pem              timestamp authority certificate (issued by the root)
+    <dir>/tsa.pem              current timestamp authority certificate (issued by the root)
+    <dir>/tsa-history/*.pem    earlier TSA certificates (kept: old timestamps still validate)
+    <dir>/root.crl             the root's CRL (ARL) for the certificates it issued (issuing CA,
+                               TSA): long-term validation needs revocation data for each of them
+    <dir>/roots/*.pem          earlier roots after a rollover (still trust anchors), with their
+                               keys (*.key.pem) and last ARLs (*.crl)
+    <dir>/issuing-history/*.pem  earlier certificates of the issuing CA key (one per root)
     <dir>/keys/*.key.json      issuing CA, TSA and end-entity keys, envelope-encrypted under the KEK
     <dir>/certs/<serial>.pem   every end-entity certificate issued
     <dir>/index.json           metadata of issued certificates
     <dir>/revoked.json         revocation list (serial, reason, time)
     <dir>/crl_number           monotonic CRL number
 
-The root key is only needed by :meth:`CertificateAuthority.init` (to certify the issuing CA and
-the TSA); day-to-day operation needs the KEK only.
+The root key (its passphrase) is needed by :meth:`CertificateAuthority.init`, to roll the TSA
+(:meth:`~CertificateAuthority.roll_tsa`) or the root (:meth:`~CertificateAuthority.roll_root`)
+and to refresh the ARL; signing, timestamping and CRLs need the KEK only.
+
+Rollover: :meth:`~CertificateAuthority.roll_tsa` gives the TSA a new key and certificate (the
+old certificate moves to ``tsa-history/``); :meth:`~CertificateAuthority.roll_root` makes a new
+root, re-certifies the issuing CA's key under it (same key and name, so one CRL serves the
+certificates of both generations) and rolls the TSA under the new root. The old root stays a
+trust anchor (:attr:`~CertificateAuthority.trust_roots`), so signatures made before keep
+validating; the old root also certifies the new one (a link certificate) for relying parties
+that only imported the old root.
 
 Certificate policies use a *private arc* ``1.3.6.1.4.1.55555.1`` (an IANA Private Enterprise
 Number arc used as a placeholder: a production deployment must substitute its own registered
@@ -86,10 +101,19 @@ RevocationReason = Literal[
 _ISSUING_KEY_ID = "issuing"
 _TSA_KEY_ID = "tsa"
 _CRL_VALIDITY = dt.timedelta(days=7)
+# Short on purpose: past validation (ETSI time slide) moves its control time to an ARL's next
+# update, which must fall before the expiry of the TSA and issuing CA certificates it speaks of.
+_ARL_VALIDITY = dt.timedelta(days=30)
+ROOT_DAYS = 365 * 20
+# As long as the root (less a day): pyHanko's long-term validation only past-validates a
+# signature whose chain fails now because of the end-entity certificate; an expired issuing CA
+# fails it outright, so a 10-year issuing CA would end every archive at year 10.
+ISSUING_DAYS = ROOT_DAYS - 1
+TSA_DAYS = 365 * 10
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+def _now(now: dt.datetime | None = None) -> dt.datetime:
+    return (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
 
 
 def generate_private_key(algorithm: KeyAlgorithm = "ec-p256") -> CertificateIssuerPrivateKeyTypes:
@@ -166,8 +190,9 @@ def _ca_builder(
     issuer_public_key: CertificatePublicKeyTypes,
     path_length: int,
     days: int,
+    now: dt.datetime | None = None,
 ) -> x509.CertificateBuilder:
-    now = _now()
+    now = _now(now)
     return (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -224,6 +249,7 @@ class CertificateAuthority:
         self.root_certificate = self._load_cert("root.pem")
         self.issuing_certificate = self._load_cert("issuing.pem")
         self.tsa_certificate = self._load_cert("tsa.pem")
+        self.tsa_key_id: str = self.config.get("tsa_key_id", _TSA_KEY_ID)
         self._issuing_key: CertificateIssuerPrivateKeyTypes | None = None
         self._crl_cache: tuple[int, dt.datetime, bytes] | None = None
 
@@ -267,7 +293,7 @@ class CertificateAuthority:
                 root_key = generate_private_key(key_algorithm)
                 name = _name(f"{org} Root CA", org)
                 cert = _ca_builder(
-                    name, name, root_key.public_key(), root_key.public_key(), 1, 365 * 20
+                    name, name, root_key.public_key(), root_key.public_key(), 1, ROOT_DAYS
                 ).sign(root_key, _hash_for(root_key))
                 atomic_write(
                     root_key_pem,
@@ -278,8 +304,8 @@ class CertificateAuthority:
                     ),
                 )
                 atomic_write(root_pem, cert.public_bytes(serialization.Encoding.PEM), 0o644)
-            needs_root = (
-                not (root_dir / "issuing.pem").exists() or not (root_dir / "tsa.pem").exists()
+            needs_root = any(
+                not (root_dir / name).exists() for name in ("issuing.pem", "tsa.pem", "root.crl")
             )
             if needs_root:
                 try:
@@ -298,7 +324,7 @@ class CertificateAuthority:
                         issuing_key.public_key(),
                         root_key_obj.public_key(),
                         0,
-                        365 * 10,
+                        ISSUING_DAYS,
                     ).sign(root_key_obj, _hash_for(root_key_obj))
                     keys.store(_ISSUING_KEY_ID, issuing_key)
                     atomic_write(
@@ -313,6 +339,8 @@ class CertificateAuthority:
                     atomic_write(
                         root_dir / "tsa.pem", cert.public_bytes(serialization.Encoding.PEM), 0o644
                     )
+                if not (root_dir / "root.crl").exists():
+                    atomic_write(root_dir / "root.crl", _arl(root_cert, root_key_obj), 0o644)
             for state_file, default in (
                 ("index.json", "{}"),
                 ("revoked.json", "{}"),
@@ -337,9 +365,172 @@ class CertificateAuthority:
         return self._issuing_key
 
     def tsa_private_key(self) -> ec.EllipticCurvePrivateKey:
-        key = self.keys.load(_TSA_KEY_ID)
+        key = self.keys.load(self.tsa_key_id)
         assert isinstance(key, ec.EllipticCurvePrivateKey)
         return key
+
+    # ------------------------------------------------- generations and rollover
+    def _history(self, folder: str) -> list[x509.Certificate]:
+        certs = [
+            x509.load_pem_x509_certificate(p.read_bytes())
+            for p in sorted((self.directory / folder).glob("*.pem"))
+            if not p.name.endswith(".key.pem")
+        ]
+        return sorted(certs, key=lambda c: c.not_valid_before_utc, reverse=True)
+
+    @property
+    def trust_roots(self) -> list[x509.Certificate]:
+        """The current root first, then every earlier root (old signatures chain to them)."""
+        return [self.root_certificate, *self._history("roots")]
+
+    @property
+    def tsa_certificates(self) -> list[x509.Certificate]:
+        """The current TSA certificate first, then the earlier ones."""
+        return [self.tsa_certificate, *self._history("tsa-history")]
+
+    @property
+    def issuing_certificates(self) -> list[x509.Certificate]:
+        """Every certificate of the issuing CA's key (one per root), current first."""
+        return [self.issuing_certificate, *self._history("issuing-history")]
+
+    def link_certificates(self) -> list[x509.Certificate]:
+        """Certificates of newer roots signed by older ones (made by :meth:`roll_root`)."""
+        return self._history("links")
+
+    def validation_certificates(self) -> list[x509.Certificate]:
+        """Certificates a path may need besides the trust roots: issuing CA, TSA, links."""
+        return [*self.issuing_certificates, *self.tsa_certificates, *self.link_certificates()]
+
+    def authority_crls(self) -> list[bytes]:
+        """The root's ARL, then the last ARL of every earlier root."""
+        paths = [self.directory / "root.crl", *sorted((self.directory / "roots").glob("*.crl"))]
+        return [p.read_bytes() for p in paths if p.exists()]  # no ARL yet: a CA before init()
+
+    def validation_crls(self) -> list[bytes]:
+        """Every CRL a validator needs: the issuing CA's current CRL and the roots' ARLs."""
+        return [self.crl_der(), *self.authority_crls()]
+
+    def _root_key(self, root_passphrase: bytes) -> CertificateIssuerPrivateKeyTypes:
+        try:
+            key = serialization.load_pem_private_key(
+                (self.directory / "root.key.pem").read_bytes(), password=root_passphrase
+            )
+        except (ValueError, TypeError) as exc:
+            raise WrongRootPassphrase("the root CA passphrase is wrong") from exc
+        assert isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey)
+        return key
+
+    def refresh_authority_crl(
+        self, root_passphrase: bytes, *, now: dt.datetime | None = None
+    ) -> bytes:
+        """Sign a new ARL now (``now`` for tests of the far future)."""
+        der = _arl(self.root_certificate, self._root_key(root_passphrase), now)
+        with _locked(self.directory):
+            atomic_write(self.directory / "root.crl", der, 0o644)
+        return der
+
+    def authority_crl_stale(self, *, now: dt.datetime | None = None) -> bool:
+        """True when the ARL is older than a week (or past its next update)."""
+        arl = x509.load_der_x509_crl((self.directory / "root.crl").read_bytes())
+        moment = _now(now)
+        next_update = arl.next_update_utc
+        return moment - arl.last_update_utc > dt.timedelta(days=7) or (
+            next_update is not None and next_update <= moment
+        )
+
+    def roll_tsa(
+        self, root_passphrase: bytes, *, now: dt.datetime | None = None, days: int = TSA_DAYS
+    ) -> x509.Certificate:
+        """New TSA key and certificate from the current root; the old certificate is kept."""
+        root_key = self._root_key(root_passphrase)
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = _tsa_certificate(
+            self.config["organisation"],
+            self.root_certificate,
+            root_key,
+            key.public_key(),
+            now,
+            days,
+        )
+        key_id = f"tsa-{_serial_hex(cert.serial_number)}"
+        with _locked(self.directory):
+            self.keys.store(key_id, key)
+            _archive_pem(self.directory / "tsa-history", self.tsa_certificate)
+            atomic_write(
+                self.directory / "tsa.pem", cert.public_bytes(serialization.Encoding.PEM), 0o644
+            )
+            self.config["tsa_key_id"] = key_id
+            self._write_json("config.json", self.config)
+            atomic_write(
+                self.directory / "root.crl", _arl(self.root_certificate, root_key, now), 0o644
+            )
+        self.tsa_certificate, self.tsa_key_id = cert, key_id
+        return cert
+
+    def roll_root(
+        self,
+        root_passphrase: bytes,
+        *,
+        new_passphrase: bytes | None = None,
+        now: dt.datetime | None = None,
+    ) -> x509.Certificate:
+        """Introduce a new root: re-certify the issuing CA key under it, roll the TSA under it,
+        keep the old root (a trust anchor still) and have it certify the new one."""
+        old_key = self._root_key(root_passphrase)
+        old_root = self.root_certificate
+        org = self.config["organisation"]
+        new_key = generate_private_key(self.config.get("key_algorithm", "ec-p256"))
+        moment = _now(now)
+        generation = moment.strftime("%Y%m%dT%H%M%S")
+        name = _name(f"{org} Root CA {moment:%Y}", org)
+        new_root = _ca_builder(
+            name, name, new_key.public_key(), new_key.public_key(), 1, ROOT_DAYS, now
+        ).sign(new_key, _hash_for(new_key))
+        link = _ca_builder(
+            name,
+            old_root.subject,
+            new_key.public_key(),
+            old_key.public_key(),
+            1,
+            max(1, (old_root.not_valid_after_utc - moment).days),
+            now,
+        ).sign(old_key, _hash_for(old_key))
+        issuing_key = self._issuer_key()
+        issuing = _ca_builder(
+            self.issuing_certificate.subject,
+            name,
+            issuing_key.public_key(),
+            new_key.public_key(),
+            0,
+            ISSUING_DAYS,
+            now,
+        ).sign(new_key, _hash_for(new_key))
+        pem = serialization.Encoding.PEM
+        with _locked(self.directory):
+            roots = self.directory / "roots"
+            _archive_pem(roots, old_root)
+            serial = _serial_hex(old_root.serial_number)
+            atomic_write(roots / f"{serial}.crl", (self.directory / "root.crl").read_bytes(), 0o644)
+            # still encrypted under the old passphrase; kept to sign a last ARL if ever needed
+            atomic_write(
+                roots / f"{serial}.key.pem", (self.directory / "root.key.pem").read_bytes()
+            )
+            _archive_pem(self.directory / "links", link, f"{generation}.pem")
+            _archive_pem(self.directory / "issuing-history", self.issuing_certificate)
+            atomic_write(
+                self.directory / "root.key.pem",
+                new_key.private_bytes(
+                    pem,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.BestAvailableEncryption(new_passphrase or root_passphrase),
+                ),
+            )
+            atomic_write(self.directory / "root.pem", new_root.public_bytes(pem), 0o644)
+            atomic_write(self.directory / "issuing.pem", issuing.public_bytes(pem), 0o644)
+        self.root_certificate, self.issuing_certificate = new_root, issuing
+        self._crl_cache = None
+        self.roll_tsa(new_passphrase or root_passphrase, now=now)
+        return new_root
 
     # ------------------------------------------------------------ bookkeeping
     def _read_json(self, name: str) -> dict[str, Any]:
@@ -517,7 +708,10 @@ class CertificateAuthority:
         reason: RevocationReason = "unspecified",
         *,
         revoked_at: dt.datetime | None = None,
+        invalid_since: dt.datetime | None = None,
     ) -> IssuedCertificate:
+        """Revoke ``serial``; ``invalid_since`` (CRL invalidity date) is when a compromised key
+        is known or suspected to have stopped being safe — signatures made after it fail."""
         cert = self.get(serial)
         try:
             x509.ReasonFlags[reason]
@@ -530,6 +724,8 @@ class CertificateAuthority:
                     "reason": reason,
                     "revoked_at": (revoked_at or _now()).isoformat(),
                 }
+                if invalid_since is not None:
+                    revoked[cert.serial_hex]["invalid_since"] = invalid_since.isoformat()
                 self._write_json("revoked.json", revoked)
                 self._crl_cache = None
         return self.get(serial)
@@ -579,6 +775,11 @@ class CertificateAuthority:
                 entry = entry.add_extension(
                     x509.CRLReason(x509.ReasonFlags[info["reason"]]), critical=False
                 )
+            if info.get("invalid_since"):
+                entry = entry.add_extension(
+                    x509.InvalidityDate(dt.datetime.fromisoformat(info["invalid_since"])),
+                    critical=False,
+                )
             builder = builder.add_revoked_certificate(entry.build())
         issuer_key = self._issuer_key()
         der = builder.sign(issuer_key, _hash_for(issuer_key)).public_bytes(
@@ -613,13 +814,58 @@ def rotate_kek(
     return count
 
 
+def _archive_pem(folder: Path, cert: x509.Certificate, name: str | None = None) -> None:
+    folder.mkdir(exist_ok=True)
+    target = folder / (name or f"{_serial_hex(cert.serial_number)}.pem")
+    atomic_write(target, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+
+
+def _arl(
+    root_cert: x509.Certificate,
+    root_key: CertificateIssuerPrivateKeyTypes,
+    now: dt.datetime | None = None,
+) -> bytes:
+    """The root's CRL (ARL) over what it issued — the issuing CA and the TSA, none revoked:
+    ETSI EN 319 102-1's past validation needs revocation data for every certificate of a path
+    below the trust anchor."""
+    moment = _now(now)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(root_cert.subject)
+        .last_update(moment - dt.timedelta(minutes=1))
+        .next_update(moment + _ARL_VALIDITY)
+        .add_extension(x509.CRLNumber(int(moment.timestamp())), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
+            critical=False,
+        )
+    )
+    return builder.sign(root_key, _hash_for(root_key)).public_bytes(serialization.Encoding.DER)
+
+
+_TSA_KEY_USAGE = x509.KeyUsage(
+    digital_signature=True,
+    content_commitment=False,  # a TSA signs tokens, never documents (no nonRepudiation)
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=False,
+    crl_sign=False,
+    encipher_only=False,
+    decipher_only=False,
+)
+
+
 def _tsa_certificate(
     organisation: str,
     root_cert: x509.Certificate,
     root_key: CertificateIssuerPrivateKeyTypes,
     public_key: CertificatePublicKeyTypes,
+    now: dt.datetime | None = None,
+    days: int = TSA_DAYS,
 ) -> x509.Certificate:
-    now = _now()
+    now = _now(now)
+    days = min(days, (root_cert.not_valid_after_utc - now).days)
     return (
         x509.CertificateBuilder()
         .subject_name(_name(f"{organisation} Timestamp Authority", organisation))
@@ -627,9 +873,9 @@ def _tsa_certificate(
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=365 * 10))
+        .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_SIGNER_KEY_USAGE, critical=True)
+        .add_extension(_TSA_KEY_USAGE, critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(

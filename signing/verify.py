@@ -14,16 +14,24 @@ signed bytes changed                           TOTAL_FAILED     HASH_FAILURE
 signature value wrong                          TOTAL_FAILED     SIG_CRYPTO_FAILURE
 later change not allowed (content, annots,     TOTAL_FAILED     SIG_CONSTRAINTS_FAILURE
   shadow attack, DocMDP violation, junk bytes)
-signer certificate revoked                     TOTAL_FAILED     REVOKED
+signer cert is a TSA's / lacks signing usage  TOTAL_FAILED     CHAIN_CONSTRAINTS_FAILURE
+signer certificate revoked before the PoE      TOTAL_FAILED     REVOKED
+signed after the certificate expired           TOTAL_FAILED     EXPIRED
 timestamp token broken                         TOTAL_FAILED     SIG_CRYPTO_FAILURE
 no path to a trusted root                      INDETERMINATE    NO_CERTIFICATE_CHAIN_FOUND
 expired / other chain problem                  INDETERMINATE    pyHanko's AdES sub-indication
 everything fine                                TOTAL_PASSED     null
 =============================================  ===============  ==============================
 
-Note: certificates are validated at the current time (no long-term PoE-based validation yet),
-so a signature whose certificate has since expired is INDETERMINATE/OUT_OF_BOUNDS_NO_POE even if
-it carries a timestamp.
+Validation time and long-term rules (signing/ltv.py): every signature is validated at ``at``
+(default now) per ETSI EN 319 102-1 § 5.5, its signature timestamp being the proof of
+existence. A certificate that expired, or was revoked for a benign reason, after that time
+still gives TOTAL_PASSED with a note ("签名时证书有效；该证书已于 … 吊销／过期"); a signature
+made after the revocation (or after a key compromise's invalidity date) is REVOKED, one made
+after expiry EXPIRED.
+
+Document timestamps prove when bytes existed, not that anybody signed: a file with only
+document timestamps is unsigned (exit 3), and a timestamp certificate never signs.
 """
 
 from __future__ import annotations
@@ -43,22 +51,26 @@ from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
+from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.diff_analysis.policy_api import DiffResult, SuspiciousModification
 from pyhanko.sign.fields import enumerate_sig_fields
-from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature, async_validate_pdf_timestamp
+from pyhanko.sign.validation.policy_decl import SignatureValidationSpec
 from pyhanko.sign.validation.status import (
     DocumentTimestampStatus,
     PdfSignatureStatus,
     SignatureCoverageLevel,
 )
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.sig_validate import SignatureValidator
 
+from . import changes, ltv
+from .gm.algorithms import describe_algorithm, timestamp_algorithm
+from .gm.validation import GmSignatureValidator
 from .hashes import sha256_hex, sm3_hex
 from .pades import to_asn1_cert
-from .timefmt import beijing_iso
+from .timefmt import beijing, beijing_iso
 
 __all__ = [
     "TOTAL_PASSED",
@@ -120,6 +132,17 @@ class SignatureReport:
     modification_level: str | None = None
     certifying: bool = False
     messages: list[str] = dataclass_field(default_factory=list)
+    # Who issued the timestamp (时间戳机构): for a document timestamp this is its only party;
+    # a timestamp certificate is never shown as ``signer``.
+    timestamp_authority: SignerSummary | None = None
+    # 国密 SM2 / 国际 ECDSA, the technical name (SM2/SM3, ECDSA P-256/SHA-256) and that of the
+    # signature timestamp (signing.gm.algorithms).
+    algorithm: str | None = None
+    algorithm_name: str | None = None
+    timestamp_algorithm: str | None = None
+    # What changed after this signature, one entry per finding (signing/changes.py):
+    # kind, Chinese text, page, and the annotation's position (x, y) in PDF points.
+    changes: list[dict[str, Any]] = dataclass_field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -134,10 +157,17 @@ class VerificationReport:
     signatures: list[SignatureReport]
     readable: bool = True
     message: str | None = None
+    validation_time: str | None = None  # the moment the verdict holds for (ISO 8601)
 
     @property
     def has_signatures(self) -> bool:
-        return bool(self.signatures)
+        """Whether anybody signed: document timestamps alone are not signatures."""
+        return any(s.kind == "signature" for s in self.signatures)
+
+    @property
+    def timestamps_only(self) -> bool:
+        """Readable, unsigned, but carrying document timestamps (未签名（仅有时间戳）)."""
+        return self.readable and bool(self.signatures) and not self.has_signatures
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -148,12 +178,15 @@ class VerificationReport:
             "readable": self.readable,
             "message": self.message,
             "signatures": [s.to_dict() for s in self.signatures],
+            "timestamps_only": self.timestamps_only,
+            "validation_time": self.validation_time,
         }
 
 
 def exit_code(report: VerificationReport) -> int:
-    """CLI contract: 0 all TOTAL_PASSED, 1 TOTAL_FAILED, 2 INDETERMINATE, 3 unreadable/unsigned."""
-    if not report.readable or not report.signatures:
+    """CLI contract: 0 all TOTAL_PASSED, 1 TOTAL_FAILED, 2 INDETERMINATE, 3 unreadable/unsigned
+    (a file with document timestamps but no signature is unsigned)."""
+    if not report.readable or not report.has_signatures:
         return 3
     return {TOTAL_PASSED: 0, TOTAL_FAILED: 1}.get(report.indication, 2)
 
@@ -166,15 +199,25 @@ def verify_pdf(
     crls: Iterable[bytes] = (),
     revocation_mode: str = "hard-fail",
     limits: VerificationLimits | None = None,
+    at: dt.datetime | None = None,
+    signature_validator: SignatureValidator | None = None,
 ) -> VerificationReport:
-    """Verify every signature of ``data`` (sync; safe inside a running event loop)."""
+    """Verify every signature of ``data`` (sync; safe inside a running event loop).
+
+    ``at``: the validation time (default now) — long-term rules apply, so a signature whose
+    timestamp predates its certificate's expiry or (benign) revocation still passes.
+    ``signature_validator``: pyHanko's per-signature algorithm hook (e.g. SM2, signing.gm)."""
     limits = limits or VerificationLimits()
     data = bytes(data)
     box: dict[str, VerificationReport] = {}
     roots, crl_list = list(trust_roots), list(crls)
+    if at is not None and at.tzinfo is None:
+        raise ValueError("the validation time must carry a time zone")
 
     def worker() -> None:
-        box["report"] = asyncio.run(_verify(data, roots, crl_list, revocation_mode, limits))
+        box["report"] = asyncio.run(
+            _verify(data, roots, crl_list, revocation_mode, limits, at, signature_validator)
+        )
 
     thread = threading.Thread(target=worker, name="verify-pdf", daemon=True)
     thread.start()
@@ -191,6 +234,8 @@ async def async_verify_pdf(
     crls: Iterable[bytes] = (),
     revocation_mode: str = "hard-fail",
     limits: VerificationLimits | None = None,
+    at: dt.datetime | None = None,
+    signature_validator: SignatureValidator | None = None,
 ) -> VerificationReport:
     """Async :func:`verify_pdf`: the work runs in a worker thread, bounded by the timeout."""
     return await asyncio.to_thread(
@@ -200,6 +245,8 @@ async def async_verify_pdf(
         crls=list(crls),
         revocation_mode=revocation_mode,
         limits=limits,
+        at=at,
+        signature_validator=signature_validator,
     )
 
 
@@ -262,6 +309,24 @@ async def _verify(
     crls: Sequence[bytes],
     revocation_mode: str,
     limits: VerificationLimits,
+    at: dt.datetime | None,
+    signature_validator: SignatureValidator | None,
+) -> VerificationReport:
+    report = await _verify_at(
+        data, trust_roots, crls, revocation_mode, limits, at, signature_validator
+    )
+    report.validation_time = (at or dt.datetime.now(dt.UTC)).isoformat()
+    return report
+
+
+async def _verify_at(
+    data: bytes,
+    trust_roots: Sequence[x509.Certificate | bytes],
+    crls: Sequence[bytes],
+    revocation_mode: str,
+    limits: VerificationLimits,
+    at: dt.datetime | None,
+    signature_validator: SignatureValidator | None,
 ) -> VerificationReport:
     if not data:
         return _unreadable(data, "empty file")
@@ -307,22 +372,24 @@ async def _verify(
     except Exception as exc:
         return _unreadable(data, f"bad trust material or DSS: {exc}"[:500])
 
-    def context() -> ValidationContext:
-        return ValidationContext(
-            trust_roots=roots,
-            other_certs=dss_certs,
-            crls=crl_objs,
-            ocsps=dss_ocsps,
-            allow_fetching=False,
-            revocation_mode=revocation_mode,
-        )
-
-    signature_field_names = {s.field_name for s in embedded}
+    checker = _Checker(
+        roots=roots,
+        crls=crl_objs,
+        certs=dss_certs,
+        ocsps=dss_ocsps,
+        revocation_mode=revocation_mode,
+        at=at,
+        # The one dispatch point for SM2 (国密): SM2-with-SM3 is checked in signing/gm,
+        # every other algorithm by pyHanko's default validator.
+        signature_validator=signature_validator or GmSignatureValidator(),
+        signature_fields={s.field_name for s in embedded},
+        data=data,
+    )
     reports = []
     for index, sig in enumerate(embedded):
         is_last = index == len(embedded) - 1
         try:
-            report = await _check_one(sig, context(), signature_field_names, data, is_last)
+            report = await checker.check(sig, is_last)
         except RecursionError:
             report = _broken(sig, "signature structure nested too deeply")
         except Exception as exc:
@@ -334,6 +401,11 @@ async def _verify(
     base.signatures = reports
     base.indication = worst.indication
     base.sub_indication = worst.sub_indication
+    if not base.has_signatures and worst.indication != TOTAL_FAILED:
+        # Anyone can get a document timestamp from an open TSA: it proves when the bytes
+        # existed, not that anybody agreed to them.
+        base.indication, base.sub_indication = INDETERMINATE, "SIGNED_DATA_NOT_FOUND"
+        base.message = "the PDF has no signatures, only document timestamps"
     return base
 
 
@@ -400,6 +472,24 @@ def _broken(sig: EmbeddedPdfSignature, message: str) -> SignatureReport:
     return _broken_field(field_name, message, revision)
 
 
+def signing_purpose_problem(cert: asn1_x509.Certificate) -> str | None:
+    """Why ``cert`` may not sign a document (in Chinese), or None: a timestamp certificate
+    (EKU id-kp-timeStamping) or one whose key usage allows neither digitalSignature nor
+    nonRepudiation is not a seal, however good its chain."""
+    try:
+        eku = cert.extended_key_usage_value
+        key_usage = cert.key_usage_value
+    except ValueError:
+        return "签名证书的用途扩展无法解析"
+    if eku is not None and "time_stamping" in set(eku.native):
+        return "签名证书是时间戳服务证书（用途 timeStamping），不能作为签章证书"
+    if key_usage is not None and not {"digital_signature", "non_repudiation"} & set(
+        key_usage.native
+    ):
+        return "签名证书的密钥用途不含数字签名（digitalSignature）或不可否认（nonRepudiation）"
+    return None
+
+
 def _name_of(cert: asn1_x509.Certificate) -> SignerSummary:
     subject = cert.subject.native
     return SignerSummary(
@@ -436,7 +526,9 @@ def _describe_changes(
     if diff is None:
         return None, ModificationLevel.NONE.name, True
     if isinstance(diff, SuspiciousModification):
-        return f"签名后存在不允许的修改：{diff}", ModificationLevel.OTHER.name, False
+        # pyHanko's message names internals (xref sections, object ids): the revision
+        # comparison (signing/changes.py) says what changed instead.
+        return "签名后文档被作了不允许的修改", ModificationLevel.OTHER.name, False
     level = diff.modification_level
     fields = sorted(diff.changed_form_fields)
     if level == ModificationLevel.NONE:
@@ -457,6 +549,15 @@ def _describe_changes(
     return "签名后文档内容被修改", level.name, False
 
 
+def _changes_after(sig: EmbeddedPdfSignature) -> list[changes.Change]:
+    try:
+        return changes.changes_after(sig.reader, sig.signed_revision)
+    except RecursionError:
+        return []
+    except Exception:  # a hostile structure: the verdict stands on pyHanko's analysis
+        return []
+
+
 def _junk_after_last_revision(
     sig: EmbeddedPdfSignature, data: bytes, coverage: SignatureCoverageLevel | None
 ) -> str | None:
@@ -474,30 +575,70 @@ def _junk_after_last_revision(
     return None
 
 
+@dataclass
+class _Checker:
+    """Trust material and settings shared by every signature of one document."""
+
+    roots: list[asn1_x509.Certificate]
+    crls: list[asn1_crl.CertificateList]
+    certs: list[asn1_x509.Certificate]
+    ocsps: list[Any]
+    revocation_mode: str
+    at: dt.datetime | None
+    signature_validator: SignatureValidator
+    signature_fields: set[str]
+    data: bytes
+
+    def context(self) -> ValidationContext:
+        """Validation context at the validation time (document timestamps)."""
+        return ValidationContext(
+            trust_roots=self.roots,
+            other_certs=self.certs,
+            crls=self.crls,
+            ocsps=self.ocsps,
+            allow_fetching=False,
+            revocation_mode=self.revocation_mode,
+            moment=self.at,
+            signature_validator=self.signature_validator,
+        )
+
+    def spec(self) -> SignatureValidationSpec:
+        return ltv.validation_spec(
+            self.roots,
+            self.crls,
+            self.certs,
+            self.revocation_mode,
+            signature_validator=self.signature_validator,
+        )
+
+    async def check(self, sig: EmbeddedPdfSignature, is_last: bool) -> SignatureReport:
+        return await _check_one(sig, self, is_last)
+
+
 async def _check_one(
-    sig: EmbeddedPdfSignature,
-    vc: ValidationContext,
-    signature_fields: set[str],
-    data: bytes,
-    is_last: bool,
+    sig: EmbeddedPdfSignature, checker: _Checker, is_last: bool
 ) -> SignatureReport:
     is_timestamp = sig.sig_object_type == "/DocTimeStamp"
+    data = checker.data
     try:
         content_info = cms.ContentInfo.load(bytes(sig.pkcs7_content))
         if content_info["content_type"].native != "signed_data":
             raise ValueError("not a CMS SignedData")
         content_info["content"]["signer_infos"][0]["signature"].native  # noqa: B018 - full parse
     except Exception as exc:
-        return _broken(sig, f"/Contents is not a CMS SignedData: {type(exc).__name__}")
+        return _broken(sig, f"签名内容（/Contents）不是 CMS SignedData（{type(exc).__name__}）")
     status: PdfSignatureStatus | DocumentTimestampStatus
+    long_term: ltv.LongTermResult | None = None
     if is_timestamp:
-        status = await async_validate_pdf_timestamp(sig, validation_context=vc)
+        status = await async_validate_pdf_timestamp(sig, validation_context=checker.context())
     else:
-        status = await async_validate_pdf_signature(
-            sig, signer_validation_context=vc, diff_policy=DEFAULT_DIFF_POLICY
-        )
+        long_term = await ltv.validate_with_time(sig, checker.spec(), checker.at, checker.context)
+        status = long_term.status
     messages: list[str] = []
-    description, level, acceptable = _describe_changes(status.diff_result, signature_fields)
+    description, level, acceptable = _describe_changes(status.diff_result, checker.signature_fields)
+    found = _changes_after(sig)
+    if found and not acceptable:
+        description = changes.describe_changes(found)
     coverage = status.coverage
     if is_last:
         junk = _junk_after_last_revision(sig, data, coverage)
@@ -507,29 +648,44 @@ async def _check_one(
     timestamp_iso: str | None = None
     signed_at: str | None = None
     ts_ok: bool | None = None
+    tsa_summary: SignerSummary | None = None
+    purpose_problem: str | None = None
     if isinstance(status, DocumentTimestampStatus):
         timestamp_iso = _iso(status.timestamp)
         signed_at = timestamp_iso
+        tsa_summary = _name_of(status.signing_cert)
     else:
+        purpose_problem = signing_purpose_problem(status.signing_cert)
+        if purpose_problem:
+            messages.append(purpose_problem)
+    if isinstance(status, PdfSignatureStatus):
         signed_at = _iso(status.signer_reported_dt)
         tsv = status.timestamp_validity
         if tsv is not None:
             timestamp_iso = _iso(tsv.timestamp)
+            tsa_summary = _name_of(tsv.signing_cert)
             ts_ok = tsv.intact and tsv.valid
-            if not tsv.trusted:
-                messages.append("signature timestamp not trusted")
-    revoked = status.revoked
-    revocation = "revoked" if revoked else ("good" if status.trusted else "unknown")
-    if status.revocation_details is not None:
-        rd = status.revocation_details
-        messages.append(
-            f"revoked at {rd.revocation_date.isoformat()} ({rd.revocation_reason.native})"
-        )
+            if not tsv.trusted and long_term is None:
+                messages.append("签名时间戳的证书不可信")
+    if long_term is not None:
+        revocation, trust = _long_term_trust(long_term, checker.crls, messages)
+        trusted = trust is None
+    else:
+        revoked = status.revoked
+        revocation = "revoked" if revoked else ("good" if status.trusted else "unknown")
+        trusted = bool(status.trusted)
+        trust = None
+        if revoked:
+            trust = (TOTAL_FAILED, "REVOKED")
+        elif not status.trusted:
+            problem = status.trust_problem_indic
+            name = getattr(problem, "name", None) or "CERTIFICATE_CHAIN_GENERAL_FAILURE"
+            trust = (INDETERMINATE, name)
 
     indication, sub = TOTAL_PASSED, None
     if coverage is None or coverage < SignatureCoverageLevel.ENTIRE_REVISION:
         indication, sub = TOTAL_FAILED, "FORMAT_FAILURE"
-        messages.append("the ByteRange does not cover the signed revision")
+        messages.append("签名的字节范围（ByteRange）没有覆盖所签版本")
     elif not status.intact:
         indication, sub = TOTAL_FAILED, "HASH_FAILURE"
     elif not status.valid:
@@ -537,30 +693,30 @@ async def _check_one(
     elif not acceptable or status.docmdp_ok is False:
         indication, sub = TOTAL_FAILED, "SIG_CONSTRAINTS_FAILURE"
         if status.docmdp_ok is False:
-            messages.append("changes not permitted by the certification (DocMDP)")
-    elif revoked:
-        indication, sub = TOTAL_FAILED, "REVOKED"
+            messages.append("修改超出了认证签名（DocMDP）允许的范围")
+    elif purpose_problem:
+        indication, sub = TOTAL_FAILED, "CHAIN_CONSTRAINTS_FAILURE"
+    elif trust is not None and trust[1] == "REVOKED":
+        indication, sub = trust
     elif ts_ok is False:
         indication, sub = TOTAL_FAILED, "SIG_CRYPTO_FAILURE"
-        messages.append("the signature timestamp token is broken")
-    elif not status.trusted:
-        problem = status.trust_problem_indic
-        name = getattr(problem, "name", None) or "CERTIFICATE_CHAIN_GENERAL_FAILURE"
-        indication = TOTAL_FAILED if name == "REVOKED" else INDETERMINATE
-        sub = name
+        messages.append("签名时间戳无效")
+    elif trust is not None:
+        indication, sub = trust
     field_name = str(sig.field_name)
     certifying = False
     with contextlib.suppress(Exception):
         certifying = sig.docmdp_level is not None
+    algorithm = describe_algorithm(sig.signer_info, status.signing_cert.public_key)
     return SignatureReport(
         field=field_name,
-        signer=_name_of(status.signing_cert),
+        signer=None if is_timestamp else _name_of(status.signing_cert),
         signed_at=signed_at,
         timestamp=timestamp_iso,
         indication=indication,
         sub_indication=sub,
         intact=bool(status.intact),
-        trusted=bool(status.trusted),
+        trusted=trusted,
         coverage=coverage.name if coverage is not None else None,
         modified_after=description,
         revocation=revocation,
@@ -570,7 +726,71 @@ async def _check_one(
         modification_level=level,
         certifying=certifying,
         messages=messages,
+        timestamp_authority=tsa_summary,
+        changes=[c.to_dict() for c in found],
+        algorithm=algorithm.label_zh,
+        algorithm_name=algorithm.name,
+        timestamp_algorithm=None if is_timestamp else timestamp_algorithm(sig.signer_info),
     )
+
+
+def _long_term_trust(
+    long_term: ltv.LongTermResult,
+    crls: Sequence[asn1_crl.CertificateList],
+    messages: list[str],
+) -> tuple[str, tuple[str, str] | None]:
+    """(revocation state, (indication, sub-indication) of a trust problem or None) for a
+    signature validated with its timestamp as proof of existence; notes in ``messages``."""
+    status = long_term.status
+    cert = status.signing_cert
+    now = long_term.validation_time
+    poe = long_term.best_signature_time
+    if poe is not None and poe >= now:
+        poe = None  # no timestamp: nothing proves the signature existed before now
+    details = status.revocation_details
+    revocation = "good" if long_term.passed else "unknown"
+    # pyHanko stops at an expired certificate before it looks at revocation: the CRLs are read
+    # here too, so a revocation before the signature is found whenever the validation runs.
+    finding = ltv.revocation_verdict(
+        cert, crls, poe, details.revocation_date if details is not None else None
+    )
+    if (
+        finding is not None
+        or details is not None
+        or getattr(long_term.ades_subindication, "name", "") == "REVOKED_NO_POE"
+    ):
+        revocation = "revoked"
+        if finding is not None:
+            reason = ltv.REASON_ZH.get(finding.reason, finding.reason)
+            when = beijing(finding.revoked_at)
+            if finding.fatal:
+                invalid = (
+                    f"，失效时间 {beijing(finding.invalid_since)}" if finding.invalid_since else ""
+                )
+                messages.append(f"证书已于 {when} 吊销（{reason}{invalid}），早于签名时间")
+                return revocation, (TOTAL_FAILED, "REVOKED")
+            if finding.uncertain:
+                messages.append(
+                    f"证书已于 {when} 因{reason}被吊销，晚于签名时间，但 CA 未给出密钥失效时间，"
+                    "无法确认签名时密钥仍然安全"
+                )
+                return revocation, (INDETERMINATE, "REVOKED_NO_POE")
+            messages.append(f"签名时证书有效；该证书已于 {when} 吊销（{reason}）")
+        elif not long_term.passed:
+            return revocation, (TOTAL_FAILED, "REVOKED")
+    not_after = cert["tbs_certificate"]["validity"]["not_after"].native
+    if not_after < now:
+        if poe is not None and poe <= not_after:
+            messages.append(f"签名时证书有效；该证书已于 {beijing(not_after)} 过期")
+        elif poe is not None:
+            messages.append(f"签名时间 {beijing(poe)} 晚于证书到期时间")
+            return revocation, (TOTAL_FAILED, "EXPIRED")
+    if long_term.passed:
+        return revocation, None
+    indication = long_term.ades_subindication
+    name = str(getattr(indication, "name", indication))
+    failed = getattr(indication.status, "name", "") == "FAILED"
+    return revocation, (TOTAL_FAILED if failed else INDETERMINATE, name)
 
 
 # ------------------------------------------------------------------------- human summary
@@ -583,12 +803,15 @@ SUB_INDICATION_ZH = {
     "SIG_CONSTRAINTS_FAILURE": "签名后文档被作了不允许的修改",
     "REVOKED": "签名证书已被吊销",
     "NO_CERTIFICATE_CHAIN_FOUND": "签名证书不是由受信任的根证书签发",
-    "OUT_OF_BOUNDS_NO_POE": "签名证书已过期或尚未生效",
-    "EXPIRED": "签名证书已过期",
+    "OUT_OF_BOUNDS_NO_POE": "签名证书已过期或尚未生效，且没有时间戳证明签名早于过期",
+    "EXPIRED": "签名时签名证书已过期",
     "NOT_YET_VALID": "签名证书尚未生效",
     "SIGNED_DATA_NOT_FOUND": "文档中没有签名",
     "REVOCATION_OUT_OF_BOUNDS_NO_POE": "无法取得有效的吊销信息",
+    "REVOKED_NO_POE": "签名证书已被吊销，无法确认签名早于吊销或密钥泄露",
+    "NO_POE": "没有证据证明签名在证书有效期内已经存在",
     "TRY_LATER": "暂时无法取得吊销信息",
+    "CHAIN_CONSTRAINTS_FAILURE": "签名证书或其证书链不符合要求（如自签名证书、证书用途不允许签署）",
 }
 
 
@@ -601,14 +824,41 @@ def describe_zh(report: VerificationReport) -> list[str]:
     if not report.signatures:
         lines.append("该文档中没有数字签名。")
         return lines
+    if report.timestamps_only:
+        lines.append("总体结论：未签名（仅有时间戳）")
+        lines.append(
+            "该文件没有任何签名，只有文档时间戳：时间戳只证明文件在该时间已经存在，"
+            "不代表任何一方签署或认可了它。"
+        )
+        for i, ts in enumerate(report.signatures, start=1):
+            tsa = ts.timestamp_authority
+            who = (tsa.common_name or tsa.organisation) if tsa else "未知时间戳机构"
+            verdict = (
+                "有效"
+                if ts.indication == TOTAL_PASSED
+                else INDICATION_ZH.get(ts.indication, ts.indication)
+            )
+            when = beijing_iso(ts.timestamp) if ts.timestamp else "时间不明"
+            lines.append(f"文档时间戳{i}：{when}，时间戳机构 {who}（时间戳本身{verdict}）")
+        return lines
     overall = INDICATION_ZH.get(report.indication, report.indication)
     reason = SUB_INDICATION_ZH.get(report.sub_indication or "", report.sub_indication or "")
     lines.append(f"总体结论：{overall}" + (f"（{reason}）" if reason else ""))
     for i, sig in enumerate(report.signatures, start=1):
-        who = sig.signer.organisation or sig.signer.common_name if sig.signer else "未知签署方"
-        kind = "文档时间戳" if sig.kind == "document_timestamp" else "签名"
+        if sig.kind == "document_timestamp":
+            tsa = sig.timestamp_authority
+            kind = "文档时间戳"
+            who = "时间戳机构 " + ((tsa.common_name or tsa.organisation or "") if tsa else "未知")
+        else:
+            kind = "签名"
+            who = (
+                (sig.signer.organisation or sig.signer.common_name or "未知签署方")
+                if sig.signer
+                else "未知签署方"
+            )
         verdict = INDICATION_ZH.get(sig.indication, sig.indication)
-        line = f"{kind}{i}（字段 {sig.field}，{who}）：{verdict}"
+        algorithm = f"，{sig.algorithm}" if sig.algorithm else ""
+        line = f"{kind}{i}（字段 {sig.field}，{who}{algorithm}）：{verdict}"
         if sig.sub_indication:
             line += f"，{SUB_INDICATION_ZH.get(sig.sub_indication, sig.sub_indication)}"
         if sig.timestamp:

@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from backend.agreements import service
+from backend.agreements.models import Party
 from backend.agreements.schemas import (
     AgreementCreate,
     AgreementDetail,
@@ -18,7 +19,6 @@ from backend.agreements.schemas import (
 from backend.auth.deps import CurrentUser, SessionDep, client_address
 from backend.core.responses import download
 from backend.core.schemas import error_responses
-from signing.pades import sign_pdf
 
 router = APIRouter(prefix="/api/v1/agreements", tags=["agreements"], responses=error_responses(401))
 NOT_VISIBLE = {404: "协议不存在或您无权查看"}
@@ -111,6 +111,24 @@ def document_pdf(agreement_id: int, session: SessionDep, user: CurrentUser) -> R
     )
 
 
+@router.get(
+    "/{agreement_id}/signatures/{party}/ses-signature.der",
+    response_class=Response,
+    summary="某方国密签名的 GB/T 38540 电子签章数据（SES_Signature，DER）",
+    responses={
+        200: {"content": {"application/octet-stream": {}}},
+        **error_responses(404, 422, notes={404: "协议不存在、无权查看，或该方没有 SES_Signature"}),
+    },
+)
+def ses_signature(
+    agreement_id: int, party: Party, session: SessionDep, user: CurrentUser
+) -> Response:
+    ag, data = service.ses_signature(session, user, agreement_id, party)
+    return download(
+        data, f"SES_Signature-{ag.number}-{party.value}.der", "application/octet-stream"
+    )
+
+
 @router.post(
     "/{agreement_id}/sign",
     response_model=AgreementRead,
@@ -122,10 +140,11 @@ def document_pdf(agreement_id: int, session: SessionDep, user: CurrentUser) -> R
         422,
         429,
         notes={
-            403: "密码错误（wrong_password）",
+            403: "密码错误（wrong_password）、动态口令错误或已使用（totp_invalid）、"
+            "须输入动态口令（totp_required）或须先绑定动态口令（totp_enrolment_required）",
             404: "协议不存在，或您不是该协议的签署方（not_a_party）",
             409: "未轮到您签署、已签署、协议已作废，或签署后验证未通过",
-            429: "密码错误次数过多",
+            429: "密码或动态口令错误次数过多",
         },
     ),
 )
@@ -133,10 +152,16 @@ async def sign(
     agreement_id: int, body: SignBody, request: Request, session: SessionDep, user: CurrentUser
 ) -> AgreementRead:
     plan = await run_in_threadpool(
-        service.begin_signing, session, user, agreement_id, body.password, client_address(request)
+        service.begin_signing,
+        session,
+        user,
+        agreement_id,
+        body.password,
+        client_address(request),
+        body.totp_code,
     )
     try:
-        signed = await run_in_threadpool(sign_pdf, plan.pdf, plan.request)
+        signed = await run_in_threadpool(service.apply_signatures, plan)
     except Exception:
         await run_in_threadpool(session.rollback)
         raise

@@ -137,6 +137,7 @@ class AgreementSignature(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("agreement_id", "party"),
         CheckConstraint(_one_of("party", Party), name="party_known"),
+        CheckConstraint("crypto_profile in ('intl','gm','dual')", name="crypto_profile_known"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -144,7 +145,14 @@ class AgreementSignature(SQLModel, table=True):
     party: str = Field(max_length=8)
     user_id: int = Field(foreign_key="users.id")
     organisation_id: int = Field(foreign_key="organisations.id")
+    # The seal certificate of the party's first signature (ECDSA in intl and dual, SM2 in gm)
+    # and, in gm and dual, of its SM2 signature; crypto_profile says which signatures it made.
     cert_serial: str = Field(max_length=64)
+    sm2_cert_serial: str | None = Field(default=None, max_length=64)
+    crypto_profile: str = Field(default="intl", max_length=8)
+    # GB/T 38540 SES_Signature of the SM2 signature (in the store), made when the party signed
+    # and its organisation had an electronic seal listing the SM2 certificate.
+    ses_signature_sha256: str | None = Field(default=None, max_length=64)
     revision_sha256: str = Field(max_length=64)
     revision_sm3: str = Field(max_length=64)
     signed_at: datetime = timestamp_field()

@@ -12,13 +12,13 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.agreements import service
 from backend.agreements.models import AgreementStatus, Gate, Party
+from backend.auth import totp
 from backend.auth.deps import PageUser, SessionDep, client_address
 from backend.auth.models import Role
 from backend.core.display import local_time, plain_yuan, yuan
 from backend.core.errors import JingpinError, NotFound, PermissionDenied
 from backend.core.money import parse_yuan
 from backend.core.pages import is_confirmed, redirect, render
-from signing.pades import sign_pdf
 
 router = APIRouter(include_in_schema=False)
 
@@ -164,6 +164,7 @@ def agreement_page(
         decline_block=decline_block.message if decline_block else None,
         can_void=can_void,
         void_block=void_block.message if void_block else None,
+        step_up=totp.step_up_fields(session, user),
         my_party=my_party,
         events=events,
         msg=msg,
@@ -180,13 +181,20 @@ async def sign_page(
     session: SessionDep,
     user: PageUser,
     password: Annotated[str, Form()],
+    totp_code: Annotated[str, Form()] = "",
 ) -> Response:
     url = f"/agreements/{agreement_id}"
     try:
         plan = await run_in_threadpool(
-            service.begin_signing, session, user, agreement_id, password, client_address(request)
+            service.begin_signing,
+            session,
+            user,
+            agreement_id,
+            password,
+            client_address(request),
+            totp_code,
         )
-        signed = await run_in_threadpool(sign_pdf, plan.pdf, plan.request)
+        signed = await run_in_threadpool(service.apply_signatures, plan)
         ag = await run_in_threadpool(service.finish_signing, session, user, plan, signed)
     except JingpinError as exc:
         await run_in_threadpool(session.rollback)

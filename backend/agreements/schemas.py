@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -28,6 +29,9 @@ class AgreementCreate(BaseModel):
 
 class SignBody(BaseModel):
     password: str = Field(min_length=1, max_length=200)
+    totp_code: str = Field(
+        default="", max_length=20, description="动态口令（已绑定时必填；也可填一个恢复码）"
+    )
 
 
 class DeclineBody(BaseModel):
@@ -46,7 +50,15 @@ class SignatureRead(BaseModel):
     user_id: int
     signer: str | None = Field(description="签署人姓名")
     username: str | None
-    cert_serial: str
+    cert_serial: str = Field(description="该方第一个签名的印章证书序列号")
+    sm2_cert_serial: str | None = Field(description="国密 SM2 签名的印章证书序列号（如有）")
+    crypto_profile: Literal["intl", "gm", "dual"] = Field(
+        description="intl 国际算法、gm 国密算法、dual 双算法（SM2 与 ECDSA 各签一次）"
+    )
+    algorithms: list[str] = Field(description="签名算法，按签署顺序：国际 ECDSA / 国密 SM2")
+    ses_signature: bool = Field(
+        description="有 GB/T 38540 电子签章数据（SES_Signature，见 …/ses-signature.der）"
+    )
     revision_sha256: str
     revision_sm3: str
     signed_at: IsoDateTime

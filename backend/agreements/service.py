@@ -4,15 +4,20 @@
 Signing is split in three steps so that the async endpoint can run the signature itself on the
 event loop (pyHanko's async API) while database work runs in the threadpool:
 ``begin_signing`` (checks, fresh password, row lock FOR UPDATE, signer) → ``sign_pdf`` (worker thread) →
-``finish_signing`` (store revision, signature row, audit; verification after the last one).
+``finish_signing`` (store revision, signature row, audit; after the last one: the archive form
+PAdES B-LTA — validation data and a document timestamp — is verified and becomes the agreement's
+document before ``fully_signed`` is recorded).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from io import BytesIO
 from typing import Any
 
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import enumerate_sig_fields
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
@@ -41,10 +46,12 @@ from backend.audit_log.models import AuditEvent
 from backend.audit_log.service import record, trail
 from backend.auth.models import Role, User
 from backend.auth.service import confirm_password
+from backend.auth.totp import Factor, verify_step_up
 from backend.core import events
 from backend.core.dates import today_shanghai
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from backend.core.metrics import SIGNATURES
 from backend.core.money import format_fen
 from backend.documents.contexts import agreement_context
 from backend.documents.models import Document, DocumentFormat, DocumentKind, SubjectType
@@ -53,17 +60,22 @@ from backend.documents.render import render_docx, template_sha256
 from backend.documents.service import context_digest, pdf_for_docx, store_rendered
 from backend.documents.store import get_store
 from backend.orgs.models import Organisation, OrgKind, RecommendingUnit
+from backend.pki.seals import ses_signature_for
 from backend.pki.service import (
+    PROFILE_ALGORITHMS,
+    CryptoProfile,
+    SealAlgorithm,
+    archive_bytes,
     font_cache_dir,
-    get_ca,
+    profile_of,
     seal_picture,
-    timestamper,
-    usable_seal,
+    seal_signing,
     verify_bytes,
 )
 from backend.works.models import Work, WorkStatus
 from signing.appearance import SignatureAppearance
-from signing.pades import FieldSpec, PadesLevel, SigningRequest, ca_signer, prepare, sign_pdf
+from signing.errors import PdfSigningError
+from signing.pades import FieldSpec, PadesLevel, SigningRequest, prepare, sign_pdf
 from signing.verify import TOTAL_PASSED, describe_zh
 
 TEMPLATE = "agreement.docx"
@@ -346,7 +358,12 @@ def create_agreement(
     )
     pdf_doc = pdf_for_docx(session, docx, created_by=user.id)
     pdf = get_store().get(pdf_doc.sha256)
-    prepared = prepare(pdf, signature_fields(pdf))
+    profiles = {
+        Party.yi: profile_of(producer),
+        Party.bing: profile_of(unit_org),
+        Party.jia: profile_of(ministry),
+    }
+    prepared = prepare(pdf, signature_fields(pdf, profiles))
     doc = _store_agreement_document(
         session,
         ag,
@@ -383,17 +400,26 @@ def create_agreement(
             "over_request_reason": ag.over_request_reason,
             "pdf_sha256": doc.sha256,
             "pdf_sm3": doc.sm3,
+            "crypto_profiles": {p.value: profile.value for p, profile in profiles.items()},
         },
     )
     return ag
 
 
-def signature_fields(pdf: bytes) -> list[FieldSpec]:
-    """One signature field per party, in signing order, over the empty right-hand cell of its
-    row in the signature page's table (甲方（签章） / 乙方（签章） / 丙方（签章） in the left-hand
-    cell). The cell is read from the PDF itself: the label's text box, then the table rules
-    around and to the right of it (pdf_layout.cell_right_of), so the fields follow the template
-    when it changes. 10.5 cm × 3.5 cm today, less INSET on each side."""
+def field_name(party: Party, algorithm: SealAlgorithm) -> str:
+    """party_yi for the ECDSA signature, party_yi_sm2 for the SM2 one (国密)."""
+    return party.field_name + ("_sm2" if algorithm == SealAlgorithm.sm2 else "")
+
+
+def signature_fields(
+    pdf: bytes, profiles: dict[Party, CryptoProfile] | None = None
+) -> list[FieldSpec]:
+    """The signature fields of each party, in signing order, over the empty right-hand cell of
+    its row in the signature page's table (甲方（签章） / 乙方（签章） / 丙方（签章） in the
+    left-hand cell). The cell is read from the PDF itself: the label's text box, then the table
+    rules around and to the right of it (pdf_layout.cell_right_of), so the fields follow the
+    template when it changes. 10.5 cm × 3.5 cm today, less INSET on each side. A party in the
+    dual profile gets two fields side by side in its cell: ECDSA left, SM2 right."""
     page = last_page(pdf)
     fields = []
     for party in SIGNING_ORDER:
@@ -405,20 +431,42 @@ def signature_fields(pdf: bytes) -> list[FieldSpec]:
                 extra={"label": party.signature_label},
             )
         x1, y1, x2, y2 = page.pdf_box(cell)
-        box = (x1 + INSET, y1 + INSET, x2 - INSET, y2 - INSET)
-        fields.append(FieldSpec(party.field_name, page.index, box))
+        algorithms = PROFILE_ALGORITHMS[(profiles or {}).get(party, CryptoProfile.intl)]
+        width = (x2 - x1) / len(algorithms)
+        for i, algorithm in enumerate(algorithms):
+            left = x1 + i * width
+            box = (left + INSET, y1 + INSET, left + width - INSET, y2 - INSET)
+            fields.append(FieldSpec(field_name(party, algorithm), page.index, box))
     return fields
+
+
+def signature_field_names(pdf: bytes) -> dict[str, bool]:
+    """Every signature field of the PDF: name → already signed."""
+    reader = PdfFileReader(BytesIO(pdf), strict=False)
+    return {str(name): sig is not None for name, sig, _ in enumerate_sig_fields(reader)}
 
 
 # --------------------------------------------------------------------------- signing
 @dataclass
 class SignPlan:
+    """One party's signatures, in order: one (intl or gm) or two (dual: ECDSA, then SM2)."""
+
     agreement_id: int
     party: Party
     organisation_id: int
-    cert_serial: str
+    profile: CryptoProfile
+    cert_serials: dict[SealAlgorithm, str]
     pdf: bytes
-    request: SigningRequest
+    requests: list[SigningRequest]
+    factor: Factor = Factor.password  # how the signer confirmed (audit log; never the code)
+
+
+def apply_signatures(plan: SignPlan) -> bytes:
+    """Run the plan's signatures on its PDF (blocking: a worker thread from async code)."""
+    pdf = plan.pdf
+    for request in plan.requests:
+        pdf = sign_pdf(pdf, request)
+    return pdf
 
 
 def _check_can_sign(session: Session, ag: Agreement, party: Party) -> None:
@@ -442,40 +490,65 @@ def _check_can_sign(session: Session, ag: Agreement, party: Party) -> None:
 
 
 def begin_signing(
-    session: Session, user: User, agreement_id: int, password: str, address: str
+    session: Session,
+    user: User,
+    agreement_id: int,
+    password: str,
+    address: str,
+    totp_code: str = "",
 ) -> SignPlan:
     ag = get_agreement(session, user, agreement_id)
     party = party_of(user, ag)
     if party is None:
         raise NotFound("您不是该协议的签署方", code="not_a_party")
     _check_can_sign(session, ag, party)
-    confirm_password(session, user, password, address)  # 403 wrong_password (commits the failure)
+    # Password, plus a current TOTP code when enrolled (or required for the role); 403 on a wrong
+    # one (the failure is committed before anything else is written).
+    proof = verify_step_up(
+        session, user, password=password, code=totp_code, address=address, password_always=True
+    )
     locked = _lock(session, agreement_id)
     _check_can_sign(session, locked, party)
     org = session.get(Organisation, party_org_id(locked, party))
-    issued = usable_seal(org)
-    assert org is not None and org.seal_cert_serial is not None
-    ca = get_ca()
-    request = SigningRequest(
-        field=party.field_name,
-        signer=ca_signer(ca, org.seal_cert_serial),
-        level=PadesLevel.B_T,
-        timestamper=timestamper(),
-        certify=party == SIGNING_ORDER[0],
-        appearance=SignatureAppearance(
-            organisation=org.name, signer_name=user.display_name, seal_png=seal_picture(org)
-        ),
-        font_cache_dir=font_cache_dir(),
-        reason=f"{party.label}签署三方协议 {locked.number}",
-        location="中国",
+    pdf = get_store().get(locked.current_pdf_sha256 or "")
+    # The prepared PDF says which signatures the party makes (its profile when the agreement
+    # was generated): party_x for ECDSA, party_x_sm2 for SM2.
+    fields = signature_field_names(pdf)
+    algorithms = [a for a in SealAlgorithm if field_name(party, a) in fields]
+    algorithms.sort(key=lambda a: a != SealAlgorithm.ecdsa)  # ECDSA first, as in dual
+    profile = (
+        CryptoProfile.dual
+        if len(algorithms) == 2
+        else (CryptoProfile.gm if algorithms == [SealAlgorithm.sm2] else CryptoProfile.intl)
     )
+    seals = [seal_signing(org, algorithm) for algorithm in algorithms]
+    assert org is not None
+    requests = [
+        SigningRequest(
+            field=field_name(party, seal.algorithm),
+            signer=seal.signer,
+            digest_algorithm=seal.digest_algorithm,
+            level=PadesLevel.B_T,
+            timestamper=seal.timestamper,
+            certify=party == SIGNING_ORDER[0] and i == 0,
+            appearance=SignatureAppearance(
+                organisation=org.name, signer_name=user.display_name, seal_png=seal_picture(org)
+            ),
+            font_cache_dir=font_cache_dir(),
+            reason=f"{party.label}签署三方协议 {locked.number}（{seal.algorithm.label}）",
+            location="中国",
+        )
+        for i, seal in enumerate(seals)
+    ]
     return SignPlan(
         agreement_id,
         party,
         org.id or 0,
-        issued.serial_hex,
-        get_store().get(locked.current_pdf_sha256 or ""),
-        request,
+        profile,
+        {seal.algorithm: seal.certificate.serial_hex for seal in seals},
+        pdf,
+        requests,
+        proof.factor,
     )
 
 
@@ -505,12 +578,23 @@ def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) 
         source_sha256=ag.current_pdf_sha256,
     )
     assert doc.sm3 is not None  # store_rendered records the SM3 digest of every document
+    sm2_serial = plan.cert_serials.get(SealAlgorithm.sm2)
+    ses_signature = None
+    org = session.get(Organisation, plan.organisation_id)
+    if sm2_serial and org is not None:  # GB/T 38540 SES_Signature of the SM2 signature
+        sm2_field = field_name(plan.party, SealAlgorithm.sm2)
+        ses_signature = ses_signature_for(
+            session, org, sm2_serial, signed, sm2_field, f"{ag.number} {sm2_field}"
+        )
     sig = AgreementSignature(
         agreement_id=ag.id or 0,
         party=plan.party.value,
         user_id=user.id or 0,
         organisation_id=plan.organisation_id,
-        cert_serial=plan.cert_serial,
+        cert_serial=next(iter(plan.cert_serials.values())),
+        sm2_cert_serial=sm2_serial,
+        crypto_profile=plan.profile.value,
+        ses_signature_sha256=ses_signature,
         revision_sha256=doc.sha256,
         revision_sm3=doc.sm3,
     )
@@ -520,6 +604,7 @@ def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) 
             session.flush()
     except IntegrityError as exc:
         raise Conflict(f"{plan.party.label}已签署", code="already_signed") from exc
+    SIGNATURES.labels(party=plan.party.value).inc()
     index = SIGNING_ORDER.index(plan.party)
     last = index == len(SIGNING_ORDER) - 1
     ag.current_pdf_sha256, ag.current_pdf_sm3 = doc.sha256, doc.sm3
@@ -537,18 +622,17 @@ def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) 
         payload={
             "party": plan.party.value,
             "organisation_id": plan.organisation_id,
-            "cert_serial": plan.cert_serial,
+            "cert_serial": next(iter(plan.cert_serials.values())),
+            "cert_serials": {a.value: serial for a, serial in plan.cert_serials.items()},
+            "crypto_profile": plan.profile.value,
+            "ses_signature_sha256": ses_signature,
             "sha256": doc.sha256,
             "sm3": doc.sm3,
+            "factor": plan.factor.value,
         },
     )
     if last:
-        report = verify_bytes(signed)
-        if report.indication != TOTAL_PASSED or len(report.signatures) != len(SIGNING_ORDER):
-            raise Conflict(
-                "签署后的协议未通过验证，未标记为签署完成：" + "；".join(describe_zh(report)),
-                code="verification_failed",
-            )
+        doc = _archive(session, ag, user, signed, doc, plan)
         ag.status = AgreementStatus.fully_signed.value
         ag.fully_signed_at = utcnow()
         session.add(ag)
@@ -584,12 +668,76 @@ def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) 
     return ag
 
 
+def _verified(data: bytes, expected: int) -> None:
+    """``expected`` party signatures (the document timestamps aside) and the whole file
+    TOTAL_PASSED, or 409."""
+    report = verify_bytes(data)
+    parties = [s for s in report.signatures if s.kind == "signature"]
+    if report.indication != TOTAL_PASSED or len(parties) != expected:
+        raise Conflict(
+            "签署后的协议未通过验证，未标记为签署完成：" + "；".join(describe_zh(report)),
+            code="verification_failed",
+        )
+
+
+def _archive(
+    session: Session, ag: Agreement, user: User, signed: bytes, doc: Document, plan: SignPlan
+) -> Document:
+    """Verify the fully signed agreement, store its archive form (长期保存格式, PAdES B-LTA: the
+    parties' B-T signatures, a DSS with every chain and CRL, a document timestamp) as the
+    agreement's current document, verified again. Raises 409 when either fails verification.
+
+    Agreements with SM2 signatures stay B-T for now: pyHanko's validation-data collection
+    cannot build SM2 certificate paths, so they are verified and kept as signed."""
+    expected = len(signature_field_names(signed))
+    if plan.profile != CryptoProfile.intl:
+        _verified(signed, expected)
+        return doc
+    try:
+        archived = archive_bytes(signed)
+    except PdfSigningError as exc:  # a chain or CRL that does not validate now
+        raise Conflict(
+            "签署后的协议无法生成长期保存格式，未标记为签署完成", code="archive_failed"
+        ) from exc
+    # The archive holds the signed file byte for byte: verifying it verifies the three
+    # signatures (and that the DSS and timestamp revisions changed nothing).
+    _verified(archived, expected)
+    doc = _store_agreement_document(
+        session,
+        ag,
+        template_sha256=None,
+        context_digest=None,
+        fmt=DocumentFormat.pdf,
+        data=archived,
+        created_by=user.id,
+        source_sha256=ag.current_pdf_sha256,
+    )
+    assert doc.sm3 is not None
+    ag.current_pdf_sha256, ag.current_pdf_sm3 = doc.sha256, doc.sm3
+    session.add(ag)
+    session.flush()
+    record(
+        session,
+        actor=user,
+        action="agreement.archived",
+        object_type="agreement",
+        object_id=ag.id,
+        payload={"level": "PAdES B-LTA", "sha256": doc.sha256, "sm3": doc.sm3},
+    )
+    return doc
+
+
 def sign_sync(
-    session: Session, user: User, agreement_id: int, password: str, address: str = "local"
+    session: Session,
+    user: User,
+    agreement_id: int,
+    password: str,
+    address: str = "local",
+    totp_code: str = "",
 ) -> Agreement:
     """Whole signing in one call (demo loader, CLI, tests); sync pyHanko wrapper inside."""
-    plan = begin_signing(session, user, agreement_id, password, address)
-    return finish_signing(session, user, plan, sign_pdf(plan.pdf, plan.request))
+    plan = begin_signing(session, user, agreement_id, password, address, totp_code)
+    return finish_signing(session, user, plan, apply_signatures(plan))
 
 
 def _lock(session: Session, agreement_id: int) -> Agreement:
@@ -748,6 +896,10 @@ def agreement_read(session: Session, ag: Agreement, user: User | None = None) ->
                 signer=signer.display_name if signer else None,
                 username=signer.username if signer else None,
                 cert_serial=s.cert_serial,
+                sm2_cert_serial=s.sm2_cert_serial,
+                crypto_profile=CryptoProfile(s.crypto_profile).value,
+                algorithms=[a.label for a in PROFILE_ALGORITHMS[CryptoProfile(s.crypto_profile)]],
+                ses_signature=s.ses_signature_sha256 is not None,
                 revision_sha256=s.revision_sha256,
                 revision_sm3=s.revision_sm3,
                 signed_at=s.signed_at,
@@ -807,6 +959,24 @@ def agreement_detail(session: Session, ag: Agreement, user: User) -> AgreementDe
             for e in history(session, ag)
         ],
     )
+
+
+def ses_signature(
+    session: Session, user: User, agreement_id: int, party: Party
+) -> tuple[Agreement, bytes]:
+    """The GB/T 38540 SES_Signature (DER) of a party's SM2 signature (404 when there is none)."""
+    ag = get_agreement(session, user, agreement_id)
+    sig = session.exec(
+        select(AgreementSignature).where(
+            AgreementSignature.agreement_id == ag.id, AgreementSignature.party == party.value
+        )
+    ).first()
+    if sig is None or sig.ses_signature_sha256 is None:
+        raise NotFound(
+            "该方没有国密电子签章数据（SES_Signature）：未以 SM2 签署，或签署时机构尚无电子印章",
+            code="no_ses_signature",
+        )
+    return ag, get_store().get(sig.ses_signature_sha256)
 
 
 def current_pdf(session: Session, user: User, agreement_id: int) -> tuple[Agreement, bytes]:

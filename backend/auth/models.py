@@ -46,6 +46,10 @@ class User(SQLModel, table=True):
     is_active: bool = True
     created_at: datetime = timestamp_field()
     deleted_at: datetime | None = datetime_field(default=None)
+    # Mail goes here (else to the organisation's contact address); opting out stops the mail
+    # that is not mandatory (reminders), never what a decision or a deadline requires.
+    email: str | None = Field(default=None, max_length=254)
+    mail_opt_out: bool = False
 
 
 class TokenKind(StrEnum):

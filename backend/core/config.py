@@ -23,12 +23,25 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_window_seconds: int = 900
     session_hours: int = 12
+    # A page session unused this long ends (besides the absolute session_hours).
+    session_idle_minutes: int = 30
     token_hours: int = 12
+    # Request bodies: JSON and forms (default), one uploaded PDF (verification, scans), review
+    # attachments (several PDFs in one request). Enforced before the body is read.
+    request_max_bytes: int = 1024 * 1024
     upload_max_bytes: int = 20 * 1024 * 1024
+    review_upload_max_bytes: int = 64 * 1024 * 1024
     # Key-encryption key for private keys at rest; generated into the data dir on init if unset.
     kek: str | None = None
     ca_root_passphrase: str | None = None
     external_tsa_url: str | None = None
+    # Crypto profile (密码算法配置): intl = ECDSA P-256 / SHA-256, gm = SM2 / SM3 / SM4 (国密),
+    # dual = both. Organisations may override it (organisations.crypto_profile).
+    crypto_profile: Literal["intl", "gm", "dual"] = "intl"
+    # The open RFC 3161 service at POST /tsa: a bearer token it requires (unset: open to all) and
+    # how many requests one client address may make per minute.
+    tsa_token: str | None = None
+    tsa_rate_per_minute: int = 60
     converter_instances: int = Field(default=0, description="0 = one per core")
     converter_timeout_seconds: float = 30.0
     converter_max_queue: int = 32
@@ -44,6 +57,32 @@ class Settings(BaseSettings):
     verify_workers: int = 0
     verify_timeout_seconds: float = 30.0
     verify_memory_mb: int = 1536
+    # Blob store: `local` (<data_dir>/blobs) or `s3` (any S3-compatible bucket, shared by hosts;
+    # credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, boto3's usual chain).
+    store: Literal["local", "s3"] = "local"
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    # Jobs: `inline` (run in this process after the commit) or `postgres` (procrastinate on the
+    # PostgreSQL database; `jingpin worker` processes run them).
+    queue: Literal["inline", "postgres"] = "inline"
+    # Logs: `text` (readable on a console) or `json` (one object per line with the request id,
+    # for a log collector; `jingpin serve` and `jingpin worker`).
+    log_format: Literal["text", "json"] = "text"
+    # E-mail (SMTP). No host: nothing is sent (notifications stay on the site and in the outbox).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "noreply@jingpin.local"
+    smtp_from_name: str = "微短剧精品创作传播计划"
+    smtp_timeout_seconds: float = 30.0
+    # Reminders (daily job): pending signatures older than this many days; 推进表 filings due
+    # within this many days (and overdue ones); the hour (Beijing time) the job runs.
+    remind_signature_after_days: int = 3
+    remind_filing_days_before: int = 3
+    remind_hour: int = 9
     # 推进表: a filing is late this many days after its half-month ended (home-page reminder).
     progress_filing_late_days: int = 3
 

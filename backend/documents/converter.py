@@ -51,6 +51,7 @@ from unoserver.client import API_VERSION, UnoClient
 
 from backend.core.config import Settings, get_settings
 from backend.core.errors import JingpinError, ServiceBusy
+from backend.core.metrics import CONVERSIONS
 
 log = logging.getLogger(__name__)
 # unoserver's client logs three INFO lines per conversion; ours says what matters.
@@ -462,7 +463,7 @@ class ConverterPool:
         time, ConversionTimeout (504) for a hung conversion, ConversionFailed for bad input.
         """
         with self._admission():
-            return self._convert_admitted(data, source_format, pdfa, timeout)
+            return self._counted(data, source_format, pdfa, timeout)
 
     async def convert_async(
         self,
@@ -483,7 +484,7 @@ class ConverterPool:
             assert self._executor is not None
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(
-                self._executor, self._convert_admitted, data, source_format, pdfa, timeout
+                self._executor, self._counted, data, source_format, pdfa, timeout
             )
 
     def ensure_started(self) -> None:
@@ -510,6 +511,17 @@ class ConverterPool:
         waiting = max(0, self._admitted - self.size) + 1
         seconds = max(1, math.ceil(waiting * self._avg_seconds / self.size))
         return ServiceBusy(headers={"Retry-After": str(seconds)})
+
+    def _counted(
+        self, data: bytes, source_format: SourceFormat, pdfa: bool, timeout: float | None
+    ) -> bytes:
+        try:
+            pdf = self._convert_admitted(data, source_format, pdfa, timeout)
+        except BaseException as exc:
+            CONVERSIONS.labels(outcome=type(exc).__name__).inc()
+            raise
+        CONVERSIONS.labels(outcome="ok").inc()
+        return pdf
 
     def _convert_admitted(
         self, data: bytes, source_format: SourceFormat, pdfa: bool, timeout: float | None

@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 
 from backend.audit_log.service import record
 from backend.auth.models import Role, User
+from backend.core import jobs
 from backend.core.dates import HalfMonth, half_month
 from backend.core.db import writer
 from backend.core.errors import NotFound, PermissionDenied, ServiceBusy, ValidationFailed
@@ -436,7 +437,7 @@ def record_issued(
                 created += 1
             doc, data = source_doc, prepared.source
             if wanted is DocumentFormat.pdf:
-                before = _pdf_ids(session, source_doc)
+                before = pdf_ids(session, source_doc)
                 doc = pdf_for_docx(
                     session,
                     source_doc,
@@ -455,7 +456,34 @@ def record_issued(
     return Issued(data, doc.sha256, wanted, prepared.filename, created)
 
 
-def _pdf_ids(session: Session, source_doc: Document) -> set[int | None]:
+def defer_conversion(prepared: Prepared, *, actor: User, download_path: str) -> int:
+    """With a job queue: record the source now and queue its PDF (documents.jobs), in one
+    transaction; the job id for the progress page. Nothing is queued if the write fails."""
+    with Session(writer(), expire_on_commit=False) as session:
+        try:
+            source_new = not _exists(
+                session, prepared, prepared.source_format, prepared.source_sha256
+            )
+            source_doc = prepared.store(session, created_by=actor.id)
+            if source_new:
+                _audit_new(session, source_doc, actor)
+            job_id = jobs.defer(
+                session,
+                "documents.convert",
+                lock=f"document:{source_doc.sha256}",
+                document_id=source_doc.id,
+                actor_id=actor.id,
+                download_path=download_path,
+            )
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    assert job_id is not None
+    return job_id
+
+
+def pdf_ids(session: Session, source_doc: Document) -> set[int | None]:
     return set(
         session.exec(
             select(Document.id).where(

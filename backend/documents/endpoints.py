@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from backend.auth.deps import CurrentUser, SessionDep
 from backend.auth.models import User
+from backend.core import jobs
 from backend.core.errors import NotFound, ServiceBusy
+from backend.core.pages import render
 from backend.core.responses import download
 from backend.documents import downloads
 from backend.documents.converter import ConversionTimeout, ConverterPool, get_pool
@@ -39,8 +41,26 @@ DOCUMENT_RESPONSES: dict[int | str, dict[str, object]] = {
     },
     404: {"description": "无权查看或不存在"},
     422: {"description": "信息不完整（fields 列出全部缺项）或参数格式错误"},
+    202: {"description": "PDF 已排队生成（启用任务队列时）：status_url 查询进度，完成后再次下载"},
     503: {"description": "转换服务繁忙或正在恢复（Retry-After）"},
 }
+
+
+def conversion_queued(request: Request, job_id: int) -> Response:
+    status_url = f"/api/v1/jobs/{job_id}"
+    headers = {"Location": status_url, "Retry-After": "2"}
+    if "text/html" in request.headers.get("accept", ""):
+        job = {"id": job_id, "status": "todo", "attempts": 0}
+        page = render(request, "jobs/progress.html", status_code=202, job=job)
+        page.headers.update(headers)
+        return page
+    body = {
+        "code": "conversion_queued",
+        "message": "PDF 正在生成，完成后请再次下载",
+        "job_id": job_id,
+        "status_url": status_url,
+    }
+    return JSONResponse(body, status_code=202, headers=headers)
 
 
 def file_response(issued: Issued) -> Response:
@@ -52,9 +72,22 @@ def file_response(issued: Issued) -> Response:
     )
 
 
-async def issue(prepared: Prepared, pool: ConverterPool, user: User) -> Response:
-    """Steps 2 and 3: convert off the event loop when needed, then record and answer."""
+async def issue(
+    prepared: Prepared, pool: ConverterPool, user: User, request: Request | None = None
+) -> Response:
+    """Steps 2 and 3: convert off the event loop when needed, then record and answer.
+
+    With a job queue (JINGPIN_QUEUE=postgres) a needed conversion goes to a worker instead: 202
+    with the job's status URL (a browser gets the progress page, which polls it); the same
+    download URL answers with the PDF once the job is done.
+    """
     pdf = None
+    if prepared.needs_conversion and request is not None and jobs.queue_enabled():
+        path = request.url.path
+        job_id = await run_in_threadpool(
+            downloads.defer_conversion, prepared, actor=user, download_path=path
+        )
+        return conversion_queued(request, job_id)
     if prepared.needs_conversion:
         try:
             pdf = await pool.convert_async(prepared.source, source_format="docx")
@@ -79,6 +112,7 @@ async def work_document(
     session: SessionDep,
     user: CurrentUser,
     pool: PoolDep,
+    request: Request,
 ) -> Response:
     def prepare() -> Prepared:
         work = downloads.authorised_work(session, user, work_id)
@@ -87,4 +121,4 @@ async def work_document(
         wanted = downloads.parse_format(fmt, downloads.WORK_FORMATS)
         return downloads.prepare_work_document(session, work=work, doc_type=doc_type, fmt=wanted)
 
-    return await issue(await run_in_threadpool(prepare), pool, user)
+    return await issue(await run_in_threadpool(prepare), pool, user, request)

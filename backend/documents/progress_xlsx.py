@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from io import BytesIO
 from typing import Any
 
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
+from backend.core.xlsx import Workbook, to_bytes
 from backend.documents.render import normalise_package
 
 TITLE = "微短剧精品创作传播“五个一批工程”重点项目推进表"
@@ -140,6 +139,4 @@ def progress_xlsx(context: dict[str, Any]) -> bytes:
     props.title = TITLE
     props.created = FIXED_TIME
     props.modified = FIXED_TIME
-    buf = BytesIO()
-    wb.save(buf)
-    return normalise_package(buf.getvalue())
+    return normalise_package(to_bytes(wb))

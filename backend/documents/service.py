@@ -2,7 +2,7 @@
 
 Services only `flush()`; the request or CLI command commits once. Bytes go to the
 content-addressed store before the row is written, so a rollback leaves at most an orphan blob
-(see `FileBlobStore.remove_orphans`), never a row without its bytes.
+(see `store.remove_orphans`), never a row without its bytes.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from backend.core.canonical import digest
 from backend.documents.converter import ConverterPool, get_pool
 from backend.documents.models import Document, DocumentFormat, DocumentKind, SubjectType
-from backend.documents.store import BlobStore, FileBlobStore, get_store
+from backend.documents.store import BlobStore, get_store, remove_orphans
 from signing.hashes import sm3_hex
 
 
@@ -150,8 +150,8 @@ def referenced_blobs(session: Session) -> Iterable[str]:
 
 
 def remove_orphan_blobs(
-    session: Session, *, older_than_hours: float = 24, store: FileBlobStore | None = None
+    session: Session, *, older_than_hours: float = 24, store: BlobStore | None = None
 ) -> int:
     """Delete stored blobs no document row references, once older than the grace period."""
     blobs = store or get_store()
-    return blobs.remove_orphans(referenced_blobs(session), older_than_hours=older_than_hours)
+    return remove_orphans(blobs, referenced_blobs(session), older_than_hours=older_than_hours)

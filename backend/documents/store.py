@@ -1,21 +1,27 @@
 """Content-addressed blob store: a document's bytes live under their sha256.
 
 Why content addressing: the same bytes are stored once, a blob never changes after it is
-written, and a database rollback can leave at most an unreferenced blob (an orphan, removed by
-`remove_orphans`), never a row pointing at missing or different bytes. The `BlobStore` protocol is
-small on purpose so that an S3-compatible bucket can replace the filesystem.
+written, a database rollback can leave at most an unreferenced blob (an orphan, removed by
+`remove_orphans`), never a row pointing at missing or different bytes, and two hosts writing the
+same key write the same bytes, so they never fight over names.
+
+Two backends behind the small `BlobStore` protocol: the local folder (default, nothing to
+configure) and any S3-compatible bucket (`JINGPIN_STORE=s3`), which is what several app hosts
+share.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import re
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from backend.core.config import get_settings
 from backend.core.errors import NotFound
@@ -38,16 +44,22 @@ class BlobStore(Protocol):
 
     def exists(self, sha256: str) -> bool: ...
 
-    def path_for(self, sha256: str) -> Path:
-        """Where the blob lives (or would live); lets a web server send the file directly."""
+    def iter_blobs(self) -> Iterator[tuple[str, dt.datetime]]:
+        """Every stored blob: (sha256, when it was written, aware UTC)."""
         ...
 
+    def delete(self, sha256: str) -> None: ...
 
-def _check(sha256: str) -> str:
-    """Refuse anything but 64 lowercase hex digits: the digest becomes a file path."""
+
+def check_key(sha256: str) -> str:
+    """Refuse anything but 64 lowercase hex digits: the digest becomes a path or object key."""
     if not _SHA256.match(sha256):
         raise ValueError(f"not a sha256 hex digest: {sha256!r}")
     return sha256
+
+
+def is_key(name: str) -> bool:
+    return bool(_SHA256.match(name))
 
 
 class FileBlobStore:
@@ -61,7 +73,7 @@ class FileBlobStore:
         self.root = Path(root)
 
     def path_for(self, sha256: str) -> Path:
-        _check(sha256)
+        check_key(sha256)
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def exists(self, sha256: str) -> bool:
@@ -93,37 +105,140 @@ class FileBlobStore:
         _fsync_dir(path.parent)
         return sha256
 
-    def iter_blobs(self) -> Iterator[tuple[str, Path]]:
-        """Every stored blob (sha256, path); temp files of writes in progress are skipped."""
+    def iter_blobs(self) -> Iterator[tuple[str, dt.datetime]]:
+        """Temp files of writes in progress are skipped."""
         for path in self.root.glob("??/??/*"):
-            if _SHA256.match(path.name):
-                yield path.name, path
-
-    def remove_orphans(self, referenced: Iterable[str], *, older_than_hours: float = 24) -> int:
-        """Delete blobs no row references and older than the grace period; returns the count.
-
-        The grace period covers blobs written by a transaction that has not committed yet, and
-        temp files left by a crashed write.
-        """
-        keep = set(referenced)
-        cutoff = time.time() - older_than_hours * 3600
-        removed = 0
-        for sha256, path in list(self.iter_blobs()):
-            if sha256 in keep:
+            if not is_key(path.name):
                 continue
             try:
-                if path.stat().st_mtime < cutoff:
-                    path.unlink()
-                    removed += 1
+                mtime = path.stat().st_mtime
             except FileNotFoundError:
                 continue
+            yield path.name, dt.datetime.fromtimestamp(mtime, dt.UTC)
+
+    def delete(self, sha256: str) -> None:
+        self.path_for(sha256).unlink(missing_ok=True)
+
+    def remove_stale_temp_files(self, cutoff: float) -> None:
+        """Temp files left by a crashed write (the S3 backend has none: a PUT is atomic)."""
         for tmp in self.root.glob("??/??/.tmp-*"):
             try:
                 if tmp.stat().st_mtime < cutoff:
                     tmp.unlink()
             except FileNotFoundError:
                 continue
-        return removed
+
+
+class S3BlobStore:
+    """Blobs as objects `blobs/ab/cd/<sha256>` in an S3-compatible bucket (boto3).
+
+    A PUT is atomic (readers see no object or the whole object), so no temp files. `get`
+    checks the digest: the bucket is shared by every host, and a blob that no longer matches its
+    key must fail loudly rather than be served or signed.
+    """
+
+    prefix = "blobs/"
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self.client, self.bucket = client, bucket
+
+    def key_for(self, sha256: str) -> str:
+        check_key(sha256)
+        return f"{self.prefix}{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+    def exists(self, sha256: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self.key_for(sha256))
+        except self.client.exceptions.ClientError as e:
+            if _s3_missing(e):
+                return False
+            raise
+        return True
+
+    def get(self, sha256: str) -> bytes:
+        try:
+            obj = self.client.get_object(Bucket=self.bucket, Key=self.key_for(sha256))
+        except self.client.exceptions.ClientError as e:
+            if _s3_missing(e):
+                raise BlobNotFound() from None
+            raise
+        data: bytes = obj["Body"].read()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise RuntimeError(f"blob {sha256} in bucket {self.bucket} does not match its key")
+        return data
+
+    def put(self, data: bytes) -> str:
+        sha256 = hashlib.sha256(data).hexdigest()
+        if not self.exists(sha256):
+            self.client.put_object(
+                Bucket=self.bucket, Key=self.key_for(sha256), Body=data, ContentLength=len(data)
+            )
+        return sha256
+
+    def iter_blobs(self) -> Iterator[tuple[str, dt.datetime]]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix
+        )
+        for page in pages:
+            for obj in page.get("Contents", []):
+                name = obj["Key"].rsplit("/", 1)[-1]
+                if is_key(name):
+                    yield name, obj["LastModified"]
+
+    def delete(self, sha256: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self.key_for(sha256))
+
+    def ping(self) -> None:
+        """Raise unless the bucket answers (readiness check)."""
+        self.client.head_bucket(Bucket=self.bucket)
+
+
+def _s3_missing(error: Any) -> bool:
+    return str(error.response.get("Error", {}).get("Code")) in {"404", "NoSuchKey", "NotFound"}
+
+
+@lru_cache(maxsize=8)
+def s3_client(endpoint_url: str | None, region: str) -> Any:
+    """One boto3 client per endpoint (thread-safe; building one costs ~50 ms). Credentials come
+    from boto3's usual chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or an instance role),
+    never from our settings, so they are never printed with them."""
+    # boto3 loads only when the S3 backend is configured: it adds ~0.3 s to every start-up, and
+    # the embedded default never needs it.
+    import boto3  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        config=Config(
+            s3={"addressing_style": "path"},
+            retries={"mode": "standard", "max_attempts": 5},
+            # Checksums on every request only when the server asks: not every S3 server does them.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        ),
+    )
+
+
+def remove_orphans(
+    store: BlobStore, referenced: Iterable[str], *, older_than_hours: float = 24
+) -> int:
+    """Delete blobs no row references and older than the grace period; returns the count.
+
+    The grace period covers blobs written by a transaction that has not committed yet (on any
+    host), and temp files left by a crashed write.
+    """
+    keep = set(referenced)
+    cutoff = time.time() - older_than_hours * 3600
+    removed = 0
+    for sha256, written in list(store.iter_blobs()):
+        if sha256 not in keep and written.timestamp() < cutoff:
+            store.delete(sha256)
+            removed += 1
+    if isinstance(store, FileBlobStore):
+        store.remove_stale_temp_files(cutoff)
+    return removed
 
 
 def _fsync_dir(path: Path) -> None:
@@ -135,6 +250,11 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def get_store() -> FileBlobStore:
-    """The app's store under `<data_dir>/blobs`."""
-    return FileBlobStore(get_settings().data_dir / "blobs")
+def get_store() -> FileBlobStore | S3BlobStore:
+    """The app's store: `<data_dir>/blobs`, or the S3 bucket when `JINGPIN_STORE=s3`."""
+    s = get_settings()
+    if s.store == "s3":
+        if not s.s3_bucket:
+            raise RuntimeError("JINGPIN_STORE=s3 needs JINGPIN_S3_BUCKET")
+        return S3BlobStore(s3_client(s.s3_endpoint_url, s.s3_region), s.s3_bucket)
+    return FileBlobStore(s.data_dir / "blobs")

@@ -76,13 +76,16 @@ def load_funding_demo(session: Session) -> None:
         service.approve(session, fb, d1.id or 0, "与协议约定一致。")
         service.pay(
             session,
-            fa,
+            fb,
             d1.id or 0,
             voucher_no="JP-PZ-2026-0001",
             bank_reference="ICBC20260901000123",
             paid_on=today - timedelta(days=3),
         )
-        service.reverse(session, fb, d1.id or 0, "银行退票：收款账户户名不符，冲销后重新拨付。")
+        service.request_reversal(
+            session, fb, d1.id or 0, "银行退票：收款账户户名不符，冲销后重新拨付。"
+        )
+        service.approve_reversal(session, fa, d1.id or 0, "已核对银行退票通知。")
         d2 = service.request_disbursement(
             session,
             fb,
@@ -94,7 +97,7 @@ def load_funding_demo(session: Session) -> None:
         service.approve(session, fa, d2.id or 0, "账户已核实。")
         service.pay(
             session,
-            fb,
+            fa,
             d2.id or 0,
             voucher_no="JP-PZ-2026-0002",
             bank_reference="ICBC20260905000456",

@@ -14,12 +14,14 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from backend.auth.deps import CurrentUser, SessionDep
+from backend.auth.deps import CurrentUser, SessionDep, client_address
+from backend.auth.totp import StepUp, verify_step_up
 from backend.core.errors import ValidationFailed
 from backend.core.schemas import error_responses
 from backend.funding import overview, reviews, service
-from backend.funding.idempotency import idempotent, request_hash
+from backend.funding.idempotency import idempotent, request_hash, stored
 from backend.funding.schemas import (
+    CREDENTIALS,
     ApproveBody,
     DisbursementCreate,
     DisbursementRead,
@@ -42,8 +44,11 @@ WRITE_ERRORS = error_responses(
     404,
     409,
     422,
+    429,
     notes={
         **NOT_VISIBLE,
+        403: "角色无权、须由另一名财务人员办理（maker_checker），或密码/动态口令未通过"
+        "（wrong_password、totp_required、totp_invalid、totp_enrolment_required）",
         409: "当前状态不允许此操作，或该 Idempotency-Key 已用于另一个请求",
         422: "提交的内容未通过校验（金额为整数分；缺少 Idempotency-Key 也是 422）",
     },
@@ -51,10 +56,28 @@ WRITE_ERRORS = error_responses(
 
 
 def _digest(request: Request, body: Any) -> str:
-    """Method, path and body (a request model, or already JSON-able data) for Idempotency-Key."""
+    """Method, path and body (a request model, or already JSON-able data) for Idempotency-Key;
+    never the password or the code."""
     if isinstance(body, BaseModel):
-        body = body.model_dump(mode="json")
+        body = body.model_dump(mode="json", exclude=CREDENTIALS)
     return request_hash(request.method, request.url.path, body)
+
+
+def _step_up(
+    session: Session, user: Any, request: Request, body: ApproveBody | PayBody, key: str | None
+) -> StepUp | None:
+    """Password + TOTP before a money approval (when the user has TOTP or the role requires it),
+    checked before the Idempotency-Key row is written; a replay of a stored key needs none."""
+    if stored(session, user, key):
+        return None
+    return verify_step_up(
+        session,
+        user,
+        password=body.password,
+        code=body.totp_code,
+        address=client_address(request),
+        password_always=False,
+    )
 
 
 def _disbursement(session: Session, d_id: int) -> DisbursementRead:
@@ -314,9 +337,10 @@ def approve(
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
     body = body or ApproveBody()
+    proof = _step_up(session, user, request, body, idempotency_key)
 
     def act() -> tuple[int, DisbursementRead]:
-        service.approve(session, user, disbursement_id, body.note)
+        service.approve(session, user, disbursement_id, body.note, step_up=proof)
         return 200, _disbursement(session, disbursement_id)
 
     return idempotent(session, user, idempotency_key, _digest(request, body), act)
@@ -357,6 +381,8 @@ def pay(
     user: CurrentUser,
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
+    proof = _step_up(session, user, request, body, idempotency_key)
+
     def act() -> tuple[int, DisbursementRead]:
         service.pay(
             session,
@@ -365,6 +391,7 @@ def pay(
             voucher_no=body.voucher_no,
             bank_reference=body.bank_reference,
             paid_on=body.paid_on,
+            step_up=proof,
         )
         return 200, _disbursement(session, disbursement_id)
 
@@ -374,7 +401,7 @@ def pay(
 @router.post(
     "/disbursements/{disbursement_id}/reverse",
     response_model=DisbursementRead,
-    summary="冲销（不修改、不删除原记录）",
+    summary="申请冲销已拨付的款项（须由另一名财务人员批准；不修改、不删除原记录）",
     responses=WRITE_ERRORS,
 )
 def reverse(
@@ -386,7 +413,52 @@ def reverse(
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
     def act() -> tuple[int, DisbursementRead]:
-        service.reverse(session, user, disbursement_id, body.reason)
+        service.request_reversal(session, user, disbursement_id, body.reason)
+        return 200, _disbursement(session, disbursement_id)
+
+    return idempotent(session, user, idempotency_key, _digest(request, body), act)
+
+
+@router.post(
+    "/disbursements/{disbursement_id}/reversal/approve",
+    response_model=DisbursementRead,
+    summary="批准冲销（另一名财务人员，不能是申请冲销的人）",
+    responses=WRITE_ERRORS,
+)
+def approve_reversal(
+    disbursement_id: int,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    body: ApproveBody | None = None,
+    idempotency_key: IdemKey = None,
+) -> JSONResponse:
+    body = body or ApproveBody()
+    proof = _step_up(session, user, request, body, idempotency_key)
+
+    def act() -> tuple[int, DisbursementRead]:
+        service.approve_reversal(session, user, disbursement_id, body.note, step_up=proof)
+        return 200, _disbursement(session, disbursement_id)
+
+    return idempotent(session, user, idempotency_key, _digest(request, body), act)
+
+
+@router.post(
+    "/disbursements/{disbursement_id}/reversal/reject",
+    response_model=DisbursementRead,
+    summary="退回冲销申请（另一名财务人员，须说明理由；原拨付保持有效）",
+    responses=WRITE_ERRORS,
+)
+def reject_reversal(
+    disbursement_id: int,
+    body: ReasonBody,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    idempotency_key: IdemKey = None,
+) -> JSONResponse:
+    def act() -> tuple[int, DisbursementRead]:
+        service.reject_reversal(session, user, disbursement_id, body.reason)
         return 200, _disbursement(session, disbursement_id)
 
     return idempotent(session, user, idempotency_key, _digest(request, body), act)

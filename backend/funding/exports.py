@@ -8,13 +8,11 @@ SQL aggregates the pages show (a test compares them with the database).
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -27,6 +25,7 @@ from backend.audit_log.models import AuditEvent
 from backend.auth.models import User
 from backend.core.dates import to_shanghai
 from backend.core.money import format_fen
+from backend.core.xlsx import Workbook, to_bytes
 from backend.funding import overview
 from backend.funding.ledger import EntryKind
 from backend.funding.models import Disbursement, DisbursementEntry, GateSource
@@ -58,7 +57,9 @@ STEP_LABELS = {
     EntryKind.approved.value: "审批通过",
     EntryKind.rejected.value: "审批退回",
     EntryKind.paid.value: "登记拨付",
+    EntryKind.reversal_requested.value: "申请冲销",
     EntryKind.reversed.value: "冲销",
+    EntryKind.reversal_rejected.value: "退回冲销申请",
 }
 
 
@@ -244,9 +245,7 @@ def finance_workbook(session: Session, today: date | None = None) -> bytes:
     _write_summary(ws, "推荐单位", summary(session, "unit", today))
     _write_summary(wb.create_sheet("按批次"), "批次", summary(session, "batch", today))
     _write_ledger(wb.create_sheet("拨付台账"), ledger_rows(session), ledger_paid_total(session))
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return to_bytes(wb)
 
 
 # --------------------------------------------------------------------------- money trail
@@ -449,9 +448,7 @@ def trail_workbook(trail: MoneyTrail) -> bytes:
     _money_columns(st, [5, 6])
     for row in st.iter_rows(min_row=2, max_col=1):
         row[0].number_format = "yyyy-mm-dd hh:mm:ss"
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return to_bytes(wb)
 
 
 __all__ = [

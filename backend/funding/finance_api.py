@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -128,6 +128,7 @@ async def progress_table(
     session: SessionDep,
     user: CurrentUser,
     pool: PoolDep,
+    request: Request,
 ) -> Response:
     def prepare() -> Prepared:
         unit = downloads.authorised_unit(session, user, code)
@@ -135,4 +136,4 @@ async def progress_table(
         wanted = downloads.parse_format(fmt, downloads.PROGRESS_FORMATS)
         return prepare_progress_table(session, unit=unit, period=half, fmt=wanted)
 
-    return await issue(await run_in_threadpool(prepare), pool, user)
+    return await issue(await run_in_threadpool(prepare), pool, user, request)

@@ -55,6 +55,12 @@ def _find(session: Session, user: User, key: str) -> IdempotencyKey | None:
     ).first()
 
 
+def stored(session: Session, user: User, key: str | None) -> bool:
+    """Whether ``key`` was already used by ``user``: the request is a replay and acts on nothing
+    (its step-up was checked the first time)."""
+    return bool(key and key.strip()) and _find(session, user, (key or "").strip()) is not None
+
+
 def idempotent(
     session: Session,
     user: User,

@@ -19,6 +19,7 @@ class DisbursementState(StrEnum):
     approved = "approved"  # 已审批待拨付
     rejected = "rejected"  # 已退回
     paid = "paid"  # 已拨付
+    reversal_requested = "reversal_requested"  # 已拨付，冲销待审批
     reversed = "reversed"  # 已冲销
 
     @property
@@ -28,6 +29,7 @@ class DisbursementState(StrEnum):
             "approved": "已审批待拨付",
             "rejected": "已退回",
             "paid": "已拨付",
+            "reversal_requested": "冲销待审批",
             "reversed": "已冲销",
         }[self.value]
 
@@ -51,7 +53,14 @@ class MilestoneStatus(StrEnum):
 
 
 def state_of(kinds: Iterable[str]) -> DisbursementState:
+    """The state a request's ledger lines add up to. A reversal request that was turned down
+    leaves the payment standing (state ``paid``)."""
     seen = set(kinds)
+    if EntryKind.reversal_requested.value in seen and not seen & {
+        EntryKind.reversed.value,
+        EntryKind.reversal_rejected.value,
+    }:
+        return DisbursementState.reversal_requested
     for kind, state in (
         (EntryKind.reversed, DisbursementState.reversed),
         (EntryKind.rejected, DisbursementState.rejected),
@@ -63,8 +72,14 @@ def state_of(kinds: Iterable[str]) -> DisbursementState:
     return DisbursementState.requested
 
 
-# States whose amount still counts against the milestone: requested-but-not-rejected, or paid.
-COMMITTED = {DisbursementState.requested, DisbursementState.approved, DisbursementState.paid}
+# States whose amount still counts against the milestone: requested-but-not-rejected, or paid
+# (also while its reversal waits for approval: the money has not come back yet).
+COMMITTED = {
+    DisbursementState.requested,
+    DisbursementState.approved,
+    DisbursementState.paid,
+    DisbursementState.reversal_requested,
+}
 
 
 @dataclass

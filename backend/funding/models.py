@@ -3,9 +3,10 @@ disbursement ledger. Milestones themselves are the agreement's schedule
 (``AgreementMilestone``); their funding status is derived from the rows here, never stored.
 
 Append-only: a ``Disbursement`` (拨付申请) never changes after it is written; what happens to it
-(approved / rejected / paid / reversed) is a ``DisbursementEntry``. Unique
-(disbursement_id, step) makes each request decided once, paid once and reversed once — also when
-two clerks press the button at the same moment.
+(approved / rejected / paid / reversal requested / reversed or reversal rejected) is a
+``DisbursementEntry``. Unique (disbursement_id, step) makes each request decided once, paid once,
+its reversal requested once and decided once — also when two clerks press the button at the same
+moment.
 """
 
 from __future__ import annotations
@@ -149,7 +150,9 @@ class EntryKind(StrEnum):
     approved = "approved"  # 审批通过
     rejected = "rejected"  # 审批退回
     paid = "paid"  # 已拨付
-    reversed = "reversed"  # 冲销
+    reversal_requested = "reversal_requested"  # 申请冲销
+    reversed = "reversed"  # 冲销（经另一名财务人员批准）
+    reversal_rejected = "reversal_rejected"  # 冲销申请被退回
 
     @property
     def step(self) -> str:
@@ -157,8 +160,24 @@ class EntryKind(StrEnum):
             "approved": "decision",
             "rejected": "decision",
             "paid": "payment",
+            "reversal_requested": "reversal_request",
             "reversed": "reversal",
+            "reversal_rejected": "reversal",
         }[self.value]
+
+    @property
+    def label(self) -> str:
+        return {
+            "approved": "审批通过",
+            "rejected": "退回",
+            "paid": "拨付",
+            "reversal_requested": "申请冲销",
+            "reversed": "冲销",
+            "reversal_rejected": "退回冲销申请",
+        }[self.value]
+
+
+STEPS = ("decision", "payment", "reversal_request", "reversal")
 
 
 class DisbursementEntry(SQLModel, table=True):
@@ -169,14 +188,14 @@ class DisbursementEntry(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("disbursement_id", "step"),
         CheckConstraint(_one_of("kind", EntryKind), name="kind_known"),
-        CheckConstraint("step IN ('decision', 'payment', 'reversal')", name="step_known"),
+        CheckConstraint(f"step IN ({', '.join(repr(v) for v in STEPS)})", name="step_known"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     disbursement_id: int = Field(foreign_key="disbursements.id", index=True)
     milestone_id: int = Field(foreign_key="agreement_milestones.id", index=True)
-    step: str = Field(max_length=10)
-    kind: str = Field(max_length=10)
+    step: str = Field(max_length=20)
+    kind: str = Field(max_length=20)
     paid_delta_fen: int = fen_field(signed=True, default=0)
     voucher_no: str = Field(default="", max_length=60)  # 凭证号
     bank_reference: str = Field(default="", max_length=80)

@@ -1,6 +1,7 @@
 """Finance pages (资金拨付): the summary per unit and per batch with its charts and XLSX export,
 one agreement's funding timeline with the forms of the ledger (request / approve / reject / pay /
-reverse, each behind a confirmation page) and the auditors' money trail. (推进表 pages:
+request a reversal / approve or reject it, each behind a confirmation page; a form is offered
+only to a finance user who may do the step: never the requester of the money or of its reversal) and the auditors' money trail. (推进表 pages:
 backend.funding.filing_pages.)
 
 Forms carry ``csrf_token`` and an ``idempotency_key`` generated when the form is rendered; the
@@ -20,8 +21,10 @@ from sqlmodel import Session
 
 from backend.agreements.models import AgreementStatus
 from backend.agreements.service import get_agreement
-from backend.auth.deps import PageUser, SessionDep
+from backend.auth import totp
+from backend.auth.deps import PageUser, SessionDep, client_address
 from backend.auth.models import Role, User
+from backend.auth.totp import StepUp, verify_step_up
 from backend.core.dates import today_shanghai
 from backend.core.display import local_time, yuan
 from backend.core.errors import JingpinError, PermissionDenied, ValidationFailed
@@ -29,7 +32,8 @@ from backend.core.money import parse_yuan
 from backend.core.pages import redirect, render
 from backend.core.responses import download
 from backend.funding import charts, exports, overview, review_pages, service
-from backend.funding.idempotency import idempotent, request_hash
+from backend.funding.idempotency import idempotent, request_hash, stored
+from backend.funding.models import EntryKind
 from backend.funding.schemas import DisbursementRead
 from backend.funding.summary import FIGURE_LABELS, FIGURES, monthly_paid, summary, total
 from backend.works.models import Work
@@ -43,7 +47,9 @@ ACTIONS: dict[str, str] = {
     "approve": "审批通过",
     "reject": "退回申请",
     "pay": "登记拨付",
-    "reverse": "冲销",
+    "reverse": "申请冲销",
+    "approve_reversal": "批准冲销",
+    "reject_reversal": "退回冲销申请",
 }
 FIELDS: dict[str, tuple[str, ...]] = {
     "request": ("milestone_id", "amount_yuan", "planned_on", "note"),
@@ -51,6 +57,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "reject": ("disbursement_id", "reason"),
     "pay": ("disbursement_id", "voucher_no", "bank_reference", "paid_on"),
     "reverse": ("disbursement_id", "reason"),
+    "approve_reversal": ("disbursement_id", "note"),
+    "reject_reversal": ("disbursement_id", "reason"),
 }
 FIELD_LABELS = {
     "milestone_id": "付款节点",
@@ -63,6 +71,10 @@ FIELD_LABELS = {
     "bank_reference": "银行流水号",
     "paid_on": "拨付日期",
 }
+
+
+# Steps that need password + TOTP when the user has TOTP (or the role requires it).
+STEP_UP_ACTIONS = {"approve", "pay", "approve_reversal"}
 
 
 def require_viewer(user: User) -> None:
@@ -134,6 +146,10 @@ def _can_decide(user: User, d: dict[str, Any]) -> bool:
     return d["state"] == "requested" and d["requested_by"] != user.username
 
 
+def _reversal_requester(d: dict[str, Any]) -> str | None:
+    return next((e["actor"] for e in d["entries"] if e["kind"] == "reversal_requested"), None)
+
+
 @router.get("/finance/agreements/{agreement_id}")
 def agreement_funding_page(
     agreement_id: int,
@@ -152,9 +168,16 @@ def agreement_funding_page(
     for d in data["disbursements"]:
         d["milestone_name"] = milestones.get(d["milestone_id"], {}).get("name", "")
         d["can_decide"] = can_act and _can_decide(user, d)
-        d["can_pay"] = can_act and d["state"] == "approved"
-        d["can_reverse"] = can_act and d["state"] in ("requested", "approved", "paid")
-        d["form_keys"] = {a: _key() for a in ("approve", "reject", "pay", "reverse")}
+        # Dual control: whoever asked (for the money or for its reversal) does not do the next step.
+        mine = d["requested_by"] == user.username
+        d["can_pay"] = can_act and d["state"] == "approved" and not mine
+        reversed_once = any(e["kind"] == "reversal_rejected" for e in d["entries"])
+        d["can_reverse"] = can_act and d["state"] == "paid" and not reversed_once
+        d["reversal_by"] = _reversal_requester(d)
+        d["can_decide_reversal"] = (
+            can_act and d["state"] == "reversal_requested" and d["reversal_by"] != user.username
+        )
+        d["form_keys"] = {a: _key() for a in ACTIONS if a != "request"}
     requestable = [m for m in data["milestones"] if m["status"] != "locked" and m["remaining_fen"]]
     return render(
         request,
@@ -165,6 +188,7 @@ def agreement_funding_page(
         can_act=can_act,
         requestable=requestable,
         request_key=_key(),
+        kind_labels={k.value: k.label for k in EntryKind},
         msg=msg,
         error=error,
         yuan=yuan,
@@ -180,6 +204,16 @@ async def _form(request: Request, action: str) -> dict[str, str]:
         v = form.get(name)
         out[name] = v.strip() if isinstance(v, str) else ""
     return out
+
+
+def _error_text(exc: JingpinError) -> str:
+    """The message, then each field's own error (named by its label) unless it repeats it."""
+    extra = [
+        f"{FIELD_LABELS.get(k, k)}：{v}" if not v.startswith(FIELD_LABELS.get(k, k)) else v
+        for k, v in exc.fields.items()
+        if v != exc.message
+    ]
+    return "；".join([exc.message, *extra])
 
 
 def _check_action(action: str, user: User) -> None:
@@ -201,9 +235,7 @@ async def confirm_page(
     try:
         _parse(action, fields)
     except JingpinError as exc:
-        return redirect(
-            url, exc.message + "".join(f"；{v}" for v in exc.fields.values()), error=True
-        )
+        return redirect(url, _error_text(exc), error=True)
     shown = [(FIELD_LABELS[k], fields[k]) for k in FIELDS[action] if fields[k]]
     if "disbursement_id" in fields:
         d = service.get_disbursement(session, user, int(fields["disbursement_id"]))
@@ -212,6 +244,7 @@ async def confirm_page(
     return render(
         request,
         "funding/confirm.html",
+        step_up=totp.step_up_fields(session, user) if action in STEP_UP_ACTIONS else "",
         action=action,
         action_label=ACTIONS[action],
         agreement_id=agreement_id,
@@ -246,19 +279,21 @@ def _parse(action: str, f: dict[str, str]) -> dict[str, Any]:
             "note": f["note"],
         }
     out: dict[str, Any] = {"disbursement_id": integer("disbursement_id")}
-    if action == "approve":
+    if action in ("approve", "approve_reversal"):
         out["note"] = f["note"]
-    elif action in ("reject", "reverse"):
+    elif action in ("reject", "reverse", "reject_reversal"):
         out["reason"] = f["reason"]
     elif action == "pay":
         out.update(
-            voucher_no=f["voucher_no"], bank_reference=f["bank_reference"], paid_on=day("paid_on")
+            voucher_no=f["voucher_no"],
+            bank_reference=f["bank_reference"],
+            paid_on=service.check_paid_on(day("paid_on")),
         )
     return out
 
 
 def _act(
-    session: Session, user: User, action: str, p: dict[str, Any]
+    session: Session, user: User, action: str, p: dict[str, Any], proof: StepUp | None
 ) -> tuple[int, DisbursementRead]:
     if action == "request":
         d = service.request_disbursement(
@@ -272,7 +307,7 @@ def _act(
         return 201, service.disbursement_read(session, d)
     d_id = p["disbursement_id"]
     if action == "approve":
-        service.approve(session, user, d_id, p["note"])
+        service.approve(session, user, d_id, p["note"], step_up=proof)
     elif action == "reject":
         service.reject(session, user, d_id, p["reason"])
     elif action == "pay":
@@ -283,9 +318,14 @@ def _act(
             voucher_no=p["voucher_no"],
             bank_reference=p["bank_reference"],
             paid_on=p["paid_on"],
+            step_up=proof,
         )
+    elif action == "reverse":
+        service.request_reversal(session, user, d_id, p["reason"])
+    elif action == "approve_reversal":
+        service.approve_reversal(session, user, d_id, p["note"], step_up=proof)
     else:
-        service.reverse(session, user, d_id, p["reason"])
+        service.reject_reversal(session, user, d_id, p["reason"])
     return 200, service.disbursement_read(session, service.get_disbursement(session, user, d_id))
 
 
@@ -305,18 +345,24 @@ async def do_action(
             if d.agreement_id != ag.id:
                 raise ValidationFailed("拨付申请不属于该协议")
         digest = request_hash("POST", f"/finance/{action}", {k: str(v) for k, v in params.items()})
+        key = fields["idempotency_key"] or None
+        proof = None
+        if action in STEP_UP_ACTIONS and not stored(session, user, key):
+            form = await request.form()
+            proof = verify_step_up(
+                session,
+                user,
+                password=str(form.get("password") or ""),
+                code=str(form.get("totp_code") or ""),
+                address=client_address(request),
+                password_always=False,
+            )
         response = idempotent(
-            session,
-            user,
-            fields["idempotency_key"] or None,
-            digest,
-            lambda: _act(session, user, action, params),
+            session, user, key, digest, lambda: _act(session, user, action, params, proof)
         )
     except JingpinError as exc:
         session.rollback()
-        return redirect(
-            url, exc.message + "".join(f"；{v}" for v in exc.fields.values()), error=True
-        )
+        return redirect(url, _error_text(exc), error=True)
     replayed = response.headers.get("Idempotent-Replayed") == "true"
     note = "（重复提交，未重复办理）" if replayed else ""
     return redirect(url, f"已{ACTIONS[action]}{note}")

@@ -25,7 +25,21 @@ class DisbursementCreate(_Body):
     note: str = Field(default="", max_length=1000)
 
 
-class ApproveBody(_Body):
+class _StepUpBody(_Body):
+    """Money approvals: when the user has TOTP (or the role requires it), password + code."""
+
+    password: str = Field(
+        default="", max_length=200, description="登录密码（已绑定动态口令时必填）"
+    )
+    totp_code: str = Field(
+        default="", max_length=20, description="动态口令或恢复码（已绑定时必填）"
+    )
+
+
+CREDENTIALS = {"password", "totp_code"}  # never part of the Idempotency-Key digest
+
+
+class ApproveBody(_StepUpBody):
     note: str = Field(default="", max_length=1000)
 
 
@@ -33,7 +47,7 @@ class ReasonBody(_Body):
     reason: str = Field(default="", max_length=2000)
 
 
-class PayBody(_Body):
+class PayBody(_StepUpBody):
     voucher_no: str = Field(max_length=60, description="凭证号")
     bank_reference: str = Field(max_length=80, description="银行流水号")
     paid_on: date | None = None
@@ -238,7 +252,8 @@ class PaymentEvidence(_Evidence):
 
 
 class NoEvidence(_Evidence):
-    """An approval, rejection or reversal: the step itself is the record."""
+    """An approval, rejection, reversal request or reversal decision: the step itself is the
+    record."""
 
 
 Evidence = (
@@ -253,7 +268,16 @@ Evidence = (
 
 class TrailStep(BaseModel):
     at: IsoDateTime
-    step: Literal["gate_opened", "requested", "approved", "rejected", "paid", "reversed"]
+    step: Literal[
+        "gate_opened",
+        "requested",
+        "approved",
+        "rejected",
+        "paid",
+        "reversal_requested",
+        "reversed",
+        "reversal_rejected",
+    ]
     step_label: str
     actor: str | None
     milestone: str

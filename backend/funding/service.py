@@ -21,6 +21,7 @@ from backend.audit_log.models import AuditEvent
 from backend.audit_log.service import record
 from backend.auth.models import Role, User
 from backend.auth.service import require_role
+from backend.auth.totp import StepUp, require_step_up
 from backend.core.dates import today_shanghai
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.core.money import format_fen
@@ -289,6 +290,7 @@ def _append(
     kind: EntryKind,
     *,
     paid_delta_fen: int = 0,
+    audit: dict[str, Any] | None = None,
     **fields: Any,
 ) -> DisbursementEntry:
     entry = DisbursementEntry(
@@ -315,6 +317,7 @@ def _append(
         "entry_id": entry.id,
     }
     payload.update({k: (v.isoformat() if isinstance(v, date) else v) for k, v in fields.items()})
+    payload.update(audit or {})
     record(
         session,
         actor=user,
@@ -336,17 +339,27 @@ def _locked_disbursement(
 
 
 def approve(
-    session: Session, user: User, disbursement_id: int, note: str = ""
+    session: Session,
+    user: User,
+    disbursement_id: int,
+    note: str = "",
+    *,
+    step_up: StepUp | None = None,
 ) -> DisbursementEntry:
-    """A second finance user approves (maker-checker: never the requester)."""
+    """A second finance user approves (maker-checker: never the requester). ``step_up``: the
+    password + TOTP check the caller ran (required when the user is enrolled or their role
+    requires TOTP)."""
     d, state = _locked_disbursement(session, user, disbursement_id, "仅财务人员可以审批拨付")
     if d.requested_by == user.id:
         raise PermissionDenied(
             "不能审批自己提交的拨付申请，须由另一名财务人员审批", code="maker_checker"
         )
+    factor = require_step_up(session, user, step_up)
     if state != DisbursementState.requested:
         raise Conflict(f"该拨付申请当前状态为“{state.label}”，不能审批", code="not_pending")
-    return _append(session, user, d, EntryKind.approved, reason=note.strip())
+    return _append(
+        session, user, d, EntryKind.approved, audit={"factor": factor.value}, reason=note.strip()
+    )
 
 
 def reject(session: Session, user: User, disbursement_id: int, reason: str) -> DisbursementEntry:
@@ -362,6 +375,18 @@ def reject(session: Session, user: User, disbursement_id: int, reason: str) -> D
     return _append(session, user, d, EntryKind.rejected, reason=reason.strip())
 
 
+def check_paid_on(paid_on: date | None) -> date:
+    """拨付日期: the day the money left, never after today in Beijing (a future date would count
+    as paid money that has not moved). Empty means today."""
+    today = today_shanghai()
+    if paid_on is None:
+        return today
+    if paid_on > today:
+        msg = f"拨付日期不能晚于今天（北京时间 {today.isoformat()}）"
+        raise ValidationFailed(msg, code="paid_on_in_future", fields={"paid_on": msg})
+    return paid_on
+
+
 def pay(
     session: Session,
     user: User,
@@ -370,9 +395,16 @@ def pay(
     voucher_no: str,
     bank_reference: str,
     paid_on: date | None = None,
+    step_up: StepUp | None = None,
 ) -> DisbursementEntry:
-    """Record the payment (凭证号, bank reference, date) of an approved request, exactly once."""
+    """Record the payment (凭证号, bank reference, date) of an approved request, exactly once,
+    by a finance user other than the requester (dual control: who asked never moves the money)."""
     d, state = _locked_disbursement(session, user, disbursement_id, "仅财务人员可以登记拨付")
+    if d.requested_by == user.id:
+        raise PermissionDenied(
+            "不能登记自己提交的拨付申请，须由另一名财务人员登记", code="maker_checker"
+        )
+    factor = require_step_up(session, user, step_up)
     fields = {}
     if not voucher_no.strip():
         fields["voucher_no"] = "请填写凭证号"
@@ -380,6 +412,7 @@ def pay(
         fields["bank_reference"] = "请填写银行流水号"
     if fields:
         raise ValidationFailed(next(iter(fields.values())), fields=fields)
+    paid_on = check_paid_on(paid_on)
     if state != DisbursementState.approved:
         raise Conflict(f"该拨付申请当前状态为“{state.label}”，不能登记拨付", code="not_approved")
     m = session.get(AgreementMilestone, d.milestone_id)
@@ -393,26 +426,90 @@ def pay(
         d,
         EntryKind.paid,
         paid_delta_fen=d.amount_fen,
+        audit={"factor": factor.value},
         voucher_no=voucher_no.strip(),
         bank_reference=bank_reference.strip(),
-        paid_on=paid_on or today_shanghai(),
+        paid_on=paid_on,
     )
 
 
-def reverse(session: Session, user: User, disbursement_id: int, reason: str) -> DisbursementEntry:
-    """冲销: cancel a request, an approval or a recorded payment with a reversal line. A rejected
-    request has nothing to reverse; a reversal is never reversed again (409)."""
-    d, state = _locked_disbursement(session, user, disbursement_id, "仅财务人员可以冲销")
+def request_reversal(
+    session: Session, user: User, disbursement_id: int, reason: str
+) -> DisbursementEntry:
+    """冲销, step 1: a finance user asks to undo a recorded payment. Only money that was paid is
+    reversed (a request waiting for approval is rejected instead); nothing moves until a second
+    finance user approves (``approve_reversal``)."""
+    d, state = _locked_disbursement(session, user, disbursement_id, "仅财务人员可以申请冲销")
     if not reason.strip():
         raise ValidationFailed("请填写冲销理由", fields={"reason": "请填写冲销理由"})
     if state == DisbursementState.reversed:
         raise Conflict("该拨付记录已冲销，冲销不能再次冲销", code="already_reversed")
-    if state == DisbursementState.rejected:
-        raise Conflict("已退回的申请无需冲销", code="nothing_to_reverse")
-    delta = -d.amount_fen if state == DisbursementState.paid else 0
+    if state == DisbursementState.reversal_requested:
+        raise Conflict("该笔拨付已申请冲销，正在等待审批", code="reversal_pending")
+    if state != DisbursementState.paid:
+        raise Conflict(
+            f"只有已拨付的款项可以冲销，该申请当前状态为“{state.label}”", code="not_paid"
+        )
+    if _entry(session, d, EntryKind.reversal_rejected) is not None:
+        raise Conflict("该笔拨付的冲销申请已被退回，不能再次申请冲销", code="reversal_closed")
+    return _append(session, user, d, EntryKind.reversal_requested, reason=reason.strip())
+
+
+def _entry(session: Session, d: Disbursement, kind: EntryKind) -> DisbursementEntry | None:
+    return session.exec(
+        select(DisbursementEntry).where(
+            DisbursementEntry.disbursement_id == d.id, DisbursementEntry.kind == kind.value
+        )
+    ).first()
+
+
+def _pending_reversal(
+    session: Session, user: User, disbursement_id: int, verb: str
+) -> tuple[Disbursement, DisbursementEntry]:
+    d, state = _locked_disbursement(session, user, disbursement_id, f"仅财务人员可以{verb}")
+    requested = _entry(session, d, EntryKind.reversal_requested)
+    if requested is not None and requested.actor_id == user.id:
+        raise PermissionDenied(
+            "不能审批自己提出的冲销申请，须由另一名财务人员审批", code="maker_checker"
+        )
+    if state != DisbursementState.reversal_requested or requested is None:
+        raise Conflict(
+            f"该拨付记录当前状态为“{state.label}”，没有待审批的冲销申请", code="not_pending"
+        )
+    return d, requested
+
+
+def approve_reversal(
+    session: Session,
+    user: User,
+    disbursement_id: int,
+    note: str = "",
+    *,
+    step_up: StepUp | None = None,
+) -> DisbursementEntry:
+    """冲销, step 2: a second finance user (not the one who asked) approves; the payment is
+    taken back out of the paid total by a negative line."""
+    d, _requested = _pending_reversal(session, user, disbursement_id, "审批冲销")
+    factor = require_step_up(session, user, step_up)
     return _append(
-        session, user, d, EntryKind.reversed, paid_delta_fen=delta, reason=reason.strip()
+        session,
+        user,
+        d,
+        EntryKind.reversed,
+        paid_delta_fen=-d.amount_fen,
+        audit={"factor": factor.value},
+        reason=note.strip(),
     )
+
+
+def reject_reversal(
+    session: Session, user: User, disbursement_id: int, reason: str
+) -> DisbursementEntry:
+    """A second finance user turns the reversal down: the payment stands."""
+    if not reason.strip():
+        raise ValidationFailed("请填写退回理由", fields={"reason": "请填写退回理由"})
+    d, _requested = _pending_reversal(session, user, disbursement_id, "退回冲销申请")
+    return _append(session, user, d, EntryKind.reversal_rejected, reason=reason.strip())
 
 
 def signed_agreements(session: Session) -> list[tuple[Agreement, str]]:

@@ -57,6 +57,10 @@ class Organisation(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("uscc", name="uq_organisations_uscc"),
         CheckConstraint("kind in ('producer','unit','ministry')", name="kind_known"),
+        CheckConstraint(
+            "crypto_profile is null or crypto_profile in ('intl','gm','dual')",
+            name="crypto_profile_known",
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     kind: OrgKind = Field(max_length=16)
@@ -73,4 +77,8 @@ class Organisation(SQLModel, table=True):
     unit_id: int | None = Field(default=None, foreign_key="recommending_units.id", index=True)
     # Serial of the organisation seal certificate issued by the in-house CA (signing/).
     seal_cert_serial: str | None = Field(default=None, max_length=64)
+    # Serial of its SM2 seal certificate (国密 profile: signing/gm), when it signs with SM2.
+    sm2_seal_cert_serial: str | None = Field(default=None, max_length=64)
+    # intl / gm / dual for this organisation's signatures; None = the deployment's setting.
+    crypto_profile: str | None = Field(default=None, max_length=8)
     created_at: datetime = timestamp_field()

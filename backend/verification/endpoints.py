@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from backend.audit_log.service import event_dict, trail, verify_chain
@@ -27,8 +27,43 @@ from backend.verification.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["verification"], responses=error_responses(401))
 READERS_ONLY = {403: "仅审计人员和系统管理员可以查阅审计日志"}
-NO_RESULT = {404: "该文件尚无验证结果（请先 POST /api/v1/verify）"}
+NO_RESULT = {404: "您（或审计人员、总局可查阅的）尚无该文件的验证结果（请先 POST /api/v1/verify）"}
 BAD_SHA = {422: "sha256 应为 64 位十六进制"}
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary", "description": "待验证的 PDF"},
+                    "at": {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "验证时间（ISO 8601，须带时区，如 2031-06-01T00:00:00+08:00），"
+                        "默认为现在；按长期验证规则，时间戳证明签名在证书有效期内已存在",
+                    },
+                },
+            }
+        }
+    },
+}
+
+
+def _validation_time(value: object) -> datetime | None:
+    """The form's optional validation time: ISO 8601 with a time zone, or 422."""
+    if value is None or value == "":
+        return None
+    try:
+        at = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationFailed(
+            "验证时间格式不正确", fields={"at": "如 2031-06-01T00:00:00+08:00"}
+        ) from None
+    if at.tzinfo is None:
+        raise ValidationFailed("验证时间须带时区", fields={"at": "须带时区，如 +08:00"})
+    return at
 
 
 def _check_sha(value: str) -> str:
@@ -52,16 +87,19 @@ def _check_sha(value: str) -> str:
             503: "验签服务繁忙（Retry-After）",
         },
     ),
+    openapi_extra={"requestBody": UPLOAD_BODY},
 )
-async def verify(
-    file: Annotated[UploadFile, File(description="待验证的 PDF")],
-    session: SessionDep,
-    user: CurrentUser,
-) -> VerifyResponse:
+async def verify(request: Request, session: SessionDep, user: CurrentUser) -> VerifyResponse:
     """Runs in the verification worker pool (time and memory limits per file); the JSON is the
-    `jingpin verify --json` contract plus `registry`, `summary_zh` and the report download paths."""
+    `jingpin verify --json` contract plus `registry`, `summary_zh` and the report download paths.
+    With `at`, the verdict is the one a verifier would give at that time. The result and its
+    reports are readable by the uploader (and auditors, the ministry)."""
+    # The form is read here, after authentication, not as a parameter (FastAPI would read the
+    # body before the dependencies ran).
+    file = await service.form_upload(request)
+    at = _validation_time((await request.form()).get("at"))
     data = await service.read_upload(file)
-    result = await service.verify_upload(session, data, file.filename)
+    result = await service.verify_upload(session, user, data, file.filename, at)
     sha = result.file_sha256
     return VerifyResponse(
         **dict(result),
@@ -102,7 +140,7 @@ def evidence_package(agreement_id: int, session: SessionDep, user: CurrentUser) 
     responses=error_responses(404, 422, notes={**NO_RESULT, **BAD_SHA}),
 )
 def report_json(file_sha256: str, user: CurrentUser) -> VerificationResult:
-    return service.recall(_check_sha(file_sha256))
+    return service.recall(user, _check_sha(file_sha256))
 
 
 @router.get(
@@ -115,7 +153,7 @@ def report_json(file_sha256: str, user: CurrentUser) -> VerificationResult:
     },
 )
 def report_pdf(file_sha256: str, user: CurrentUser) -> Response:
-    pdf = service.report_pdf(_check_sha(file_sha256))
+    pdf = service.report_pdf(user, _check_sha(file_sha256))
     name = f"verification-report-{file_sha256[:12]}.pdf"
     return download(pdf, name, "application/pdf")
 

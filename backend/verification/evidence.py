@@ -16,7 +16,7 @@ from backend.agreements.models import Agreement, AgreementStatus
 from backend.audit_log.service import event_dict
 from backend.auth.models import User
 from backend.core.db import utcnow
-from backend.pki.service import get_ca, verify_bytes
+from backend.pki.service import get_ca, get_gm_ca, verify_bytes
 from backend.verification.report import render_sealed_report
 from backend.verification.service import result_body
 from signing.hashes import sha256_hex, sm3_hex
@@ -25,7 +25,8 @@ from signing.verify import describe_zh
 
 def evidence_zip(session: Session, user: User, agreement_id: int) -> tuple[Agreement, bytes]:
     """Evidence package: PDF, verification report (JSON + text), audit trail, CA chain, TSA
-    certificate, current CRL and a manifest with sha256 and SM3 of every file."""
+    certificate, current CRL (of the SM2 CA too, when there is one) and a manifest with sha256
+    and SM3 of every file."""
     ag, pdf = agreements.current_pdf(session, user, agreement_id)
     ca = get_ca()
     report = verify_bytes(pdf)
@@ -59,6 +60,14 @@ def evidence_zip(session: Session, user: User, agreement_id: int) -> tuple[Agree
         "tsa.pem": ca.tsa_certificate.public_bytes(serialization.Encoding.PEM),
         "issuing-ca.crl": ca.crl_der(),
     }
+    gm = get_gm_ca()
+    if gm is not None:  # the SM2 (国密) chain, TSA and CRL beside the ECDSA ones
+        files |= {
+            "ca-chain-sm2.pem": gm.chain_pem(),
+            "root-ca-sm2.pem": gm.export_root_pem(),
+            "tsa-sm2.pem": gm.tsa_certificate.public_bytes(serialization.Encoding.PEM),
+            "issuing-ca-sm2.crl": gm.crl_der(),
+        }
     manifest = {
         "agreement": {"id": ag.id, "number": ag.number, "version": ag.version, "status": ag.status},
         "generated_at": utcnow().isoformat(),

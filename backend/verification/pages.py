@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from backend.audit_log.service import verify_chain
@@ -24,10 +24,9 @@ def verify_form(request: Request, user: PageUser) -> Response:
 
 
 @router.post("/verify")
-async def verify_page(
-    request: Request, session: SessionDep, user: PageUser, file: Annotated[UploadFile, File()]
-) -> Response:
+async def verify_page(request: Request, session: SessionDep, user: PageUser) -> Response:
     try:
+        file = await service.form_upload(request)
         data = await service.read_upload(file)
         if b"%PDF-" not in data[:1024]:  # the header PDF readers look for (ISO 32000-1 7.5.2)
             raise ValidationFailed(
@@ -35,7 +34,7 @@ async def verify_page(
                 code="not_a_pdf",
                 fields={"file": "不是 PDF 文件"},
             )
-        result = await service.verify_upload(session, data, file.filename)
+        result = await service.verify_upload(session, user, data, file.filename)
     except JingpinError as exc:
         return render(
             request,

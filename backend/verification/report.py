@@ -23,7 +23,11 @@ COVERAGE_ZH = {
     "UNCLEAR": "覆盖范围不明",
 }
 REVOCATION_ZH = {"good": "未吊销（已核对 CRL）", "revoked": "已吊销", "unknown": "未能确认"}
-PARTY_FIELDS = {"party_yi": "乙方", "party_bing": "丙方", "party_jia": "甲方"}
+PARTY_FIELDS = {
+    f"party_{party}{suffix}": label
+    for party, label in (("yi", "乙方"), ("bing", "丙方"), ("jia", "甲方"))
+    for suffix in ("", "_sm2")
+}
 
 
 def verdict(indication: str | None) -> str:
@@ -34,7 +38,39 @@ def _time(value: str | None) -> str:
     return beijing_iso(value) or "无"
 
 
+def _timestamp_rows(sig: dict[str, Any]) -> list[dict[str, str]]:
+    """A document timestamp: when and by which TSA, never a signer or an organisation."""
+    tsa = sig.get("timestamp_authority") or {}
+    rows = [
+        ("字段", str(sig["field"])),
+        ("类型", "文档时间戳（只证明文件在该时间已存在，不是签名）"),
+        ("时间戳时间", _time(sig.get("timestamp"))),
+        ("时间戳机构", tsa.get("common_name") or tsa.get("organisation") or "未知"),
+        ("时间戳证书序列号", tsa.get("serial") or "未知"),
+        ("完整性", "所盖内容未被改动" if sig.get("intact") else "所盖内容已被改动或无法核对"),
+        ("其后的修改", sig.get("modified_after") or "无"),
+        ("时间戳本身", _timestamp_verdict(sig)),
+    ]
+    rows += [("说明", str(m)) for m in sig.get("messages") or []]
+    return [{"label": k, "value": v} for k, v in rows]
+
+
+def _timestamp_verdict(sig: dict[str, Any]) -> str:
+    if sig.get("indication") == "TOTAL_PASSED":
+        return "时间戳有效"
+    return _conclusion(sig)
+
+
+def _conclusion(sig: dict[str, Any]) -> str:
+    sub = sig.get("sub_indication")
+    return verdict(sig.get("indication")) + (
+        f"（{SUB_INDICATION_ZH.get(sub, sub)}）" if sub else ""
+    )
+
+
 def signature_rows(sig: dict[str, Any]) -> list[dict[str, str]]:
+    if sig.get("kind") == "document_timestamp":
+        return _timestamp_rows(sig)
     signer = sig.get("signer") or {}
     rows = [
         (
@@ -43,6 +79,11 @@ def signature_rows(sig: dict[str, Any]) -> list[dict[str, str]]:
             + (f"（{PARTY_FIELDS[sig['field']]}）" if sig["field"] in PARTY_FIELDS else ""),
         ),
         ("签署机构", signer.get("organisation") or "未知"),
+        (
+            "签名算法",
+            (sig.get("algorithm") or "未知")
+            + (f"（{sig['algorithm_name']}）" if sig.get("algorithm_name") else ""),
+        ),
         ("证书主体", signer.get("common_name") or "未知"),
         ("证书序列号", signer.get("serial") or "未知"),
         ("证书颁发者", signer.get("issuer") or "未知"),
@@ -59,15 +100,7 @@ def signature_rows(sig: dict[str, Any]) -> list[dict[str, str]]:
             "吊销状态",
             REVOCATION_ZH.get(sig.get("revocation") or "", sig.get("revocation") or "不明"),
         ),
-        (
-            "结论",
-            verdict(sig.get("indication"))
-            + (
-                f"（{SUB_INDICATION_ZH.get(sig['sub_indication'], sig['sub_indication'])}）"
-                if sig.get("sub_indication")
-                else ""
-            ),
-        ),
+        ("结论", _conclusion(sig)),
     ]
     for message in sig.get("messages") or []:
         rows.append(("说明", str(message)))
@@ -75,9 +108,13 @@ def signature_rows(sig: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def signature_heading(index: int, sig: dict[str, Any]) -> str:
-    kind = "文档时间戳" if sig.get("kind") == "document_timestamp" else "签名"
+    if sig.get("kind") == "document_timestamp":
+        tsa = sig.get("timestamp_authority") or {}
+        who = "时间戳机构 " + (tsa.get("common_name") or tsa.get("organisation") or "未知")
+        return f"文档时间戳 {index}：{who} — {_timestamp_verdict(sig)}"
     who = (sig.get("signer") or {}).get("organisation") or "未知签署方"
-    return f"{kind} {index}：{who} — {verdict(sig.get('indication'))}"
+    algorithm = f"（{sig['algorithm']}）" if sig.get("algorithm") else ""
+    return f"签名 {index}{algorithm}：{who} — {verdict(sig.get('indication'))}"
 
 
 def report_context(body: dict[str, Any]) -> dict[str, Any]:
@@ -86,6 +123,11 @@ def report_context(body: dict[str, Any]) -> dict[str, Any]:
         detail = f"无法读取该文件：{body.get('message') or '格式错误'}"
     elif not sigs:
         detail = "该文件中没有数字签名。"
+    elif body.get("timestamps_only"):
+        detail = (
+            "该文件没有任何签名，只有文档时间戳：时间戳只证明文件在该时间已经存在，"
+            "不代表任何一方签署或认可了它。"
+        )
     else:
         sub = body.get("sub_indication")
         detail = f"{body['indication']}" + (
@@ -99,8 +141,7 @@ def report_context(body: dict[str, Any]) -> dict[str, Any]:
         "file_sha256": body["file_sha256"],
         "file_sm3": body.get("file_sm3") or "",
         "registry_message": (body.get("registry") or {}).get("message") or "未查询",
-        "overall": "总体结论："
-        + (verdict(body.get("indication")) if sigs else "未签名（文件中没有有效签名）"),
+        "overall": "总体结论：" + _overall(body),
         "overall_detail": detail,
         "no_signatures": "" if sigs else "（无）",
         "signatures": [
@@ -108,6 +149,14 @@ def report_context(body: dict[str, Any]) -> dict[str, Any]:
             for i, s in enumerate(sigs, start=1)
         ],
     }
+
+
+def _overall(body: dict[str, Any]) -> str:
+    if not body.get("signatures"):
+        return "未签名（文件中没有有效签名）"
+    if body.get("timestamps_only"):
+        return "未签名（仅有时间戳）"
+    return verdict(body.get("indication"))
 
 
 def render_report_docx(body: dict[str, Any]) -> bytes:

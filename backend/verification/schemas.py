@@ -91,6 +91,16 @@ class SignerRead(BaseModel):
     issuer: str | None
 
 
+class ChangeRead(BaseModel):
+    """One change after a signature: what, on which page, where (PDF points)."""
+
+    kind: str
+    text: str
+    page: int | None
+    x: float | None
+    y: float | None
+
+
 class SignatureCheck(BaseModel):
     """One signature (or document timestamp) of the file, with an ETSI EN 319 102-1 verdict."""
 
@@ -113,6 +123,13 @@ class SignatureCheck(BaseModel):
     modification_level: str | None
     certifying: bool
     messages: list[str]
+    timestamp_authority: SignerRead | None = Field(
+        description="时间戳机构（文档时间戳只有它，不是签署方）"
+    )
+    algorithm: str | None = Field(description="签名算法：国密 SM2 / 国际 ECDSA")
+    algorithm_name: str | None = Field(description="算法全称，如 SM2/SM3、ECDSA P-256/SHA-256")
+    timestamp_algorithm: str | None = Field(description="签名时间戳的算法（如有）")
+    changes: list[ChangeRead] = Field(description="该签名之后的修改，逐条（按版本比较得出）")
 
 
 class VerificationReportRead(BaseModel):
@@ -128,6 +145,8 @@ class VerificationReportRead(BaseModel):
     readable: bool
     message: str | None
     signatures: list[SignatureCheck] = Field(description="按签署顺序")
+    timestamps_only: bool = Field(description="文件没有签名、只有文档时间戳（未签名，退出码 3）")
+    validation_time: str | None = Field(description="验证所依据的时间（ISO 8601），默认为验证时刻")
 
 
 class VerificationResult(VerificationReportRead):

@@ -3,20 +3,23 @@ result cache the report downloads are made from."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from fastapi import UploadFile
+from fastapi import Request
 from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
+from backend.auth.models import Role, User
 from backend.core.config import get_settings
 from backend.core.db import get_engine, utcnow
 from backend.core.errors import JingpinError, NotFound, ValidationFailed
-from backend.pki.service import get_ca
+from backend.core.metrics import VERIFICATIONS
+from backend.pki.service import trust_material
 from backend.verification import registry
 from backend.verification.report import render_sealed_report
 from backend.verification.schemas import VerificationReportRead, VerificationResult
@@ -24,15 +27,13 @@ from backend.verification.worker import get_verification_pool
 from signing.verify import VerificationReport, describe_zh
 
 
-def trust_material() -> tuple[list[bytes], list[bytes]]:
-    ca = get_ca()
-    return [ca.root_certificate.public_bytes(serialization.Encoding.DER)], [ca.crl_der()]
-
-
-def verify_in_pool(data: bytes) -> VerificationReport:
-    """Blocking: verify in a worker process with our trust anchor and current CRL."""
+def verify_in_pool(data: bytes, at: dt.datetime | None = None) -> VerificationReport:
+    """Blocking: verify in a worker process with our trust anchor and current CRL, at ``at``
+    (default now)."""
     roots, crls = trust_material()
-    return get_verification_pool().verify(data, trust_roots=roots, crls=crls)
+    report = get_verification_pool().verify(data, trust_roots=roots, crls=crls, at=at)
+    VERIFICATIONS.labels(verdict=report.indication).inc()
+    return report
 
 
 def result_body(
@@ -51,43 +52,69 @@ def result_body(
 
 
 # --------------------------------------------------------------------------- result cache
+# Results are kept per uploader: a result (file name, registry answer, sealed report) belongs to
+# whoever verified the file. Knowing a file's hash is not enough to read someone else's result,
+# and verifying the same bytes again replaces only one's own.
+RESULT_READERS = (Role.auditor, Role.ministry_officer)
+
+
 def _cache_dir() -> Path:
     return get_settings().data_dir / "verification-results"
 
 
-def _cache_path(file_sha256: str, suffix: str) -> Path:
+def _check_hash(file_sha256: str) -> str:
     if len(file_sha256) != 64 or any(c not in "0123456789abcdef" for c in file_sha256):
         raise NotFound("未找到该验证结果", code="verification_result_not_found")
-    return _cache_dir() / f"{file_sha256}{suffix}"
+    return file_sha256
 
 
-def remember(result: VerificationResult) -> None:
-    """Keep the latest result for a file (a cache for the downloads, not a record: content-
-    addressed by the file's sha256, overwritten by the next verification of the same file)."""
-    folder = _cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = _cache_path(result.file_sha256, ".json")
+def _cache_path(user_id: int, file_sha256: str, suffix: str) -> Path:
+    return _cache_dir() / f"u{user_id}" / f"{_check_hash(file_sha256)}{suffix}"
+
+
+def _not_found() -> NotFound:
+    return NotFound("未找到该文件的验证结果，请重新上传验证", code="verification_result_not_found")
+
+
+def _readable_path(user: User, file_sha256: str) -> Path:
+    """The user's own result for the file; auditors and the ministry may read the latest anyone
+    has (404 for everyone else, the same as for no result at all)."""
+    own = _cache_path(user.id or 0, file_sha256, ".json")
+    if own.exists() or user.role not in RESULT_READERS:
+        return own
+    others = sorted(
+        _cache_dir().glob(f"u*/{_check_hash(file_sha256)}.json"), key=lambda p: p.stat().st_mtime
+    )
+    return others[-1] if others else own
+
+
+def remember(user: User, result: VerificationResult) -> None:
+    """Keep the user's latest result for a file (a cache for the downloads, not a record)."""
+    path = _cache_path(user.id or 0, result.file_sha256, ".json")
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
     tmp.write_text(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
     tmp.replace(path)
-    _cache_path(result.file_sha256, ".pdf").unlink(missing_ok=True)
+    path.with_suffix(".pdf").unlink(missing_ok=True)
 
 
-def recall(file_sha256: str) -> VerificationResult:
-    """The remembered result (404 when there is none, or only one in an older form)."""
-    path = _cache_path(file_sha256, ".json")
+def _read(path: Path) -> VerificationResult:
     try:
         return VerificationResult.model_validate_json(path.read_bytes())
     except (FileNotFoundError, ValidationError):
-        raise NotFound(
-            "未找到该文件的验证结果，请重新上传验证", code="verification_result_not_found"
-        ) from None
+        raise _not_found() from None
 
 
-def report_pdf(file_sha256: str) -> bytes:
-    """The sealed PDF report for a remembered result (rendered once, then cached)."""
-    result = recall(file_sha256)
-    path = _cache_path(file_sha256, ".pdf")
+def recall(user: User, file_sha256: str) -> VerificationResult:
+    """The result the user may read (404 when there is none, or only one in an older form)."""
+    return _read(_readable_path(user, file_sha256))
+
+
+def report_pdf(user: User, file_sha256: str) -> bytes:
+    """The sealed PDF report for that result (rendered once, then kept beside it)."""
+    source = _readable_path(user, file_sha256)
+    result = _read(source)
+    path = source.with_suffix(".pdf")
     if path.exists():
         return path.read_bytes()
     pdf = render_sealed_report(result.model_dump(mode="json"))
@@ -103,6 +130,16 @@ class PayloadTooLarge(JingpinError):
     code = "file_too_large"
 
 
+async def form_upload(request: Request, field: str = "file") -> UploadFile:
+    """The uploaded file of a multipart form. Called after authentication: the body is read
+    only for a signed-in user, within the route's body limit, into a spooled temporary file."""
+    form = await request.form(max_files=1, max_fields=10)
+    upload = form.get(field)
+    if not isinstance(upload, UploadFile):
+        raise ValidationFailed("请选择要上传的文件", fields={field: "请选择文件"})
+    return upload
+
+
 async def read_upload(upload: UploadFile) -> bytes:
     """The uploaded bytes, refusing more than ``upload_max_bytes`` (413) and empty files (422)."""
     limit = get_settings().upload_max_bytes
@@ -116,12 +153,18 @@ async def read_upload(upload: UploadFile) -> bytes:
     return data
 
 
-async def verify_upload(session: Session, data: bytes, filename: str | None) -> VerificationResult:
+async def verify_upload(
+    session: Session,
+    user: User,
+    data: bytes,
+    filename: str | None,
+    at: dt.datetime | None = None,
+) -> VerificationResult:
     """Verify in the worker pool without holding the request's database transaction (on SQLite
     a writing request holds the write lock), then look the file up in the registry."""
     session.commit()
-    report = await run_in_threadpool(verify_in_pool, data)
+    report = await run_in_threadpool(verify_in_pool, data, at)
     with Session(get_engine()) as reader:
         result = await run_in_threadpool(result_body, reader, report, data, filename)
-    await run_in_threadpool(remember, result)
+    await run_in_threadpool(remember, user, result)
     return result

@@ -11,6 +11,7 @@ capacity wait in line up to ``queue_timeout`` seconds, then get ``ServiceBusy`` 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gc
 import logging
 import multiprocessing as mp
@@ -45,6 +46,7 @@ class Task:
     trust_roots: list[bytes]
     crls: list[bytes]
     limits: VerificationLimits
+    at: dt.datetime | None = None
 
 
 def _worker_main(conn: Connection, memory_bytes: int) -> None:
@@ -71,7 +73,11 @@ def _worker_main(conn: Connection, memory_bytes: int) -> None:
             return
         try:
             report = verify_pdf(
-                task.data, trust_roots=task.trust_roots, crls=task.crls, limits=task.limits
+                task.data,
+                trust_roots=task.trust_roots,
+                crls=task.crls,
+                limits=task.limits,
+                at=task.at,
             )
             conn.send(("ok", report))
         except MemoryError:
@@ -178,7 +184,12 @@ class VerificationPool:
 
     # ------------------------------------------------------------------ work
     def verify(
-        self, data: bytes, *, trust_roots: list[bytes], crls: list[bytes]
+        self,
+        data: bytes,
+        *,
+        trust_roots: list[bytes],
+        crls: list[bytes],
+        at: dt.datetime | None = None,
     ) -> VerificationReport:
         """Verify in a worker (blocks the calling thread; call it from a thread pool)."""
         if not self._started:
@@ -194,7 +205,7 @@ class VerificationPool:
         try:
             if not worker.wait_ready(self.start_timeout):
                 raise _WorkerLost("worker did not start")
-            worker.conn.send(Task(bytes(data), trust_roots, crls, limits))
+            worker.conn.send(Task(bytes(data), trust_roots, crls, limits, at))
             if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
                 raise _WorkerLost("timeout")
             status, value = worker.conn.recv()

@@ -14,10 +14,12 @@ from fastapi import Request
 from sqlmodel import Session
 
 from backend.agreements import nav as agreements
-from backend.auth.models import Role, User
+from backend.auth import nav as account
+from backend.auth.models import User
 from backend.core.pages import Link, Section
 from backend.documents import nav as documents
 from backend.funding import nav as funding
+from backend.pki import nav as pki
 from backend.verification import nav as verification
 from backend.workflow import nav as workflow
 from backend.works import nav as works
@@ -30,6 +32,7 @@ HOME_SECTIONS: tuple[Callable[[Session, User], list[Section]], ...] = (
     agreements.home_sections,
     funding.home_sections,
     verification.home_sections,
+    pki.home_sections,
 )
 MENU: tuple[Callable[[User], list[Link]], ...] = (
     works.menu,
@@ -38,7 +41,9 @@ MENU: tuple[Callable[[User], list[Link]], ...] = (
     agreements.menu,
     funding.menu,
     verification.menu,
+    pki.menu,
     workflow.notifications_menu,
+    account.menu,
 )
 
 
@@ -46,18 +51,8 @@ def home_sections(session: Session, user: User) -> list[Section]:
     return [section for provider in HOME_SECTIONS for section in provider(session, user)]
 
 
-def account_menu(user: User) -> list[Link]:
-    """Administration for the admin; 修改密码 for everyone (backend.web.admin_pages)."""
-    links = [Link("用户管理", "/admin/users")] if user.role is Role.admin else []
-    return [*links, Link("修改密码", "/account/password")]
-
-
 def menu(user: User) -> list[Link]:
-    return (
-        [Link("首页", "/home")]
-        + [link for provider in MENU for link in provider(user)]
-        + account_menu(user)
-    )
+    return [Link("首页", "/home")] + [link for provider in MENU for link in provider(user)]
 
 
 def menu_context(request: Request) -> dict[str, Any]:

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import Response
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from backend.auth.deps import CurrentUser, SessionDep, client_address
-from backend.auth.models import Role, User
+from backend.auth.models import Role
 from backend.auth.service import require_role, require_unit_of
 from backend.core.config import get_settings
 from backend.core.dates import deadline_zh
@@ -361,21 +361,11 @@ def standings(batch_id: int, session: SessionDep, user: CurrentUser) -> list[dic
     return out
 
 
-def _expert_ids(session: Session, body: AssignIn) -> list[int]:
-    ids = list(body.expert_ids)
-    for name in body.expert_usernames:
-        u = session.exec(select(User).where(User.username == name)).first()
-        if u is None:
-            raise ValidationFailed(
-                "评审专家不存在", fields={"expert_usernames": f"用户 {name} 不存在"}
-            )
-        ids.append(u.id or 0)
-    return ids
-
-
 @router.post("/reviews/{work_id}/assignments", status_code=201, summary="分配复评/终评专家（总局）")
 def assign(work_id: int, body: AssignIn, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
-    made = experts.assign_experts(session, user, work_id, body.round, _expert_ids(session, body))
+    made = experts.assign_experts(
+        session, user, work_id, body.round, list(body.expert_ids), usernames=body.expert_usernames
+    )
     return {"work_id": work_id, "round": body.round, "assigned": [m.expert_id for m in made]}
 
 

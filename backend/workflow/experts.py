@@ -3,6 +3,7 @@ works assigned to them once per round against the published criteria (评分标�
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,10 +55,19 @@ def require_officer(user: User) -> None:
 
 
 def assign_experts(
-    session: Session, user: User, work_id: int, round_: ReviewRound, expert_ids: list[int]
+    session: Session,
+    user: User,
+    work_id: int,
+    round_: ReviewRound,
+    expert_ids: list[int],
+    *,
+    usernames: Sequence[str] = (),
 ) -> list[ExpertAssignment]:
+    """Experts by id or by username; names are looked up only after the role check, so that
+    nobody but the ministry learns from the answer whether a username exists."""
     work = get_work(session, user, work_id, for_update=True)
     require_officer(user)
+    expert_ids = [*expert_ids, *_ids_of(session, usernames)]
     allowed = (
         (WorkStatus.recommended, WorkStatus.second_review)
         if round_ is ReviewRound.second
@@ -115,6 +125,18 @@ def assign_experts(
         "/reviews/expert",
     )
     return made
+
+
+def _ids_of(session: Session, usernames: Sequence[str]) -> list[int]:
+    ids = []
+    for name in usernames:
+        u = session.exec(select(User).where(User.username == name)).first()
+        if u is None:
+            raise ValidationFailed(
+                "评审专家不存在", fields={"expert_usernames": f"用户 {name} 不存在"}
+            )
+        ids.append(u.id or 0)
+    return ids
 
 
 def _assignment(

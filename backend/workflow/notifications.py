@@ -1,7 +1,8 @@
 """站内通知 and the mail outbox: tell the next actor what waits for them.
 
-`notify` writes one Notification per recipient and one OutboxMessage a mail sender can drain
-after the commit (rows with sent_at NULL), so a rolled-back transaction sends nothing."""
+`notify` writes one Notification per recipient and one OutboxMessage, and defers its delivery
+on the `mail` queue (backend.workflow.mail) in the same transaction, so a rolled-back
+transaction sends nothing. A user who opted out gets no mail for what is not `mandatory`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from backend.auth.models import Role, User
+from backend.core import jobs, mail
+from backend.core.config import get_settings
 from backend.core.db import utcnow
 from backend.core.errors import NotFound
 from backend.orgs.models import Organisation, OrgKind
@@ -49,7 +52,13 @@ def with_role(session: Session, role: Role) -> list[User]:
 
 
 def notify(
-    session: Session, users: Iterable[User], title: str, body: str = "", link: str = ""
+    session: Session,
+    users: Iterable[User],
+    title: str,
+    body: str = "",
+    link: str = "",
+    *,
+    mandatory: bool = True,
 ) -> int:
     seen: set[int] = set()
     for user in users:
@@ -59,18 +68,29 @@ def notify(
         note = Notification(user_id=user.id, title=title[:200], body=body, link=link[:300])
         session.add(note)
         session.flush()
+        if user.mail_opt_out and not mandatory:
+            continue
         org = session.get(Organisation, user.organisation_id)
-        session.add(
-            OutboxMessage(
-                notification_id=note.id,
-                to_user_id=user.id,
-                to_address=(org.contact_email if org else "")[:100],
-                subject=f"【微短剧精品创作传播计划】{title}"[:200],
-                body=f"{user.display_name}：\n\n{body or title}\n\n{link}".strip(),
-            )
+        message = OutboxMessage(
+            notification_id=note.id,
+            to_user_id=user.id,
+            to_address=(user.email or (org.contact_email if org else ""))[:100],
+            subject=f"【微短剧精品创作传播计划】{title}"[:200],
+            body=f"{user.display_name}：\n\n{body or title}\n\n{_absolute(link)}".strip(),
         )
+        session.add(message)
+        session.flush()
+        if message.to_address and mail.configured():
+            jobs.defer(session, "mail.send", outbox_id=message.id)
     session.flush()
     return len(seen)
+
+
+def _absolute(link: str) -> str:
+    """Links in mail need the site's address; on the site they stay relative."""
+    if link.startswith("/"):
+        return get_settings().base_url.rstrip("/") + link
+    return link
 
 
 def unread_count(session: Session, user: User) -> int:

@@ -36,17 +36,16 @@ from backend.documents.pdf_layout import last_page
 from backend.orgs.models import Organisation
 from backend.pki.service import (
     font_cache_dir,
-    get_ca,
     seal_picture,
-    timestamper,
-    usable_seal,
+    seal_signing,
+    single_signature_algorithm,
     verify_bytes,
 )
 from backend.workflow import applications
 from backend.workflow.models import ApplicationDocument, DocumentSlot
 from backend.works.service import EDITABLE, get_work
 from signing.appearance import SignatureAppearance
-from signing.pades import FieldSpec, PadesLevel, SigningRequest, ca_signer, prepare, sign_pdf
+from signing.pades import FieldSpec, PadesLevel, SigningRequest, prepare, sign_pdf
 from signing.verify import TOTAL_PASSED, describe_zh
 
 FIELD_NAME = "producer_seal"
@@ -108,17 +107,18 @@ def begin_online_signing(
         raise Conflict(f"作品当前状态为“{work.status.label}”，申报材料已冻结", code="work_frozen")
     confirm_password(session, user, password, address)  # 403 wrong_password, 429 throttled
     org = session.get(Organisation, work.organisation_id)
-    issued = usable_seal(org)
-    assert org is not None and org.seal_cert_serial is not None
-    ca = get_ca()
+    assert org is not None
+    seal = seal_signing(org, single_signature_algorithm(org))  # SM2 in the gm profile
+    issued = seal.certificate
     prepared = downloads.prepare_work_document(
         session, work=work, doc_type=slot.url_name, fmt=DocumentFormat.pdf
     )
     request = SigningRequest(
         field=FIELD_NAME,
-        signer=ca_signer(ca, org.seal_cert_serial),
+        signer=seal.signer,
+        digest_algorithm=seal.digest_algorithm,
         level=PadesLevel.B_T,
-        timestamper=timestamper(),
+        timestamper=seal.timestamper,
         certify=True,
         appearance=SignatureAppearance(
             organisation=org.name, signer_name=user.display_name, seal_png=seal_picture(org)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.documents.store import BlobNotFound, BlobStore, FileBlobStore
+from backend.documents.store import BlobNotFound, BlobStore, FileBlobStore, remove_orphans
 
 
 @pytest.fixture
@@ -94,6 +94,6 @@ def test_orphan_cleanup_removes_only_old_unreferenced_blobs_and_stale_temp_files
     stale_tmp.write_bytes(b"partial")
     os.utime(stale_tmp, (two_days_ago, two_days_ago))
 
-    assert store.remove_orphans([kept], older_than_hours=24) == 1
+    assert remove_orphans(store, [kept], older_than_hours=24) == 1
     assert store.exists(kept) and store.exists(young) and not store.exists(old)
     assert not stale_tmp.exists()

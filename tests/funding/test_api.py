@@ -42,8 +42,8 @@ def test_request_approve_pay_by_two_finance_users(
     r = post(
         client,
         f"/api/v1/disbursements/{d['id']}/pay",
-        token_for("finance-a"),
-        {"voucher_no": "PZ-1", "bank_reference": "BR-1", "paid_on": "2026-12-02"},
+        token_for("finance-b"),
+        {"voucher_no": "PZ-1", "bank_reference": "BR-1", "paid_on": "2026-12-01"},
     )
     assert r.status_code == 200 and r.json()["state"] == "paid"
     f = client.get(f"/api/v1/agreements/{ag.id}/funding", headers=token_for("auditor")).json()
@@ -177,7 +177,7 @@ def test_pay_rejected_or_paid_and_reverse_twice_are_409(
         ).status_code
         == 200
     )
-    again = post(client, f"/api/v1/disbursements/{d['id']}/pay", token_for("finance-a"), pay)
+    again = post(client, f"/api/v1/disbursements/{d['id']}/pay", token_for("finance-b"), pay)
     assert again.status_code == 409
     r = post(
         client,
@@ -185,6 +185,8 @@ def test_pay_rejected_or_paid_and_reverse_twice_are_409(
         token_for("finance-a"),
         {"reason": "退票"},
     )
+    assert r.status_code == 200 and r.json()["state"] == "reversal_requested"
+    r = post(client, f"/api/v1/disbursements/{d['id']}/reversal/approve", token_for("finance-b"))
     assert r.status_code == 200 and r.json()["state"] == "reversed"
     assert r.json()["entries"][-1]["paid_delta_fen"] == -200
     r = post(
@@ -213,6 +215,8 @@ def test_auditor_gets_403_on_every_mutating_endpoint(
         (f"/api/v1/disbursements/{d['id']}/reject", {"reason": "x"}),
         (f"/api/v1/disbursements/{d['id']}/pay", {"voucher_no": "a", "bank_reference": "b"}),
         (f"/api/v1/disbursements/{d['id']}/reverse", {"reason": "x"}),
+        (f"/api/v1/disbursements/{d['id']}/reversal/approve", {}),
+        (f"/api/v1/disbursements/{d['id']}/reversal/reject", {"reason": "x"}),
         (f"/api/v1/milestones/{ms[1].id}/open-manually", {"reason": "x"}),
         (f"/api/v1/agreements/{ag.id}/review-requests", {"kind": "midterm"}),
     ]

@@ -58,17 +58,19 @@ def test_fifty_parallel_requests_and_payments_never_exceed_the_milestone(
     assert len(ids) == len(set(ids)) == 10  # 10 × 1 000 fill the 10 000 milestone exactly
     assert refusals == [(422, "over_request")] * (CLIENTS - 10)
 
+    payer = {}  # dual control: the other finance user approves and pays
     for did in ids:
         with session_scope() as s:
             d = service.get_disbursement(s, fa, did)
-            service.approve(s, fb if d.requested_by == fa.id else fa, did)
+            payer[did] = fb if d.requested_by == fa.id else fa
+            service.approve(s, payer[did], did)
 
     def pay(i: int) -> tuple[int, str, Any]:
         """(the disbursement paid, "paid" or "refused", None or (status, code))."""
         did = ids[i % len(ids)]
         try:
             with session_scope() as s:
-                service.pay(s, fa, did, voucher_no=f"PZ-{i}", bank_reference=f"BR-{i}")
+                service.pay(s, payer[did], did, voucher_no=f"PZ-{i}", bank_reference=f"BR-{i}")
                 return did, "paid", None
         except JingpinError as exc:
             return did, "refused", (exc.status_code, exc.code)

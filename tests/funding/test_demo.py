@@ -25,5 +25,14 @@ def test_demo_funding_covers_every_state(session: Session, client: Any, token_fo
             assert f["totals"]["paid_fen"] <= ag.grant_fen
     assert {"locked", "due", "approved", "paid"} <= statuses
     assert states == {"requested", "approved", "rejected", "paid", "reversed"}
+    kinds = {
+        e["kind"]
+        for ag in agreements
+        for d in client.get(
+            f"/api/v1/agreements/{ag.id}/funding", headers=token_for("auditor")
+        ).json()["disbursements"]
+        for e in d["entries"]
+    }
+    assert {"reversal_requested", "reversed"} <= kinds
     assert verify_chain(session).ok
     assert client.get("/api/v1/disbursements", headers=token_for("prod-cd")).json() == []

@@ -92,7 +92,9 @@ def test_money_trail_lists_gates_with_evidence_and_every_ledger_step(session: Se
     trail = result.model_dump(mode="json")
     steps = [s["step"] for s in trail["steps"]]
     assert steps.count("gate_opened") == 3
-    assert {"requested", "approved", "rejected", "paid", "reversed"} <= set(steps)
+    assert {"requested", "approved", "rejected", "paid", "reversal_requested", "reversed"} <= set(
+        steps
+    )
     signed = next(s for s in trail["steps"] if s["evidence"].get("source") == "agreement_signed")
     assert signed["evidence"]["evidence_zip"].endswith("/evidence.zip")
     assert signed["evidence"]["agreement_pdf_sha256"] == ag.current_pdf_sha256

@@ -1,5 +1,7 @@
-"""Random request / approve / reject / pay / reverse sequences through the service layer (SQLite);
-after every step the ledger invariants hold and every refusal is the one a simple model predicts."""
+"""Random request / approve / reject / pay / request-reversal / approve- or reject-reversal
+sequences through the service layer (SQLite), tried by both finance users and an auditor; after
+every step the ledger invariants hold, every refusal is the one a simple model predicts (who may do
+each step and in which state), and no ledger line was written by whoever asked for that step."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from sqlmodel import Session, select
 
 from tests.funding.conftest import funded_agreement, milestones, user
 
+FINANCE = ("finance-a", "finance-b")
+WHO = (*FINANCE, "auditor")  # who tries each step: the two finance users and a non-finance one
 SCHEDULE = (
     ("首期款", 1_000, "agreement_signed"),
     ("二期款", 500, "agreement_signed"),
@@ -25,10 +29,10 @@ def run_state_machine(env: dict[str, Any]) -> None:
     from backend.core.errors import JingpinError
     from backend.funding import service
     from backend.funding.ledger import totals_by_milestone
-    from backend.funding.models import DisbursementEntry
+    from backend.funding.models import Disbursement, DisbursementEntry
 
     with Session(get_engine(), expire_on_commit=False) as s:
-        users = {n: user(s, n) for n in ("finance-a", "finance-b")}
+        users = {n: user(s, n) for n in WHO}
 
     class Ledger(RuleBasedStateMachine):
         @initialize()
@@ -50,20 +54,23 @@ def run_state_machine(env: dict[str, Any]) -> None:
             return sum(
                 d["amount"]
                 for d in self.model.values()
-                if d["milestone"] == mid and d["state"] in ("requested", "approved", "paid")
+                if d["milestone"] == mid
+                and d["state"] in ("requested", "approved", "paid", "reversal_requested")
             )
 
         @rule(
             index=st.integers(0, 2),
             amount=st.integers(-5, 1_100),
-            who=st.sampled_from(["finance-a", "finance-b"]),
+            who=st.sampled_from(WHO),
         )
         def request(self, index: int, amount: int, who: str) -> None:
             m = self.ms[index]
             d, status = self._call(
                 service.request_disbursement, users[who], milestone_id=m.id, amount_fen=amount
             )
-            if amount <= 0:
+            if who not in FINANCE:
+                expected: int | None = 403
+            elif amount <= 0:
                 expected = 422
             elif m.id not in self.open:
                 expected = 409
@@ -84,9 +91,7 @@ def run_state_machine(env: dict[str, Any]) -> None:
             return data.draw(st.sampled_from(sorted(self.model)))
 
         @precondition(lambda self: bool(self.model))
-        @rule(
-            data=st.data(), who=st.sampled_from(["finance-a", "finance-b"]), approve=st.booleans()
-        )
+        @rule(data=st.data(), who=st.sampled_from(WHO), approve=st.booleans())
         def decide(self, data: Any, who: str, approve: bool) -> None:
             did = self._pick(data)
             d = self.model[did]
@@ -94,30 +99,81 @@ def run_state_machine(env: dict[str, Any]) -> None:
                 _, status = self._call(service.approve, users[who], did)
             else:
                 _, status = self._call(service.reject, users[who], did, "退回")
-            expected = 403 if d["by"] == who else (409 if d["state"] != "requested" else None)
+            if who not in FINANCE or d["by"] == who:
+                expected: int | None = 403
+            else:
+                expected = 409 if d["state"] != "requested" else None
             assert status == expected
             if status is None:
                 d["state"] = "approved" if approve else "rejected"
 
         @precondition(lambda self: bool(self.model))
-        @rule(data=st.data(), who=st.sampled_from(["finance-a", "finance-b"]))
+        @rule(data=st.data(), who=st.sampled_from(WHO))
         def pay(self, data: Any, who: str) -> None:
             did = self._pick(data)
+            d = self.model[did]
             _, status = self._call(
                 service.pay, users[who], did, voucher_no="PZ", bank_reference="BR"
             )
-            assert status == (None if self.model[did]["state"] == "approved" else 409)
+            if who not in FINANCE or d["by"] == who:  # whoever asked never records the payment
+                expected: int | None = 403
+            else:
+                expected = None if d["state"] == "approved" else 409
+            assert status == expected
             if status is None:
-                self.model[did]["state"] = "paid"
+                d["state"] = "paid"
 
         @precondition(lambda self: bool(self.model))
-        @rule(data=st.data(), who=st.sampled_from(["finance-a", "finance-b"]))
-        def reverse(self, data: Any, who: str) -> None:
+        @rule(data=st.data(), who=st.sampled_from(WHO))
+        def request_reversal(self, data: Any, who: str) -> None:
             did = self._pick(data)
-            _, status = self._call(service.reverse, users[who], did, "冲销")
-            assert status == (409 if self.model[did]["state"] in ("rejected", "reversed") else None)
+            d = self.model[did]
+            _, status = self._call(service.request_reversal, users[who], did, "冲销")
+            if who not in FINANCE:
+                expected: int | None = 403
+            else:  # only paid money, once: a turned-down reversal is not asked for again
+                expected = None if d["state"] == "paid" and not d.get("rev_closed") else 409
+            assert status == expected
             if status is None:
-                self.model[did]["state"] = "reversed"
+                d["state"], d["rev_by"] = "reversal_requested", who
+
+        @precondition(lambda self: bool(self.model))
+        @rule(data=st.data(), who=st.sampled_from(WHO), approve=st.booleans())
+        def decide_reversal(self, data: Any, who: str, approve: bool) -> None:
+            did = self._pick(data)
+            d = self.model[did]
+            if approve:
+                _, status = self._call(service.approve_reversal, users[who], did)
+            else:
+                _, status = self._call(service.reject_reversal, users[who], did, "不冲销")
+            if who not in FINANCE or d.get("rev_by") == who:
+                expected: int | None = 403
+            else:
+                expected = None if d["state"] == "reversal_requested" else 409
+            assert status == expected
+            if status is None:
+                d["state"] = "reversed" if approve else "paid"
+                d["rev_closed"] = True
+
+        @invariant()
+        def nobody_checks_their_own_step(self) -> None:
+            """Each ledger line's actor differs from whoever asked for that step."""
+            if not hasattr(self, "ag"):
+                return
+            with Session(get_engine()) as s:
+                rows = s.exec(
+                    select(DisbursementEntry, Disbursement)
+                    .join(Disbursement, Disbursement.id == DisbursementEntry.disbursement_id)
+                    .where(Disbursement.agreement_id == self.ag.id)
+                ).all()
+            asked = {
+                e.disbursement_id: e.actor_id for e, _d in rows if e.step == "reversal_request"
+            }
+            for e, d in rows:
+                if e.step in ("decision", "payment"):
+                    assert e.actor_id != d.requested_by
+                if e.step == "reversal":
+                    assert e.actor_id != asked[e.disbursement_id]
 
         @invariant()
         def money_never_exceeds(self) -> None:
@@ -138,7 +194,7 @@ def run_state_machine(env: dict[str, Any]) -> None:
                 assert t.paid_fen == sum(
                     d["amount"]
                     for d in self.model.values()
-                    if d["milestone"] == m.id and d["state"] == "paid"
+                    if d["milestone"] == m.id and d["state"] in ("paid", "reversal_requested")
                 )
             assert sum(t.paid_fen for t in totals.values()) <= self.ag.grant_fen
             paid = [e.disbursement_id for e in entries if e.kind == "paid"]

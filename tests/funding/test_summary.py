@@ -93,7 +93,7 @@ def test_summary_follows_a_payment_an_overdue_milestone_and_a_reversal(session: 
         fa, fb = user(s, "finance-a"), user(s, "finance-b")
         d = service.request_disbursement(s, fa, milestone_id=first.id, amount_fen=first.amount_fen)
         service.approve(s, fb, d.id)
-        service.pay(s, fa, d.id, voucher_no="V1", bank_reference="B1")
+        service.pay(s, fb, d.id, voucher_no="V1", bank_reference="B1")
     session.commit()
     after = total(summary(session, "unit", today))
     assert after.agreements == before.agreements + 1
@@ -104,7 +104,11 @@ def test_summary_follows_a_payment_an_overdue_milestone_and_a_reversal(session: 
     session.expire_all()  # the milestone rows loaded above are stale
     assert as_dict(summary(session, "unit", today)) == expected_by_unit(session, today)
     with session_scope() as s:
-        service.reverse(s, user(s, "finance-b"), d.id, "银行退票")
+        service.request_reversal(s, user(s, "finance-b"), d.id, "银行退票")
+    session.commit()
+    assert total(summary(session, "unit", today)).paid_fen == after.paid_fen  # not yet approved
+    with session_scope() as s:
+        service.approve_reversal(s, user(s, "finance-a"), d.id)
     session.commit()
     reversed_ = total(summary(session, "unit", today))
     assert reversed_.paid_fen == before.paid_fen

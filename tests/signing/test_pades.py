@@ -7,6 +7,7 @@ import subprocess
 from io import BytesIO
 
 import pytest
+from asn1crypto import cms
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import MDPPerm
@@ -14,7 +15,15 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
 from signing.errors import PdfSigningError, SignatureFieldError
-from signing.pades import PadesLevel, SigningRequest, async_sign_pdf, ca_signer, to_asn1_cert
+from signing.pades import (
+    PadesLevel,
+    SigningRequest,
+    async_sign_pdf,
+    ca_signer,
+    sign_pdf,
+    signature_bytes_reserved,
+    to_asn1_cert,
+)
 from signing.verify import TOTAL_PASSED, describe_zh, exit_code
 from tests.signing.conftest import PARTIES
 
@@ -198,4 +207,25 @@ def test_seal_png_is_embedded_in_the_appearance(
     )
     signed = sign_pdf(prepared_pdf, request)
     assert b"/SMask" in signed and b"/Subtype /Image" in signed
+    assert verify(signed).indication == TOTAL_PASSED
+
+
+@pytest.mark.parametrize("key_algorithm", ["ec-p256", "rsa-3072"])
+@pytest.mark.parametrize("level", [PadesLevel.B_B, PadesLevel.B_T])
+def test_signature_space_is_sized_from_key_chain_and_token_not_a_dry_run(
+    key_algorithm, level, ca, prepared_pdf, timestamper, font_cache, verify
+):
+    seal = ca.issue(organisation="杭州某某影视有限公司", key_algorithm=key_algorithm)
+    signer = ca_signer(ca, seal.serial)
+    request = SigningRequest(field="party_yi", signer=signer, level=level, timestamper=timestamper)
+    signed = sign_pdf(prepared_pdf, request)
+    expected = asyncio.run(
+        signature_bytes_reserved(signer, timestamper if level != PadesLevel.B_B else None, "sha256")
+    )
+    sig = PdfFileReader(BytesIO(signed)).embedded_signatures[0]
+    contents = bytes(sig.sig_object["/Contents"])
+    cms_len = len(cms.ContentInfo.load(contents).dump())
+    # pyHanko's own estimate would reserve 1.5x a dry-run CMS; ours is the computed bound.
+    assert expected is not None and len(contents) * 2 == expected
+    assert cms_len <= len(contents) < cms_len + 1536
     assert verify(signed).indication == TOTAL_PASSED

@@ -140,3 +140,45 @@ def test_tsa_certificate_has_only_critical_timestamping_eku(ca):
     eku = ca.tsa_certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
     assert eku.critical and list(eku.value) == [ExtendedKeyUsageOID.TIME_STAMPING]
     ca.tsa_certificate.verify_directly_issued_by(ca.root_certificate)
+
+
+def test_tsa_key_usage_is_digital_signature_only_so_it_cannot_pass_as_a_seal(ca):
+    usage = ca.tsa_certificate.extensions.get_extension_for_class(x509.KeyUsage)
+    assert usage.critical and usage.value.digital_signature
+    assert not usage.value.content_commitment  # no nonRepudiation: a seal has it, a TSA not
+
+
+def test_the_tsa_certificate_cannot_sign_a_document(ca, prepared_pdf, timestamper):
+    from asn1crypto import keys as asn1_keys
+    from cryptography.hazmat.primitives import serialization
+    from pyhanko.sign.signers import SimpleSigner
+
+    from signing.errors import PdfSigningError
+    from signing.pades import to_asn1_cert
+
+    der = ca.tsa_private_key().private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    tsa_as_signer = SimpleSigner(
+        signing_cert=to_asn1_cert(ca.tsa_certificate),
+        signing_key=asn1_keys.PrivateKeyInfo.load(der),
+        cert_registry=None,
+    )
+    request = SigningRequest(field="party_yi", signer=tsa_as_signer, timestamper=timestamper)
+    with pytest.raises(PdfSigningError, match="timeStamping"):
+        sign_pdf(prepared_pdf, request)
+
+
+def test_tsa_rollover_keeps_the_old_certificate_and_signs_with_the_new_key(tmp_path):
+    from signing.tsa import TimestampAuthority
+
+    ca = CertificateAuthority.init(tmp_path / "ca", kek=KEK, root_passphrase=ROOT_PASSPHRASE)
+    old = ca.tsa_certificate
+    new = ca.roll_tsa(ROOT_PASSPHRASE)
+    reopened = CertificateAuthority.open(tmp_path / "ca", kek=KEK)
+    assert reopened.tsa_certificate == new != old
+    assert reopened.tsa_certificates == [new, old]
+    new.verify_directly_issued_by(ca.root_certificate)
+    key = reopened.tsa_private_key()
+    assert key.public_key().public_numbers() == new.public_key().public_numbers()
+    assert TimestampAuthority.from_ca(reopened).certificate == new

@@ -84,6 +84,72 @@ def _contents(signed: bytes, filler: bytes, which: int = 0) -> bytes:
     return signed[:start] + junk + signed[end:]
 
 
+def _self_signed_foreign() -> bytes:
+    """An ordinary foreign PDF: signed (B-B) with a self-signed certificate nobody trusts."""
+    import datetime as dt
+
+    from asn1crypto import keys as asn1_keys
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from pyhanko.sign import signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    from signing.pades import FieldSpec, PadesLevel, SigningRequest, prepare, sign_pdf, to_asn1_cert
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "Foreign Signer")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    der = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    signer = signers.SimpleSigner(
+        signing_cert=to_asn1_cert(cert),
+        signing_key=asn1_keys.PrivateKeyInfo.load(der),
+        cert_registry=SimpleCertificateStore(),
+    )
+    pdf = prepare(make_pdf(), [FieldSpec("Signature1", 0, (60, 80, 260, 160))])
+    return sign_pdf(pdf, SigningRequest(field="Signature1", signer=signer, level=PadesLevel.B_B))
+
+
+def _incremental(signed: bytes, change: str) -> bytes:
+    """A later revision that replaces page 1's content or adds an annotation over it."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(BytesIO(signed))
+    page = writer.root["/Pages"]["/Kids"][0]
+    if change == "content":
+        stream = generic.StreamObject(stream_data=b"BT /F1 14 Tf 72 760 Td (9,999,999) Tj ET")
+        page["/Contents"] = writer.add_object(stream)
+    else:
+        annot = generic.DictionaryObject(
+            {
+                generic.pdf_name("/Type"): generic.pdf_name("/Annot"),
+                generic.pdf_name("/Subtype"): generic.pdf_name("/Square"),
+                generic.pdf_name("/Rect"): generic.ArrayObject(
+                    [generic.NumberObject(x) for x in (60, 740, 400, 790)]
+                ),
+            }
+        )
+        annots = list(page.get("/Annots", generic.ArrayObject()))
+        page["/Annots"] = generic.ArrayObject([*annots, writer.add_object(annot)])
+    writer.update_container(page)
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def build(signed: bytes, revisions: list[bytes]) -> list[Entry]:
     rng = random.Random(20260615)
     gaps = _gaps(signed)
@@ -213,6 +279,10 @@ def build(signed: bytes, revisions: list[bytes]) -> list[Entry]:
     # --- revisions glued together in the wrong order / duplicated
     add(("revisions-concatenated.pdf", revisions[1] + revisions[2], False))
     add(("signed-twice.pdf", signed + signed, False))
+    # --- ordinary foreign files and later changes pyHanko logs about
+    add(("foreign-self-signed.pdf", _self_signed_foreign(), False))
+    add(("content-replaced-after-signing.pdf", _incremental(signed, "content"), False))
+    add(("annotation-added-after-signing.pdf", _incremental(signed, "annotation"), False))
     # --- the genuine revisions (controls): partially signed revisions pass too
     for i, rev in enumerate(revisions[1:], start=1):
         add((f"genuine-revision-{i}.pdf", rev, True))

@@ -11,10 +11,9 @@ from signing.appearance import SignatureAppearance
 from signing.gm.pki import GmCertificateAuthority
 from signing.gm.signer import gm_signer
 from signing.gm.tsa import GmInProcessTimeStamper, GmTimestampAuthority
-from signing.gm.verifier import verify_gm_pdf
 from signing.pades import PadesLevel, SigningRequest, sign_pdf
 from signing.pki import IssuedCertificate
-from signing.verify import VerificationReport
+from signing.verify import VerificationReport, verify_pdf
 from tests.signing.conftest import CRL_URL, KEK, PARTIES, ROOT_PASSPHRASE
 
 
@@ -84,6 +83,6 @@ def gm_three_signed(
 @pytest.fixture(scope="session")
 def gm_verify(gm_ca: GmCertificateAuthority) -> Callable[[bytes], VerificationReport]:
     def _verify(data: bytes) -> VerificationReport:
-        return verify_gm_pdf(data, trust_roots=[gm_ca.root_certificate], crls=[gm_ca.crl_der()])
+        return verify_pdf(data, trust_roots=[gm_ca.root_certificate], crls=[gm_ca.crl_der()])
 
     return _verify

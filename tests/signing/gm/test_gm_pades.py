@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from io import BytesIO
 
 import pytest
@@ -14,9 +15,8 @@ from signing.errors import PdfSigningError
 from signing.gm.pki import GmCertificateAuthority
 from signing.gm.ses import pdf_signed_bytes
 from signing.gm.signer import Sm2Signer, gm_signer
-from signing.gm.verifier import verify_gm_pdf
 from signing.pades import PadesLevel, SigningRequest, ca_signer, sign_pdf, to_asn1_cert
-from signing.verify import INDETERMINATE, TOTAL_FAILED, TOTAL_PASSED
+from signing.verify import INDETERMINATE, TOTAL_FAILED, TOTAL_PASSED, verify_pdf
 from tests.signing.conftest import KEK, PARTIES, ROOT_PASSPHRASE
 from tests.signing.gm.crosscheck import (
     both_verify,
@@ -51,14 +51,14 @@ def test_three_party_sm2_agreement_verifies_with_sm2_signatures_and_sm2_timestam
             True,
             "good",
         )
-        assert (sig.algorithm, sig.algorithm_zh, sig.timestamp_algorithm) == (
-            "SM2/SM3",
+        assert (sig.algorithm, sig.algorithm_name, sig.timestamp_algorithm) == (
             "国密 SM2",
+            "SM2/SM3",
             "SM2/SM3",
         )
         assert sig.timestamp is not None
     assert report.signatures[0].certifying
-    assert report.to_dict()["signatures"][0]["algorithm"] == "SM2/SM3"
+    assert report.to_dict()["signatures"][0]["algorithm"] == "国密 SM2"
 
 
 def test_every_sm2_signature_and_timestamp_in_the_pdf_checks_out_in_openssl_and_pysmx(
@@ -164,7 +164,7 @@ def test_an_sm2_certificate_from_an_unknown_root_is_no_certificate_chain_found(
     gm_three_signed, tmp_path
 ):
     stranger = GmCertificateAuthority.init(tmp_path, kek=KEK, root_passphrase=ROOT_PASSPHRASE)
-    report = verify_gm_pdf(
+    report = verify_pdf(
         gm_three_signed, trust_roots=[stranger.root_certificate], crls=[stranger.crl_der()]
     )
     assert report.indication == INDETERMINATE
@@ -175,7 +175,11 @@ def test_an_sm2_certificate_from_an_unknown_root_is_no_certificate_chain_found(
 def test_a_revoked_sm2_seal_is_revoked(prepared_pdf, gm_ca, gm_sign_as, gm_verify):
     seal = gm_ca.issue(organisation="已吊销的影视公司")
     pdf = gm_sign_as(prepared_pdf, PARTIES[0][0], seal, visible=False)
-    gm_ca.revoke(seal.serial, "key_compromise")
+    # Revoked before it signed (long-term rules: a revocation after the signature timestamp
+    # is weighed by its reason, see tests/signing/test_verify_long_term.py).
+    gm_ca.revoke(
+        seal.serial, "key_compromise", revoked_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    )
     (sig,) = gm_verify(pdf).signatures
     assert (sig.indication, sig.sub_indication, sig.revocation) == (
         TOTAL_FAILED,
@@ -203,15 +207,15 @@ def test_an_sm2_and_an_ecdsa_signature_on_one_agreement_both_verify_with_their_a
             field=bing, signer=ca_signer(ca, seals[bing].serial), timestamper=timestamper
         ),
     )
-    report = verify_gm_pdf(
+    report = verify_pdf(
         pdf,
         trust_roots=[gm_ca.root_certificate, ca.root_certificate],
         crls=[gm_ca.crl_der(), ca.crl_der()],
     )
     assert report.indication == TOTAL_PASSED, report.to_dict()
-    assert [(s.algorithm, s.algorithm_zh, s.timestamp_algorithm) for s in report.signatures] == [
-        ("SM2/SM3", "国密 SM2", "SM2/SM3"),
-        ("ECDSA P-256/SHA-256", "国际 ECDSA", "ECDSA P-256/SHA-256"),
+    assert [(s.algorithm, s.algorithm_name, s.timestamp_algorithm) for s in report.signatures] == [
+        ("国密 SM2", "SM2/SM3", "SM2/SM3"),
+        ("国际 ECDSA", "ECDSA P-256/SHA-256", "ECDSA P-256/SHA-256"),
     ]
 
 

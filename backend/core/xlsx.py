@@ -1,0 +1,41 @@
+"""Excel output (openpyxl) without formula injection (公式注入).
+
+openpyxl turns any string that starts with ``=`` into a formula (and ``#N/A`` & co. into error
+values), so a work titled ``=HYPERLINK("http://x","y")`` would become a live link in the finance
+department's spreadsheet. Nothing this system writes is a formula: :func:`to_bytes` stores every
+string cell as text and marks the ones Excel or LibreOffice would read as a formula when someone
+edits the cell (``= + - @``, tab, CR) with the quote prefix, the XLSX form of a leading
+apostrophe. The value itself is kept as it is. Every writer takes its ``Workbook`` from here
+and saves through :func:`to_bytes` (ruff bans importing openpyxl's ``Workbook`` elsewhere).
+"""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
+
+__all__ = ["FORMULA_TRIGGERS", "Workbook", "as_text", "to_bytes"]
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text(cell: Cell) -> None:
+    """Make a string cell plain text whatever it starts with."""
+    if isinstance(cell.value, str):
+        cell.data_type = "s"
+        if cell.value.startswith(FORMULA_TRIGGERS):
+            cell.quotePrefix = True
+
+
+def to_bytes(wb: Workbook) -> bytes:
+    """The workbook as .xlsx bytes, every string cell as text."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell, Cell):
+                    as_text(cell)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -15,6 +15,8 @@ from backend.agreements.models import AgreementStatus, Gate, Party
 from backend.auth import totp
 from backend.auth.deps import PageUser, SessionDep, client_address
 from backend.auth.models import Role
+from backend.auth.service import names_by_username
+from backend.core import labels
 from backend.core.display import local_time, plain_yuan, yuan
 from backend.core.errors import JingpinError, NotFound, PermissionDenied
 from backend.core.money import parse_yuan
@@ -155,6 +157,7 @@ def agreement_page(
     can_void = user.role == Role.ministry_officer
     void_block = service.void_blocker(ag) if can_void else None
     events = service.history(session, ag)
+    actor_names = names_by_username(session, (e.actor for e in events))
     return render(
         request,
         "agreements/detail.html",
@@ -167,6 +170,8 @@ def agreement_page(
         step_up=totp.step_up_fields(session, user),
         my_party=my_party,
         events=events,
+        actor_names=actor_names,
+        action_label=labels.action_label,
         msg=msg,
         yuan=yuan,
         local_time=local_time,

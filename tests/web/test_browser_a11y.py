@@ -82,3 +82,37 @@ def test_main_pages_of_every_role_pass_axe_and_fit_the_screen(
                 ]
         context.close()
     assert not problems, json.dumps(problems, ensure_ascii=False, indent=1)
+
+
+@pytest.mark.browser
+def test_on_a_phone_tables_are_cards_and_the_sign_form_is_one_tap_away(
+    browser: Any, live_server: str, session: Any
+) -> None:
+    from sqlmodel import select
+
+    from backend.agreements import service
+    from backend.auth.models import User
+
+    producer = session.exec(select(User).where(User.username == "prod-hz")).one()
+    waiting = service.awaiting(session, producer)
+    assert waiting, "the demo leaves an agreement waiting for 乙方"
+    context = browser.new_context(
+        base_url=live_server, locale="zh-CN", viewport={"width": 390, "height": 844}
+    )
+    page = context.new_page()
+    login_page(page, "prod-hz")
+    page.goto("/applications")
+    cell = page.locator("table.table tbody tr").first.locator("td").nth(1)
+    assert cell.get_attribute("data-label") == "批次"
+    assert cell.evaluate("td => getComputedStyle(td).display") == "flex"
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, width  # no sideways scrolling
+    page.goto(f"/agreements/{waiting[0].id}")
+    jump = page.locator("a.sign-jump")
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight / 2)")
+    box = jump.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 844 + 1  # stuck to the screen
+    jump.click()
+    assert page.get_by_label("请再次输入登录密码以确认").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "phone-sign.png"))
+    context.close()

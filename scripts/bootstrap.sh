@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # openssl: the CLI cross-checks SM2 signatures in tests/signing/gm (OpenSSL >= 3.0).
 # faketime: long-term validation tests run `jingpin verify` years after signing.
-DEBS=(libreoffice-writer-nogui python3-uno fonts-noto-cjk poppler-utils chromium softhsm2 openssl libnss3-tools faketime)
+DEBS=(libreoffice-writer-nogui python3-uno fonts-noto-cjk poppler-utils chromium softhsm2 openssl libnss3-tools faketime npm)
 missing=()
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -33,4 +33,11 @@ fi
 # folder of ours, put on its PYTHONPATH by the converter pool.
 if [ ! -d .venv/uno-site/unoserver ]; then
   .venv/bin/pip install -q --no-deps --target .venv/uno-site unoserver
+fi
+# axe-core (accessibility checks run inside the page by the browser tests): npm installs it once
+# into tools/axe from its lock file; the tests read tools/axe/node_modules/axe-core/axe.min.js and
+# nothing is downloaded at run time.
+if [ ! -f tools/axe/node_modules/axe-core/axe.min.js ]; then
+  command -v npm >/dev/null || { echo "需要 npm（Debian 软件包 npm）来安装 axe-core"; exit 1; }
+  (cd tools/axe && npm ci --no-audit --no-fund --silent)
 fi

@@ -15,10 +15,13 @@ from backend.agreements.models import AgreementStatus, Gate, Party
 from backend.auth import totp
 from backend.auth.deps import PageUser, SessionDep, client_address
 from backend.auth.models import Role
+from backend.auth.service import names_by_username
+from backend.core import labels
 from backend.core.display import local_time, plain_yuan, yuan
 from backend.core.errors import JingpinError, NotFound, PermissionDenied
 from backend.core.money import parse_yuan
 from backend.core.pages import is_confirmed, redirect, render
+from backend.documents import page_images
 
 router = APIRouter(include_in_schema=False)
 
@@ -155,6 +158,12 @@ def agreement_page(
     can_void = user.role == Role.ministry_officer
     void_block = service.void_blocker(ag) if can_void else None
     events = service.history(session, ag)
+    actor_names = names_by_username(session, (e.actor for e in events))
+    pages = (
+        page_images.page_count(service.current_pdf(session, user, agreement_id)[1])
+        if ag.current_pdf_sha256
+        else 0
+    )
     return render(
         request,
         "agreements/detail.html",
@@ -167,10 +176,26 @@ def agreement_page(
         step_up=totp.step_up_fields(session, user),
         my_party=my_party,
         events=events,
+        actor_names=actor_names,
+        page_count=pages,
+        action_label=labels.action_label,
         msg=msg,
         yuan=yuan,
         local_time=local_time,
         Party=Party,
+    )
+
+
+@router.get("/agreements/{agreement_id}/pages/{number}.png")
+def page_image_route(
+    agreement_id: int, number: int, session: SessionDep, user: PageUser
+) -> Response:
+    """One page of the current agreement PDF as an image (phones cannot show a PDF inline);
+    rendered once per document revision by pdftoppm and cached (backend.documents.page_images)."""
+    ag, pdf = service.current_pdf(session, user, agreement_id)  # 404 outside the user's scope
+    data = page_images.page_image(ag.current_pdf_sha256 or "", pdf, number)
+    return Response(
+        data, media_type="image/png", headers={"Cache-Control": "private, max-age=86400"}
     )
 
 

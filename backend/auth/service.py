@@ -300,3 +300,14 @@ def display_names(session: Session, user_ids: Iterable[int | None]) -> dict[int,
         for u in session.exec(select(User).where(col(User.id).in_(ids)))
         if u.id is not None
     }
+
+
+def names_by_username(session: Session, usernames: Iterable[str]) -> dict[str, str]:
+    """姓名 for the usernames the audit log records as actors (others, e.g. "system", stay)."""
+    wanted = {u for u in usernames if u}
+    if not wanted:
+        return {}
+    return {
+        u.username: u.display_name
+        for u in session.exec(select(User).where(col(User.username).in_(wanted)))
+    }

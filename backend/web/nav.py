@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from backend.agreements import nav as agreements
 from backend.auth import nav as account
-from backend.auth.models import Role, User
+from backend.auth.models import User
 from backend.core.pages import Link, Section
 from backend.documents import nav as documents
 from backend.funding import nav as funding
@@ -51,18 +51,8 @@ def home_sections(session: Session, user: User) -> list[Section]:
     return [section for provider in HOME_SECTIONS for section in provider(session, user)]
 
 
-def account_menu(user: User) -> list[Link]:
-    """Administration for the admin; 修改密码 for everyone (backend.web.admin_pages)."""
-    links = [Link("用户管理", "/admin/users")] if user.role is Role.admin else []
-    return [*links, Link("修改密码", "/account/password")]
-
-
 def menu(user: User) -> list[Link]:
-    return (
-        [Link("首页", "/home")]
-        + [link for provider in MENU for link in provider(user)]
-        + account_menu(user)
-    )
+    return [Link("首页", "/home")] + [link for provider in MENU for link in provider(user)]
 
 
 def menu_context(request: Request) -> dict[str, Any]:

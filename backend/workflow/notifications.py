@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from backend.auth.models import Role, User
@@ -121,6 +121,17 @@ def mark_read(session: Session, user: User, notification_id: int) -> Notificatio
         session.add(note)
         session.flush()
     return note
+
+
+def mark_all_read(session: Session, user: User) -> int:
+    """全部已读: every unread notification of this user, in one statement; returns how many."""
+    result = session.execute(
+        update(Notification)
+        .where(col(Notification.user_id) == user.id, col(Notification.read_at).is_(None))
+        .values(read_at=utcnow())
+    )
+    session.flush()
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def pending_mail(session: Session, limit: int = 100) -> list[OutboxMessage]:

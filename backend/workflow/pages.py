@@ -783,8 +783,17 @@ def public_notice(request: Request, batch_id: int, session: SessionDep) -> Respo
 @router.get("/notifications", response_class=HTMLResponse)
 def notifications_page(request: Request, session: SessionDep, user: PageUser) -> Response:
     return render(
-        request, "workflow/notifications.html", items=notes.list_notifications(session, user)
+        request,
+        "workflow/notifications.html",
+        items=notes.list_notifications(session, user),
+        unread=notes.unread_count(session, user),
     )
+
+
+@router.post("/notifications/read-all", response_class=HTMLResponse)
+def notifications_read_all_page(session: SessionDep, user: PageUser) -> Response:
+    done = notes.mark_all_read(session, user)
+    return redirect("/notifications", f"已将 {done} 条通知标为已读")
 
 
 @router.post("/notifications/{notification_id}/read", response_class=HTMLResponse)

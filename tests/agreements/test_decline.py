@@ -173,3 +173,39 @@ def test_the_ministry_voids_from_the_page_after_a_confirmation(
     assert r.status_code == 303 and "error=" not in r.headers["location"]
     assert _status(client, token_for, aid) == "voided"
     assert "agreement.voided" in _actions(session, aid)
+
+
+def test_the_agreement_page_speaks_plainly_with_digests_one_click_away(
+    pool: Any, client: Any, token_for: Any, session: Session
+) -> None:
+    import re
+
+    aid = _new_agreement(client, token_for, session)
+    assert sign(client, token_for("prod-hz"), aid).status_code == 200
+    login(client, "prod-hz")
+    page = client.get(f"/agreements/{aid}").text
+    visible = re.sub(r"<details.*?</details>", "", page, flags=re.S)
+    visible = re.sub(r"<[^>]+>", " ", visible)
+    for word in ("agreement.sign", "agreement.create", "SHA-256", "signing", "prod-hz"):
+        assert word not in visible, word
+    assert 'id="file-digests"' in page and 'id="history"' in page
+    assert "签署三方协议" in page  # the history in Chinese, behind its toggle
+
+
+def test_agreement_pages_are_served_as_images_rendered_once(
+    pool: Any, client: Any, token_for: Any, session: Session, env: dict[str, Any]
+) -> None:
+    aid = _new_agreement(client, token_for, session)
+    login(client, "prod-hz")
+    page = client.get(f"/agreements/{aid}").text
+    assert f'src="/agreements/{aid}/pages/1.png"' in page
+    first = client.get(f"/agreements/{aid}/pages/1.png")
+    assert first.status_code == 200 and first.content.startswith(b"\x89PNG")
+    cache = env["data_dir"] / "page-images"
+    [folder] = list(cache.iterdir())
+    rendered = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    assert client.get(f"/agreements/{aid}/pages/1.png").content == first.content
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == rendered  # not re-rendered
+    assert client.get(f"/agreements/{aid}/pages/999.png").status_code == 404
+    login(client, "prod-cd")
+    assert client.get(f"/agreements/{aid}/pages/1.png").status_code == 404

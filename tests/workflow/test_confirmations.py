@@ -120,3 +120,15 @@ def test_a_score_is_confirmed_with_its_total_before_it_is_stored(flow: Any, clie
         follow_redirects=False,
     )
     assert again.status_code in (303, 409)
+
+
+def test_all_notifications_are_marked_read_with_one_click(client: Any, flow: Any) -> None:
+    login(client, "unit-zj")
+    page = client.get("/notifications").text
+    assert 'id="read-all"' in page and "条未读" in page
+    r = client.post(
+        "/notifications/read-all", data={"csrf_token": csrf(client)}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    after = client.get("/notifications").text
+    assert 'id="read-all"' not in after and "未读</span>" not in after

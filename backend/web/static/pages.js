@@ -31,3 +31,19 @@ window.addEventListener("pageshow", function () {
     form.querySelectorAll(".busy-note").forEach(function (n) { n.remove(); });
   });
 });
+// Phones (issue 15.18): each table cell carries its column's heading, so the stylesheet can
+// show rows as cards (标签：值) on narrow screens.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("table.table").forEach(function (table) {
+    var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+      return th.textContent.trim();
+    });
+    if (!heads.length) return;
+    table.classList.add("cards-on-phone");
+    table.querySelectorAll("tbody tr").forEach(function (tr) {
+      Array.prototype.forEach.call(tr.children, function (cell, i) {
+        if (heads[i] && !cell.hasAttribute("data-label")) cell.setAttribute("data-label", heads[i]);
+      });
+    });
+  });
+});

@@ -25,7 +25,7 @@ __all__ = [  # collected here with this module's gm `template`
 ]
 
 
-def test_the_corpus_is_built_from_an_sm2_signed_agreement(hostile: list) -> None:  # type: ignore[type-arg]
+def test_the_corpus_is_built_from_an_sm2_signed_agreement(hostile: list) -> None:
     from io import BytesIO
 
     from pyhanko.pdf_utils.reader import PdfFileReader

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -71,7 +72,7 @@ def verify(
     return gm_verify
 
 
-def test_the_documents_under_attack_are_sm2_signed(three_signed: bytes, verify) -> None:  # type: ignore[no-untyped-def]
+def test_the_documents_under_attack_are_sm2_signed(three_signed: bytes, verify) -> None:
     report = verify(three_signed)
     assert report.indication == "TOTAL_PASSED"
     assert [s.algorithm for s in report.signatures] == ["国密 SM2"] * 3
@@ -79,13 +80,14 @@ def test_the_documents_under_attack_are_sm2_signed(three_signed: bytes, verify) 
 
 def test_an_expired_sm2_seal_gets_the_indication_an_expired_ecdsa_seal_gets(
     gm_ca, gm_verify, prepared_pdf, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """test_expired_certificate_is_indeterminate compared across the profiles (its exact
     sub-indication is the international verifier's business)."""
     intl = CertificateAuthority.init(tmp_path, kek=KEK, root_passphrase=ROOT_PASSPHRASE)
     now = dt.datetime.now(dt.UTC)
     found = []
-    for authority, signer_of, digest in ((gm_ca, gm_signer, "sm3"), (intl, ca_signer, "sha256")):
+    cases: list[tuple[Any, Any, str]] = [(gm_ca, gm_signer, "sm3"), (intl, ca_signer, "sha256")]
+    for authority, signer_of, digest in cases:
         cert = authority.issue(
             organisation="过期机构",
             not_before=now - dt.timedelta(days=10),

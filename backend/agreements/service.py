@@ -693,7 +693,8 @@ def _archive(
     Agreements with SM2 signatures stay B-T for now: pyHanko's validation-data collection
     cannot build SM2 certificate paths, so they are verified and kept as signed."""
     expected = len(signature_field_names(signed))
-    if plan.profile != CryptoProfile.intl:
+    sm2_fields = [n for n in signature_field_names(signed) if n.endswith("_sm2")]
+    if sm2_fields:  # any party's SM2 signature, not only the last party's (per-org profiles)
         _verified(signed, expected)
         return doc
     try:

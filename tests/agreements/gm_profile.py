@@ -23,13 +23,14 @@ from tests.conftest import BACKENDS, Template, _pg_exec, _pg_url, configure
 from tests.signing.gm.crosscheck import both_verify
 
 
-def profile_template(*profiles: str) -> Any:
+def profile_template(*profiles: str, backends: tuple[str, ...] = tuple(BACKENDS)) -> Any:
     """A module-scoped `template` fixture: the demo data dir of each profile on each backend."""
+    backends = tuple(b for b in backends if b in BACKENDS)
 
     @pytest.fixture(
         scope="module",
-        params=[(p, b) for p in profiles for b in BACKENDS],
-        ids=[f"{p}-{b}" for p in profiles for b in BACKENDS],
+        params=[(p, b) for p in profiles for b in backends],
+        ids=[f"{p}-{b}" for p in profiles for b in backends],
     )
     def template(
         request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

@@ -5,6 +5,7 @@
 #
 #   scripts/cluster.sh start [STATE_DIR]   # prints the two URLs; state (pids, env) in STATE_DIR
 #   scripts/cluster.sh stop  [STATE_DIR]   # stops everything it started, drops its database
+#   CLUSTER_HOSTS=1 CLUSTER_WORKERS=1 scripts/cluster.sh start …   # the 1 + 1 baseline (bench)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -116,9 +117,11 @@ ENV
     JINGPIN_DATA_DIR="$STATE/$h" "$PY" -m backend.cli init >"$STATE/init-$h.log" 2>&1
   done
   start_bg serve-a "$STATE/host-a" "$PY" -m backend.cli serve --port "$PORT_A"
-  start_bg serve-b "$STATE/host-b" "$PY" -m backend.cli serve --port "$PORT_B"
+  if [ "${CLUSTER_HOSTS:-2}" = 1 ]; then PORT_B=$PORT_A; else
+    start_bg serve-b "$STATE/host-b" "$PY" -m backend.cli serve --port "$PORT_B"; fi
   start_bg worker-1 "$STATE/worker-1" "$PY" -m backend.cli worker --name worker-1
-  start_bg worker-2 "$STATE/worker-2" "$PY" -m backend.cli worker --name worker-2
+  if [ "${CLUSTER_WORKERS:-2}" != 1 ]; then
+    start_bg worker-2 "$STATE/worker-2" "$PY" -m backend.cli worker --name worker-2; fi
   wait_url "http://127.0.0.1:$PORT_A/readyz"
   wait_url "http://127.0.0.1:$PORT_B/readyz"
   printf 'A=http://127.0.0.1:%s\nB=http://127.0.0.1:%s\n' "$PORT_A" "$PORT_B" | tee "$STATE/urls"

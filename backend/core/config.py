@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     s3_bucket: str | None = None
     s3_region: str = "us-east-1"
+    # A local copy of the blobs this host wrote or read (<data_dir>/blob-cache): never stale,
+    # since a blob never changes under its sha256; delete the folder to reclaim the space.
+    s3_cache: bool = True
     # Several app hosts: the CA's files (certificates, index, CRL number, KEK-wrapped keys) are
     # kept in the database, each host's <data_dir>/ca is a copy (backend.pki.shared).
     ca_shared: bool = False

@@ -135,12 +135,16 @@ class S3BlobStore:
     A PUT is atomic (readers see no object or the whole object), so no temp files. `get`
     checks the digest: the bucket is shared by every host, and a blob that no longer matches its
     key must fail loudly rather than be served or signed.
+
+    `cache` (a local FileBlobStore) keeps a copy of what this host wrote or read: a blob never
+    changes under its key, so a cached copy can never be stale, and a repeated download costs a
+    local read instead of a round trip (BENCHMARKS.md).
     """
 
     prefix = "blobs/"
 
-    def __init__(self, client: Any, bucket: str) -> None:
-        self.client, self.bucket = client, bucket
+    def __init__(self, client: Any, bucket: str, cache: FileBlobStore | None = None) -> None:
+        self.client, self.bucket, self.cache = client, bucket, cache
 
     def key_for(self, sha256: str) -> str:
         check_key(sha256)
@@ -156,6 +160,8 @@ class S3BlobStore:
         return True
 
     def get(self, sha256: str) -> bytes:
+        if self.cache is not None and self.cache.exists(sha256):
+            return self.cache.get(sha256)
         try:
             obj = self.client.get_object(Bucket=self.bucket, Key=self.key_for(sha256))
         except self.client.exceptions.ClientError as e:
@@ -165,6 +171,8 @@ class S3BlobStore:
         data: bytes = obj["Body"].read()
         if hashlib.sha256(data).hexdigest() != sha256:
             raise RuntimeError(f"blob {sha256} in bucket {self.bucket} does not match its key")
+        if self.cache is not None:
+            self.cache.put(data)
         return data
 
     def put(self, data: bytes) -> str:
@@ -173,6 +181,8 @@ class S3BlobStore:
             self.client.put_object(
                 Bucket=self.bucket, Key=self.key_for(sha256), Body=data, ContentLength=len(data)
             )
+        if self.cache is not None:
+            self.cache.put(data)
         return sha256
 
     def iter_blobs(self) -> Iterator[tuple[str, dt.datetime]]:
@@ -187,6 +197,8 @@ class S3BlobStore:
 
     def delete(self, sha256: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.key_for(sha256))
+        if self.cache is not None:
+            self.cache.delete(sha256)
 
     def ping(self) -> None:
         """Raise unless the bucket answers (readiness check)."""
@@ -256,5 +268,6 @@ def get_store() -> FileBlobStore | S3BlobStore:
     if s.store == "s3":
         if not s.s3_bucket:
             raise RuntimeError("JINGPIN_STORE=s3 needs JINGPIN_S3_BUCKET")
-        return S3BlobStore(s3_client(s.s3_endpoint_url, s.s3_region), s.s3_bucket)
+        cache = FileBlobStore(s.data_dir / "blob-cache") if s.s3_cache else None
+        return S3BlobStore(s3_client(s.s3_endpoint_url, s.s3_region), s.s3_bucket, cache)
     return FileBlobStore(s.data_dir / "blobs")

@@ -134,3 +134,21 @@ def test_app_on_s3_serves_a_signed_agreement_pdf_from_the_bucket(s3_env, client,
     assert ag is not None
     data = get_store().get(ag.current_pdf_sha256)
     assert data.startswith(b"%PDF")
+
+
+def test_s3_with_a_local_cache_serves_a_blob_read_once_without_asking_the_bucket(s3, tmp_path):
+    cached = S3BlobStore(s3.client, s3.bucket, FileBlobStore(tmp_path / "cache"))
+    sha = s3.put(b"signed once, read often")  # written by another host: not in this cache
+    assert not cached.cache.exists(sha)
+    assert cached.get(sha) == b"signed once, read often"
+    s3.client.delete_object(Bucket=s3.bucket, Key=s3.key_for(sha))
+    assert cached.get(sha) == b"signed once, read often"  # from the local copy
+
+
+def test_s3_cache_never_keeps_bytes_that_failed_the_digest_check(s3, tmp_path):
+    cached = S3BlobStore(s3.client, s3.bucket, FileBlobStore(tmp_path / "cache"))
+    sha = s3.put(b"genuine")
+    s3.client.put_object(Bucket=s3.bucket, Key=s3.key_for(sha), Body=b"forged")
+    with pytest.raises(RuntimeError, match="does not match"):
+        cached.get(sha)
+    assert not cached.cache.exists(sha)

@@ -141,3 +141,22 @@ def test_embedded_job_failure_is_logged_not_raised_into_the_committed_request(en
     with session_scope() as s:
         jobs.defer(s, "test.flaky", key="c")
     assert "job test.flaky failed" in caplog.text
+
+
+def test_worker_refuses_to_start_without_a_queue_configured(env):
+    from typer.testing import CliRunner
+
+    from backend.cli import app as cli
+
+    result = CliRunner().invoke(cli, ["worker"])
+    assert result.exit_code == 2 and "JINGPIN_QUEUE=postgres" in result.output
+
+
+@pytest.mark.postgres
+def test_worker_names_an_unknown_queue_and_exits_2(queue):
+    from typer.testing import CliRunner
+
+    from backend.cli import app as cli
+
+    result = CliRunner().invoke(cli, ["worker", "--queues", "convert,fax"])
+    assert result.exit_code == 2 and "未知的队列：fax" in result.output

@@ -112,7 +112,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 # Multipart framing and the form's other fields, on top of the file itself.
 FORM_OVERHEAD = 64 * 1024
 BODY_LIMITS = (
-    RouteLimit("/tsa", lambda s: TSA_MAX_BYTES),
+    RouteLimit("/tsa(/sm2)?", lambda s: TSA_MAX_BYTES),
     RouteLimit("/(api/v1/)?verify", lambda s: s.upload_max_bytes + FORM_OVERHEAD),
     RouteLimit(
         r"/api/v1/works/\d+/documents/[\w-]+/upload", lambda s: s.upload_max_bytes + FORM_OVERHEAD
@@ -120,7 +120,11 @@ BODY_LIMITS = (
     RouteLimit(
         r"/works/\d+/application/documents/[\w-]+", lambda s: s.upload_max_bytes + FORM_OVERHEAD
     ),
-    RouteLimit(r"/api/v1/agreements/\d+/reviews", lambda s: s.review_upload_max_bytes),
+    # Review attachments (several PDFs): the API and the page's form.
+    RouteLimit(
+        r"/(api/v1/agreements/\d+/reviews|agreements/\d+/reviews/record)",
+        lambda s: s.review_upload_max_bytes,
+    ),
 )
 
 

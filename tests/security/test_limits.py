@@ -150,3 +150,22 @@ def test_a_bodyless_request_keeps_its_connection_alive(live_server: str) -> None
     with httpx.Client() as c:
         r = c.get(live_server + "/login")
     assert r.status_code == 200 and r.headers.get("connection") != "close"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/verify",
+        "/verify",
+        "/api/v1/works/1/documents/application/upload",
+        "/works/1/application/documents/application",
+        "/api/v1/agreements/1/reviews",
+        "/agreements/1/reviews/record",
+    ],
+)
+def test_upload_routes_take_more_than_the_default_limit(client: Any, path: str) -> None:
+    body = b"x" * (2 * 1024 * 1024)  # over request_max_bytes, under the upload limits
+    r = client.post(path, content=body, headers={"content-type": "multipart/form-data; boundary=b"})
+    assert r.status_code != 413, (path, r.text)
+    r = client.post("/works/new", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 413

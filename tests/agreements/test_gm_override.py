@@ -83,3 +83,14 @@ def test_the_ca_cli_exports_the_sm2_root_and_sets_a_profile(
     session.rollback()
     org = session.get(Organisation, 1)
     assert org is not None and org.crypto_profile == "dual" and org.sm2_seal_cert_serial
+
+
+def test_without_an_sm2_ca_its_trust_services_are_a_json_404(client: Any) -> None:
+    for r in (
+        client.get("/ca/root-sm2.pem"),
+        client.get("/crl/issuing-sm2.crl"),
+        client.post(
+            "/tsa/sm2", content=b"x", headers={"Content-Type": "application/timestamp-query"}
+        ),
+    ):
+        assert r.status_code == 404 and r.json()["code"] == "no_gm_ca"

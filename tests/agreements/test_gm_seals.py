@@ -205,3 +205,46 @@ def test_admin_overrides_an_organisations_profile_and_it_gets_the_seals_it_needs
     assert r.status_code == 422
     r = client.put(url, json={"crypto_profile": None}, headers=token_for("admin"))
     assert (r.json()["crypto_profile"], r.json()["crypto_profile_own"]) == ("gm", None)
+
+
+def test_the_sm2_trust_services_answer_over_http(client: Any) -> None:
+    from asn1crypto import crl as asn1_crl
+    from asn1crypto import tsp
+    from cryptography.hazmat.primitives import hashes
+
+    from backend.pki.service import require_gm_ca
+    from tests.signing.gm.crosscheck import both_verify
+
+    ca = require_gm_ca()
+    root = client.get("/ca/root-sm2.pem")
+    assert root.status_code == 200 and root.content == ca.export_root_pem()
+    crl = asn1_crl.CertificateList.load(client.get("/crl/issuing-sm2.crl").content)
+    assert crl["signature_algorithm"]["algorithm"].dotted == "1.2.156.10197.1.501"
+    digest = hashes.Hash(hashes.SM3())
+    digest.update(b"agreement bytes")
+    request = tsp.TimeStampReq(
+        {
+            "version": 1,
+            "message_imprint": {
+                "hash_algorithm": {"algorithm": "sm3"},
+                "hashed_message": digest.finalize(),
+            },
+            "cert_req": True,
+        }
+    )
+    r = client.post(
+        "/tsa/sm2",
+        content=request.dump(),
+        headers={"Content-Type": "application/timestamp-query"},
+    )
+    assert r.status_code == 200 and r.headers["content-type"] == "application/timestamp-reply"
+    reply = tsp.TimeStampResp.load(r.content)
+    assert reply["status"]["status"].native == "granted"
+    signed_data = reply["time_stamp_token"]["content"]
+    signer = signed_data["signer_infos"][0]
+    serial = signer["sid"].chosen["serial_number"].native
+    (cert,) = [c.chosen for c in signed_data["certificates"] if c.chosen.serial_number == serial]
+    assert cert.dump() == ca.tsa_certificate.public_bytes(serialization.Encoding.DER)
+    point = bytes(cert.public_key["public_key"])
+    attrs = signer["signed_attrs"].untag().dump()
+    assert both_verify(point, attrs, signer["signature"].native) == (True, True)

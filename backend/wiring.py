@@ -3,6 +3,7 @@ by every entry point (the app, the CLI, the demo loader, tests) before any work;
 
 from __future__ import annotations
 
+from backend.agreements import archive as agreement_archive
 from backend.audit_log import checkpoints
 from backend.core import events
 from backend.documents import jobs as document_jobs
@@ -13,7 +14,7 @@ from backend.workflow import hooks as workflow_hooks
 from backend.workflow import mail as workflow_mail
 
 # Modules that declare job tasks (backend.core.jobs.task); importing them registers the tasks.
-TASK_MODULES = (document_jobs, workflow_mail, reminders)
+TASK_MODULES = (document_jobs, workflow_mail, reminders, agreement_archive)
 
 
 def install() -> None:

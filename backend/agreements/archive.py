@@ -14,6 +14,7 @@ daily (cron, a systemd timer, a worker job) renews each file once per TSA genera
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -21,8 +22,9 @@ from sqlmodel import Session, col, select
 
 from backend.agreements.models import Agreement, AgreementStatus
 from backend.audit_log.service import record
-from backend.core.db import utcnow
-from backend.core.errors import Conflict, NotFound
+from backend.core import jobs
+from backend.core.db import session_scope, utcnow
+from backend.core.errors import Conflict, JingpinError, NotFound
 from backend.documents.models import DocumentFormat, DocumentKind, SubjectType
 from backend.documents.service import store_rendered
 from backend.documents.store import get_store
@@ -35,11 +37,12 @@ from backend.pki.service import (
     timestamp_authority,
 )
 from signing.archive import ArchiveTrust, archive_expiry, chain_expiry, renew_archive
-from signing.errors import PdfSigningError
+from signing.errors import PdfSigningError, SigningError
 from signing.pades import to_asn1_cert
 from signing.tsa import InProcessTimeStamper
 
 DEFAULT_WITHIN_DAYS = 365
+log = logging.getLogger(__name__)
 
 
 class ArchiveSetupError(Conflict):
@@ -50,7 +53,7 @@ class ArchiveSetupError(Conflict):
 
 @dataclass
 class RenewalRun:
-    """What one `archive renew` did."""
+    """What one `archive renew` did: agreement numbers renewed, (number, reason) that failed."""
 
     checked: int = 0
     renewed: list[str] = field(default_factory=list)
@@ -170,3 +173,36 @@ def renew_agreement(
         },
     )
     return True
+
+
+def renew_all(*, within_days: int = DEFAULT_WITHIN_DAYS, actor: str) -> RenewalRun:
+    """Renew every due agreement, one transaction each (a failure leaves the others renewed);
+    rolls the TSA first when its own certificate expires within the window. Raises
+    ArchiveSetupError when the root itself expires within it. Used by `jingpin archive renew`
+    and the daily `archive` job."""
+    run = RenewalRun()
+    with session_scope() as session:
+        run.tsa_rolled = prepare_timestamp_authority(session, within_days=within_days, actor=actor)
+        ids = fully_signed_ids(session)
+    run.checked = len(ids)
+    tools = ArchiveTools.current()  # after a TSA roll: the new TSA
+    for agreement_id in ids:
+        try:
+            with session_scope() as session:
+                ag = session.get(Agreement, agreement_id)
+                number = ag.number if ag else str(agreement_id)
+                if renew_agreement(
+                    session, agreement_id, within_days=within_days, actor=actor, tools=tools
+                ):
+                    run.renewed.append(number)
+        except (JingpinError, SigningError) as exc:
+            run.failed.append((number, str(exc)))
+    return run
+
+
+@jobs.task("archive.renew", queue="archive", cron="0 18 * * *")  # 18:00 UTC = 02:00 北京
+def daily_renewal() -> None:
+    """The daily renewal when a worker runs the `archive` queue (else cron runs the CLI)."""
+    run = renew_all(actor="archive-job")
+    for number, reason in run.failed:
+        log.error("协议 %s 续期失败：%s", number, reason)

@@ -23,46 +23,23 @@ def renew(
     ] = 365,
 ) -> None:
     """为三方签署完成的协议追加验证数据和新的文档时间戳（可每日重复执行）。"""
-    from backend.agreements.archive import (
-        ArchiveSetupError,
-        ArchiveTools,
-        fully_signed_ids,
-        prepare_timestamp_authority,
-        renew_agreement,
-    )
-    from backend.agreements.models import Agreement
-    from backend.core.db import session_scope
-    from backend.core.errors import JingpinError
-    from signing.errors import SigningError
+    from backend.agreements.archive import ArchiveSetupError, renew_all
 
     try:
-        with session_scope() as session:
-            rolled = prepare_timestamp_authority(session, within_days=within, actor="cli")
-            ids = fully_signed_ids(session)
+        run = renew_all(within_days=within, actor="cli")
     except ArchiveSetupError as exc:
         typer.echo(exc.message, err=True)
         raise typer.Exit(2) from None
     except (RuntimeError, FileNotFoundError) as exc:  # no data dir / CA yet
         typer.echo(f"证书机构不可用：{exc}（请先执行 jingpin init）", err=True)
         raise typer.Exit(2) from None
-    if rolled:
+    if run.tsa_rolled:
         typer.echo("时间戳服务证书已到期前轮换为新的密钥和证书。")
-    renewed, failed = 0, 0
-    tools = ArchiveTools.current()  # after a TSA roll: the new TSA
-    for agreement_id in ids:
-        try:
-            # one transaction per agreement: a failure leaves the others renewed
-            with session_scope() as session:
-                if renew_agreement(
-                    session, agreement_id, within_days=within, actor="cli", tools=tools
-                ):
-                    renewed += 1
-        except (JingpinError, SigningError) as exc:
-            failed += 1
-            with session_scope() as session:
-                ag = session.get(Agreement, agreement_id)
-                number = ag.number if ag else agreement_id
-            typer.echo(f"协议 {number} 续期失败：{exc}", err=True)
-    typer.echo(f"已检查 {len(ids)} 份签署完成的协议，续期 {renewed} 份，失败 {failed} 份。")
-    if failed:
+    for number, reason in run.failed:
+        typer.echo(f"协议 {number} 续期失败：{reason}", err=True)
+    typer.echo(
+        f"已检查 {run.checked} 份签署完成的协议，续期 {len(run.renewed)} 份，"
+        f"失败 {len(run.failed)} 份。"
+    )
+    if run.failed:
         raise typer.Exit(1)

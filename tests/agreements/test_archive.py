@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from backend.agreements.models import Agreement, AgreementSignature, AgreementStatus
 from backend.audit_log.models import AuditEvent
 from backend.cli import app as cli
+from backend.core import jobs
 from backend.documents.store import get_store
 from backend.pki.service import get_ca
 from tests.signing.lta import lta_results
@@ -115,3 +116,20 @@ def test_archive_renew_refuses_when_the_root_expires_within_the_window(
     assert "roll-root" in result.output and "Traceback" not in result.output
     session.rollback()  # end the read transaction: the CLI committed in its own
     assert {ag.id: ag.current_pdf_sha256 for ag in _fully_signed(session)} == before
+
+
+def test_the_daily_archive_job_renews_what_the_command_would(env: Any, session: Session) -> None:
+    """The `archive` queue's daily task (for deployments with a worker) runs the same renewal:
+    due agreements get a new document timestamp, audit-logged under the job's name."""
+    spec = jobs.TASKS["archive.renew"]
+    assert spec.queue == "archive" and spec.cron
+    before = {ag.id: ag.current_pdf_sha256 for ag in _fully_signed(session)}
+    later = get_ca().tsa_certificate.not_valid_after_utc - dt.timedelta(days=200)
+    with freeze_time(later):
+        spec.func()
+    session.rollback()
+    after = {ag.id: ag.current_pdf_sha256 for ag in _fully_signed(session)}
+    assert all(after[i] != before[i] for i in before)
+    renewed = _actions(session, "agreement.archive_renewed")
+    assert sorted(int(e.object_id) for e in renewed) == sorted(i or 0 for i in before)
+    assert {e.actor for e in renewed} == {"archive-job"}

@@ -9,9 +9,8 @@ from fastapi.responses import Response
 from backend.auth import admin
 from backend.auth.deps import PageUser, SessionDep
 from backend.auth.models import ROLE_LABELS, Role
-from backend.auth.service import require_role
 from backend.core.errors import JingpinError
-from backend.core.pages import redirect, render
+from backend.core.pages import confirmation, redirect, render
 from backend.orgs.service import list_organisations
 
 router = APIRouter(include_in_schema=False)
@@ -132,9 +131,8 @@ async def reset_page(
     f = await _form(request)
     if f.get("confirmed") != "1":
         target = admin.get_user(session, user, user_id)
-        return render(
+        return confirmation(
             request,
-            "confirm.html",
             title="重置密码",
             action=f"/admin/users/{user_id}/reset-password",
             facts=[("用户", f"{target.display_name}（{target.username}）")],
@@ -142,8 +140,6 @@ async def reset_page(
             warning="重置后原密码立即失效，该用户的所有登录将退出；新的一次性密码只显示一次。",
             button="确认重置密码",
             fields={"reason": f.get("reason", "")},
-            blocker=None,
-            preview=None,
             busy="正在重置…",
         )
     target, password = admin.reset_password(session, user, user_id, f.get("reason", ""))
@@ -167,6 +163,3 @@ async def change_password_page(request: Request, session: SessionDep, user: Page
         session.rollback()
         return render(request, "admin/password.html", status_code=422, errors=exc.fields)
     return redirect("/home", "密码已修改")
-
-
-__all__ = ["router", "require_role"]

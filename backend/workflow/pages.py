@@ -18,7 +18,9 @@ from backend.core.config import get_settings
 from backend.core.dates import deadline_zh, to_local_input
 from backend.core.errors import JingpinError, ValidationFailed
 from backend.core.pages import confirmation, is_confirmed, redirect, render
+from backend.core.responses import download
 from backend.core.validation import required_text
+from backend.core.xlsx import Workbook, to_bytes
 from backend.documents.converter import get_pool
 from backend.orgs.service import list_units
 from backend.workflow import (
@@ -50,6 +52,7 @@ from backend.works.service import (
 )
 
 router = APIRouter(include_in_schema=False)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _pick_batch(session: Session, batch_id: int | None) -> Batch | None:
@@ -758,6 +761,30 @@ def public_index(request: Request, session: SessionDep) -> Response:
         csrf_token="",
         notices=[(n, by_id[n.batch_id], deadline_zh(n.ends_at)) for n in published],
     )
+
+
+@router.get("/public/notices/{batch_id}.xlsx")
+def public_notice_xlsx(batch_id: int, session: SessionDep) -> Response:
+    """公示名单 as Excel (as public as the page itself; text cells never formulas)."""
+    batch, _notice, rows = notices.public_list(session, batch_id)
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "公示名单"
+    ws.append(["序号", "作品名称", "申报机构", "推荐单位", "创作方向", "集数", "状态"])
+    for i, r in enumerate(rows, start=1):
+        ws.append(
+            [
+                i,
+                r["title"],
+                r["organisation"],
+                r["unit"],
+                r["direction"],
+                r["episodes"],
+                r["status"],
+            ]
+        )
+    return download(to_bytes(wb), f"{batch.label}公示名单.xlsx", XLSX)
 
 
 @router.get("/public/notices/{batch_id}", response_class=HTMLResponse)

@@ -54,8 +54,11 @@ def _work_from_form(form: dict[str, Any]) -> dict[str, Any]:
         raw = str(form.get(money + "_yuan", "")).replace(",", "").strip()
         data.pop(money + "_yuan", None)
         data[money + "_fen"] = display.parse_yuan(raw, field=money + "_fen")
-    if str(data.get("episodes", "")).isdigit():
-        data["episodes"] = int(data["episodes"])
+    # A typed whole number (also -3) becomes an int, so the check names the real rule (须大于 0)
+    # rather than saying it is not a whole number.
+    episodes = str(data.get("episodes", "")).strip()
+    if episodes.lstrip("-").isdigit():
+        data["episodes"] = int(episodes)
     for optional in ("planned_start", "planned_completion", "batch_id"):
         if not data.get(optional):
             data[optional] = None

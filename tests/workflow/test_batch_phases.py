@@ -166,3 +166,21 @@ def test_the_demo_has_a_batch_open_now_and_the_desks_default_to_it(
     assert len(current) == 1 and current[0]["open"]
     page = client.get("/reviews/unit", headers={**token_for("unit-zj"), "accept": "text/html"})
     assert page.status_code == 200 and current[0]["label"] in page.text
+
+
+def test_the_public_notice_list_downloads_as_excel(client: Any, session: Session) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from backend.works.models import Batch
+
+    b1 = session.exec(select(Batch).where(Batch.year == 2026, Batch.number == 1)).one()
+    r = client.get(f"/public/notices/{b1.id}.xlsx")
+    assert r.status_code == 200
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][1] == "作品名称" and "西湖边的修伞人" in {row[1] for row in rows[1:]}
+    page = client.get(f"/public/notices/{b1.id}", headers={"accept": "text/html"})
+    assert 'id="notice-xlsx"' in page.text

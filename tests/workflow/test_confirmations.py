@@ -132,3 +132,38 @@ def test_all_notifications_are_marked_read_with_one_click(client: Any, flow: Any
     assert r.status_code == 303
     after = client.get("/notifications").text
     assert 'id="read-all"' not in after and "未读</span>" not in after
+
+
+def test_a_negative_episode_count_is_named_for_what_it_is(client: Any) -> None:
+    login(client, "prod-hz")
+    token = csrf(client, "/works/new")
+    r = client.post(
+        "/works/new",
+        data={
+            "csrf_token": token,
+            "title": "负数集数",
+            "episodes": "-3",
+            "budget_yuan": "1",
+            "requested_yuan": "1",
+        },
+    )
+    assert r.status_code == 422 and "集数须大于 0" in r.text and "集数须为整数" not in r.text
+
+
+def test_the_error_summary_lists_each_problem_it_counts(client: Any) -> None:
+    login(client, "prod-hz")
+    token = csrf(client, "/works/new")
+    r = client.post(
+        "/works/new",
+        data={"csrf_token": token, "title": "", "budget_yuan": "1", "requested_yuan": "1"},
+    )
+    assert r.status_code == 422
+    import re
+
+    summary = re.search(
+        r'<div class="alert" role="alert" id="error-summary">请修正以下 (\d+) 处问题(.*?)</div>',
+        r.text,
+        re.S,
+    )
+    assert summary is not None
+    assert int(summary.group(1)) == summary.group(2).count("<li>") > 0

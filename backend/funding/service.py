@@ -506,9 +506,10 @@ def reject_reversal(
     session: Session, user: User, disbursement_id: int, reason: str
 ) -> DisbursementEntry:
     """A second finance user turns the reversal down: the payment stands."""
+    # who may act first (403/404), then what they sent (422)
+    d, _requested = _pending_reversal(session, user, disbursement_id, "退回冲销申请")
     if not reason.strip():
         raise ValidationFailed("请填写退回理由", fields={"reason": "请填写退回理由"})
-    d, _requested = _pending_reversal(session, user, disbursement_id, "退回冲销申请")
     return _append(session, user, d, EntryKind.reversal_rejected, reason=reason.strip())
 
 

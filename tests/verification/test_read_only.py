@@ -13,7 +13,14 @@ from sqlmodel import Session, col, select
 
 from backend.app import create_app
 
-NOT_STATE_CHANGES = {"/api/v1/auth/token", "/api/v1/auth/logout", "/api/v1/verify"}
+NOT_STATE_CHANGES = {
+    "/api/v1/auth/token",
+    "/api/v1/auth/logout",
+    "/api/v1/verify",
+    # the caller's own second factor: an auditor secures their own account like anyone else
+    "/api/v1/auth/totp/enrolment",
+    "/api/v1/auth/totp/enrolment/confirm",
+}
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 # Routes whose scope legitimately answers 404 to an auditor: the record is someone else's and a
 # stranger must not learn that it exists (404 before 403).

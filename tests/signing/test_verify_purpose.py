@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from io import BytesIO
 from pathlib import Path
 
 from asn1crypto import keys as asn1_keys
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
+from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata, PdfSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from signing.pades import SigningRequest, sign_pdf, to_asn1_cert
+from signing.pades import to_asn1_cert
 from signing.pki import CertificateAuthority
 from signing.tsa import InProcessTimeStamper
 from signing.verify import TOTAL_FAILED, VerificationReport, exit_code
@@ -35,7 +39,13 @@ def _signer(cert: x509.Certificate, key: ec.EllipticCurvePrivateKey, ca: Certifi
 
 
 def _sign(pdf: bytes, signer: signers.Signer, timestamper: InProcessTimeStamper) -> bytes:
-    return sign_pdf(pdf, SigningRequest(field="party_yi", signer=signer, timestamper=timestamper))
+    """Raw pyHanko (our own sign_pdf refuses such certificates): a hostile signer's file."""
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    meta = PdfSignatureMetadata(field_name="party_yi", subfilter=SigSeedSubFilter.PADES)
+    out = PdfSigner(meta, signer=signer, timestamper=timestamper).sign_pdf(
+        writer, existing_fields_only=True
+    )
+    return out.getvalue()
 
 
 def test_a_signature_made_with_the_tsa_certificate_is_failed_and_named_as_such(

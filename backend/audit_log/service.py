@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, text
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from backend.audit_log.models import AuditEvent
@@ -27,6 +29,7 @@ LOCK_KEY = 0x6A696E67  # "jing": the advisory lock that serialises audit writers
 HASHES = {"sha256": sha256_hex, "sm3": sm3_hex}
 # Set in session.info by record(): the head this transaction wrote (checkpoints.py reads it).
 HEAD_KEY = "audit_head_seq"
+STREAM_BATCH = 10_000  # rows per fetch when verifying the chain
 
 
 def chain_algorithm() -> str:
@@ -44,23 +47,69 @@ def head(session: Session) -> AuditEvent | None:
     return session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1)).first()
 
 
-def event_digest(event: AuditEvent) -> str:
+# The columns verify_chain streams (plain rows, no ORM objects: 1M events load ~10x faster).
+CHAIN_FIELDS = (
+    "seq",
+    "at",
+    "actor_id",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "payload",
+    "payload_sha256",
+    "prev_hash",
+    "hash",
+    "hash_algorithm",
+)
+
+
+def event_digest(
+    *,
+    seq: int,
+    at: datetime,
+    actor_id: int | None,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    payload_sha256: str,
+    prev_hash: str,
+    hash_algorithm: str,
+) -> str:
+    """H(prev_hash ‖ canonical event) from the event's fields (an AuditEvent or a plain row)."""
     body = {
-        "seq": event.seq,
-        "at": event.at.isoformat(),
-        "actor_id": event.actor_id,
-        "actor": event.actor,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "payload_sha256": event.payload_sha256,
+        "seq": seq,
+        "at": at.isoformat(),
+        "actor_id": actor_id,
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "payload_sha256": payload_sha256,
     }
-    if event.hash_algorithm != "sha256":  # SHA-256 events keep the form they were chained in
-        body["hash_algorithm"] = event.hash_algorithm
-    digest = HASHES.get(event.hash_algorithm)
+    if hash_algorithm != "sha256":  # SHA-256 events keep the form they were chained in
+        body["hash_algorithm"] = hash_algorithm
+    digest = HASHES.get(hash_algorithm)
     if digest is None:
-        raise ValueError(f"unknown chain hash {event.hash_algorithm!r}")
-    return digest((event.prev_hash + canonical_json(body)).encode())
+        raise ValueError(f"unknown chain hash {hash_algorithm!r}")
+    return digest((prev_hash + canonical_json(body)).encode())
+
+
+def digest_of(event: Any) -> str:
+    """event_digest of anything with the chain's fields as attributes (AuditEvent, Row)."""
+    return event_digest(
+        seq=event.seq,
+        at=event.at,
+        actor_id=event.actor_id,
+        actor=event.actor,
+        action=event.action,
+        object_type=event.object_type,
+        object_id=event.object_id,
+        payload_sha256=event.payload_sha256,
+        prev_hash=event.prev_hash,
+        hash_algorithm=event.hash_algorithm,
+    )
 
 
 def record(
@@ -90,7 +139,7 @@ def record(
         hash="",
         hash_algorithm=chain_algorithm(),
     )
-    event.hash = event_digest(event)
+    event.hash = digest_of(event)
     session.add(event)
     session.flush()
     session.info[HEAD_KEY] = event.seq
@@ -114,7 +163,8 @@ class ChainStatus:
         return f"审计日志链在第 {self.first_bad_seq} 号事件处断裂：{self.reason}"
 
 
-def verify_events(events: Iterable[AuditEvent], keep: Collection[int] = ()) -> ChainStatus:
+def verify_events(events: Iterable[Any], keep: Collection[int] = ()) -> ChainStatus:
+    """Check events in seq order: AuditEvent objects or plain rows with CHAIN_FIELDS."""
     prev = GENESIS
     expected_seq = 1
     count = 0
@@ -128,7 +178,7 @@ def verify_events(events: Iterable[AuditEvent], keep: Collection[int] = ()) -> C
         if ev.prev_hash != prev:
             return ChainStatus(False, count, ev.seq, "前序哈希不符")
         try:
-            intact = event_digest(ev) == ev.hash
+            intact = digest_of(ev) == ev.hash
         except ValueError:
             return ChainStatus(False, count, ev.seq, f"未知的哈希算法 {ev.hash_algorithm}")
         if not intact:
@@ -141,7 +191,12 @@ def verify_events(events: Iterable[AuditEvent], keep: Collection[int] = ()) -> C
 
 
 def verify_chain(session: Session, keep: Collection[int] = ()) -> ChainStatus:
-    return verify_events(session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))), keep)
+    """Stream the chain as plain rows, a batch at a time (a server-side cursor on PostgreSQL)."""
+    columns = [getattr(AuditEvent.__table__.c, f) for f in CHAIN_FIELDS]  # type: ignore[attr-defined]
+    rows = session.execute(
+        sa_select(*columns).order_by(col(AuditEvent.seq)).execution_options(yield_per=STREAM_BATCH)
+    )
+    return verify_events(rows, keep)
 
 
 def count_events(session: Session) -> int:

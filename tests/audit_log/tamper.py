@@ -31,7 +31,7 @@ def tamper(session: Session, sql: str, **params: object) -> None:
 def recompute_chain_from(session: Session, seq: int, **changes: object) -> None:
     """Edit event ``seq`` and recompute every hash after it, as an insider would."""
     from backend.audit_log.models import AuditEvent
-    from backend.audit_log.service import GENESIS, event_digest
+    from backend.audit_log.service import GENESIS, digest_of
 
     drop_append_only(session)
     events = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))).all()
@@ -42,7 +42,7 @@ def recompute_chain_from(session: Session, seq: int, **changes: object) -> None:
                 setattr(ev, k, v)
         if ev.seq >= seq:
             ev.prev_hash = prev
-            ev.hash = event_digest(ev)
+            ev.hash = digest_of(ev)
             session.add(ev)
         prev = ev.hash
     session.commit()

@@ -72,6 +72,7 @@ from backend.pki.service import (
     seal_signing,
     verify_bytes,
 )
+from backend.workflow import notifications as notes
 from backend.works.models import Work, WorkStatus
 from signing.appearance import SignatureAppearance
 from signing.errors import PdfSigningError
@@ -114,6 +115,35 @@ def party_column(party: Party) -> Any:
         Party.bing: col(Agreement.unit_org_id),
         Party.jia: col(Agreement.ministry_org_id),
     }[party]
+
+
+def signers(session: Session, ag: Agreement, party: Party) -> list[User]:
+    """The active users who may sign for ``party``: its role in its organisation."""
+    return list(
+        session.exec(
+            select(User).where(
+                User.organisation_id == party_org_id(ag, party),
+                User.role == PARTY_ROLE[party],
+                col(User.is_active).is_(True),
+            )
+        )
+    )
+
+
+def tell_next_party(session: Session, ag: Agreement) -> None:
+    """轮到您签署: notify (and mail) the users of the party whose turn it now is."""
+    if ag.next_party is None:
+        return
+    party = Party(ag.next_party)
+    work = session.get(Work, ag.work_id)
+    title = f"《{work.title}》" if work else ""
+    notes.notify(
+        session,
+        signers(session, ag, party),
+        f"{title}三方协议轮到{party.label}签署",
+        f"协议 {ag.number} 现轮到{party.label}签署，请登录系统核对协议内容后签署。",
+        f"/agreements/{ag.id}",
+    )
 
 
 def party_of(user: User, ag: Agreement) -> Party | None:
@@ -403,6 +433,7 @@ def create_agreement(
             "crypto_profiles": {p.value: profile.value for p, profile in profiles.items()},
         },
     )
+    tell_next_party(session, ag)
     return ag
 
 
@@ -634,6 +665,8 @@ def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) 
             "factor": plan.factor.value,
         },
     )
+    if not last:
+        tell_next_party(session, ag)
     if last:
         doc = _archive(session, ag, user, signed, doc, plan)
         ag.status = AgreementStatus.fully_signed.value

@@ -44,6 +44,7 @@ from backend.funding.models import (
 )
 from backend.funding.schemas import DisbursementRead, EntryRead
 from backend.orgs.models import Organisation
+from backend.workflow import notifications as notes
 from backend.works.models import Work
 
 MONEY_ROLES = {Role.finance}
@@ -357,9 +358,11 @@ def approve(
     factor = require_step_up(session, user, step_up)
     if state != DisbursementState.requested:
         raise Conflict(f"该拨付申请当前状态为“{state.label}”，不能审批", code="not_pending")
-    return _append(
+    entry = _append(
         session, user, d, EntryKind.approved, audit={"factor": factor.value}, reason=note.strip()
     )
+    _tell_requester(session, d, "拨付申请已审批", "已审批，等待财务登记拨付")
+    return entry
 
 
 def reject(session: Session, user: User, disbursement_id: int, reason: str) -> DisbursementEntry:
@@ -420,7 +423,7 @@ def pay(
     assert m is not None and ag is not None
     if paid_fen(session, milestone_id=m.id or 0) + d.amount_fen > m.amount_fen:
         raise Conflict("登记后该节点已拨付金额将超过节点金额", code="over_paid")
-    return _append(
+    entry = _append(
         session,
         user,
         d,
@@ -430,6 +433,25 @@ def pay(
         voucher_no=voucher_no.strip(),
         bank_reference=bank_reference.strip(),
         paid_on=paid_on,
+    )
+    _tell_requester(
+        session, d, "拨付已完成", f"已于 {paid_on.isoformat()} 拨付（凭证号 {entry.voucher_no}）"
+    )
+    return entry
+
+
+def _tell_requester(session: Session, d: Disbursement, title: str, what: str) -> None:
+    """Mail the finance user who asked for the money what became of it."""
+    requester = session.get(User, d.requested_by)
+    ag = session.get(Agreement, d.agreement_id)
+    if requester is None or ag is None:
+        return
+    notes.notify(
+        session,
+        [requester],
+        f"{title}：{ag.number} {format_fen(d.amount_fen)}",
+        f"协议 {ag.number} 的拨付申请（{format_fen(d.amount_fen)}）{what}。",
+        f"/finance/agreements/{ag.id}",
     )
 
 

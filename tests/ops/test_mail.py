@@ -16,6 +16,12 @@ from backend.auth.models import User
 from backend.core.db import get_engine, session_scope, utcnow
 from backend.workflow import notifications as notes
 from backend.workflow.models import Notification, OutboxMessage
+from tests.agreements.conftest import (
+    fresh_work,
+    pool,  # noqa: F401  (fixture)
+    sign,
+)
+from tests.funding.conftest import funded_agreement, milestones, post
 
 
 class Inbox:
@@ -152,3 +158,54 @@ def test_reminders_tell_units_that_the_half_month_ends_in_three_days(smtp):
         to == ["zj@example.cn"] and "2026年7月上半月推进表将于7月15日截止统计" in m["Subject"]
         for to, m in smtp.messages
     )
+
+
+def _turns(smtp: Inbox) -> list[tuple[list[str], str]]:
+    return [(to, str(m["Subject"])) for to, m in smtp.messages if "三方协议轮到" in m["Subject"]]
+
+
+@pytest.mark.usefixtures("pool")
+def test_each_party_is_mailed_when_it_is_their_turn_to_sign(smtp, client, token_for):
+    with session_scope() as s:
+        for name in ("prod-hz", "unit-zj", "ministry"):
+            user(s, name, email=f"{name}@example.cn")
+    with Session(get_engine()) as s:
+        wid = fresh_work(s)
+    r = client.post("/api/v1/agreements", json={"work_id": wid}, headers=token_for("ministry"))
+    assert r.status_code == 201, r.text
+    aid = r.json()["id"]
+    subject = "【微短剧精品创作传播计划】《西湖边的修伞人》三方协议轮到{}签署"
+    assert _turns(smtp) == [(["prod-hz@example.cn"], subject.format("乙方"))]
+    plain = smtp.messages[-1][1].get_body(("plain",)).get_content()
+    assert f"https://jingpin.example.cn/agreements/{aid}" in plain
+    assert sign(client, token_for("prod-hz"), aid).status_code == 200
+    assert _turns(smtp)[1:] == [(["unit-zj@example.cn"], subject.format("丙方"))]
+    assert sign(client, token_for("unit-zj"), aid).status_code == 200
+    assert _turns(smtp)[2:] == [(["ministry@example.cn"], subject.format("甲方"))]
+    assert sign(client, token_for("ministry"), aid).status_code == 200
+    assert len(_turns(smtp)) == 3  # fully signed: nobody's turn any more
+
+
+def test_the_requester_is_mailed_when_a_disbursement_is_approved_and_paid(
+    smtp, session, client, token_for
+):
+    ag = funded_agreement(session)
+    m1 = milestones(session, ag.id)[0]
+    with session_scope() as s:
+        user(s, "finance-a", email="fa@example.cn")
+    d = post(
+        client, "/api/v1/disbursements", token_for("finance-a"),
+        {"milestone_id": m1.id, "amount_fen": 1_234_00},
+    ).json()["id"]  # fmt: skip
+    assert smtp.messages == []  # a request mails nobody yet
+    assert post(client, f"/api/v1/disbursements/{d}/approve", token_for("finance-b")).is_success
+    pay = {"voucher_no": "PZ-17", "bank_reference": "BR-17"}
+    assert post(client, f"/api/v1/disbursements/{d}/pay", token_for("finance-b"), pay).is_success
+    got = [(to, str(m["Subject"])) for to, m in smtp.messages]
+    assert got == [
+        (["fa@example.cn"], f"【微短剧精品创作传播计划】拨付申请已审批：{ag.number} ¥1,234.00"),
+        (["fa@example.cn"], f"【微短剧精品创作传播计划】拨付已完成：{ag.number} ¥1,234.00"),
+    ]
+    plain = smtp.messages[1][1].get_body(("plain",)).get_content()
+    assert "凭证号 PZ-17" in plain
+    assert f"https://jingpin.example.cn/finance/agreements/{ag.id}" in plain

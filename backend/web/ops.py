@@ -10,15 +10,17 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlmodel import Session
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.core import jobs
 from backend.core.db import get_engine
@@ -120,23 +122,39 @@ def install(app: FastAPI) -> None:
     """The ops routes, and the request-id + latency middleware (outermost)."""
     app.include_router(router)
 
-    @app.middleware("http")
-    async def request_context(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        rid = new_request_id(request.headers.get("x-request-id"))
+    app.add_middleware(RequestContext)
+
+
+class RequestContext:
+    """Every request gets an id (X-Request-ID, in the JSON logs) and a latency sample. Pure ASGI,
+    not BaseHTTPMiddleware: the body stream passes through untouched, so the body limit's 413
+    (raised while the route reads the body) still reaches the app's error handler."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = new_request_id(Headers(scope=scope).get("x-request-id"))
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = rid
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            response.headers["X-Request-ID"] = rid
-            return response
+            await self.app(scope, receive, send_with_id)
         finally:
-            route: Any = request.scope.get("route")
+            route: Any = scope.get("route")
             REQUEST_SECONDS.labels(
-                method=request.method,
+                method=scope["method"],
                 # The route template (/api/v1/works/{work_id}), never the raw path: bounded labels.
                 route=getattr(route, "path", "unmatched"),
                 status=f"{status // 100}xx",

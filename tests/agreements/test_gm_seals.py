@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from signing.gm.ses import pdf_signed_bytes
 from tests.agreements.conftest import fresh_work, sign
 from tests.agreements.gm_profile import profile_template
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import client_login
 from tests.signing.gm.ses_checker import check_seal, check_signature
 
 template = profile_template("gm")
@@ -91,7 +91,7 @@ def test_admin_makes_an_electronic_seal_from_the_picture_and_it_exports_as_a_val
     assert "electronic_seal.create" in actions
 
     # the seal page shows it, with the picture and the export link
-    client.post("/login", data={"username": "admin", "password": DEMO_PASSWORD})
+    client_login(client, "admin")
     page = client.get("/seals")
     assert page.status_code == 200
     assert f"/api/v1/electronic-seals/{made['id']}.esl" in page.text
@@ -180,7 +180,7 @@ def test_each_sm2_signature_of_a_signed_agreement_exports_as_a_checked_ses_signa
     )
 
     # the agreement page links each SES_Signature
-    client.post("/login", data={"username": "auditor", "password": DEMO_PASSWORD})
+    client_login(client, "auditor")
     page = client.get(f"/agreements/{aid}").text
     assert page.count("ses-signature.der") == 2
     client.post("/logout")

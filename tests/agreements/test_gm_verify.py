@@ -192,13 +192,15 @@ def test_an_sm2_seal_revoked_through_the_app_fails_later_signatures_and_notes_ea
     client: Any, token_for: Any, session: Session
 ) -> None:
     """The long-term rules of the international profile: a signature timestamped before the
-    revocation stays valid (with a note), one made after it is REVOKED."""
+    revocation stays valid (with a note), one made after it is REVOKED. (Revoked for
+    cessation of operation: a key compromise without an invalidity date leaves it open when the
+    key leaked, which is INDETERMINATE in both profiles.)"""
     from backend.pki.service import require_gm_ca, revoke_seal
 
     ag, prepared, signed = demo_agreement(session)
     serial = producer_seal(session, ag)
     signer = gm_signer(require_gm_ca(), serial)  # the key, loaded while the CA still gives it
-    revoke_seal(session, serial, "key_compromise", actor="test")
+    revoke_seal(session, serial, "cessation_of_operation", actor="test")
     session.commit()
     body = verify(client, token_for, signed)
     yi = body["signatures"][0]

@@ -7,17 +7,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import DEMO_PASSWORD, client_login
 from tests.web.helpers import csrf, login
 
 
 def _login_status(client: Any, username: str, password: str) -> int:
     client.cookies.clear()
-    r = client.post(
-        "/login", data={"username": username, "password": password}, follow_redirects=False
-    )
+    r = client_login(client, username, password)  # through the login page (login-CSRF)
     return int(r.status_code)
 
 
@@ -26,9 +24,9 @@ def _actions(session: Session, user_id: int) -> list[str]:
 
     session.commit()
     rows = session.exec(
-        select(AuditEvent).where(
-            AuditEvent.object_type == "user", AuditEvent.object_id == str(user_id)
-        )
+        select(AuditEvent)
+        .where(AuditEvent.object_type == "user", AuditEvent.object_id == str(user_id))
+        .order_by(col(AuditEvent.seq))
     ).all()
     return [e.action for e in rows if e.action.startswith("user.")]
 

@@ -235,6 +235,7 @@ async def record_review(
     user: CurrentUser,
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
+    reviews.check_can_record(session, user, agreement_id)  # before the body is read
     form = await request.form()
     files: list[tuple[str, bytes]] = []
     for f in form.getlist("files"):

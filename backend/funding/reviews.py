@@ -68,6 +68,13 @@ def request_review(
     return req
 
 
+def check_can_record(session: Session, user: User, agreement_id: int) -> None:
+    """Before an upload is read: the agreement in the caller's scope (404), then the ministry's
+    role (403). Attachments of up to 64 MiB are not read for anyone else."""
+    get_agreement(session, user, agreement_id)
+    require_role(user, Role.ministry_officer, message="仅总局工作人员可以登记检查或验收结果")
+
+
 def record_review(
     session: Session,
     user: User,

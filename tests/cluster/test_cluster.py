@@ -147,7 +147,7 @@ def test_the_agreement_chain_moves_across_both_hosts(cluster):
     paid = post(
         b,
         f"/api/v1/disbursements/{did}/pay",
-        cluster.headers(b, "finance-a"),
+        cluster.headers(b, "finance-b"),  # dual control: not the requester
         json={"voucher_no": "PZ-C1", "bank_reference": "BR-C1", "paid_on": "2026-12-02"},
     )
     assert paid.status_code == 200 and paid.json()["state"] == "paid"

@@ -31,8 +31,8 @@ SCOPED_404 = {
 }
 
 
-# Routes that read their form by hand (no OpenAPI request body): a plausible form. Note: this one
-# validates the form before it checks the role, so bad input gets 422 even from an auditor.
+# Routes that read their form by hand (no OpenAPI request body): a plausible form (the role is
+# checked before the form is read).
 FORM_BODIES = {
     "/api/v1/agreements/{agreement_id}/reviews": {
         "kind": "midterm",

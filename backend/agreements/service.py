@@ -668,7 +668,7 @@ def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) 
     if not last:
         tell_next_party(session, ag)
     if last:
-        doc = _archive(session, ag, user, signed, doc, plan)
+        doc = _archive(session, ag, user, signed, doc)
         ag.status = AgreementStatus.fully_signed.value
         ag.fully_signed_at = utcnow()
         session.add(ag)
@@ -716,18 +716,16 @@ def _verified(data: bytes, expected: int) -> None:
         )
 
 
-def _archive(
-    session: Session, ag: Agreement, user: User, signed: bytes, doc: Document, plan: SignPlan
-) -> Document:
+def _archive(session: Session, ag: Agreement, user: User, signed: bytes, doc: Document) -> Document:
     """Verify the fully signed agreement, store its archive form (长期保存格式, PAdES B-LTA: the
     parties' B-T signatures, a DSS with every chain and CRL, a document timestamp) as the
     agreement's current document, verified again. Raises 409 when either fails verification.
 
     Agreements with SM2 signatures stay B-T for now: pyHanko's validation-data collection
     cannot build SM2 certificate paths, so they are verified and kept as signed."""
-    expected = len(signature_field_names(signed))
-    sm2_fields = [n for n in signature_field_names(signed) if n.endswith("_sm2")]
-    if sm2_fields:  # any party's SM2 signature, not only the last party's (per-org profiles)
+    fields = signature_field_names(signed)
+    expected = len(fields)
+    if any(n.endswith("_sm2") for n in fields):  # any party's SM2 signature (per-org profiles)
         _verified(signed, expected)
         return doc
     try:
@@ -834,7 +832,19 @@ def decline(
     blocker = decline_blocker(session, locked, party)
     if blocker is not None:  # signed or voided meanwhile (the row lock makes this final)
         raise blocker
-    locked.status = AgreementStatus.declined.value
+    return _close(session, user, locked, AgreementStatus.declined, reason, {"party": party.value})
+
+
+def _close(
+    session: Session,
+    user: User,
+    locked: Agreement,
+    status: AgreementStatus,
+    reason: str,
+    payload: dict[str, Any],
+) -> Agreement:
+    """End a locked agreement's signing (拒签 or 作废) with its reason, in the audit log."""
+    locked.status = status.value
     locked.decline_reason = reason.strip()
     locked.declined_by = user.id
     locked.next_party = None
@@ -844,10 +854,10 @@ def decline(
     record(
         session,
         actor=user,
-        action="agreement.declined",
+        action=f"agreement.{status.value}",
         object_type="agreement",
         object_id=locked.id,
-        payload={"reason": locked.decline_reason, "party": party.value},
+        payload={"reason": locked.decline_reason, **payload},
     )
     return locked
 
@@ -875,22 +885,7 @@ def void(session: Session, user: User, agreement_id: int, reason: str) -> Agreem
     if blocker is not None:
         raise blocker
     signed = [s.party for s in signatures_of(session, locked)]
-    locked.status = AgreementStatus.voided.value
-    locked.decline_reason = reason.strip()
-    locked.declined_by = user.id
-    locked.next_party = None
-    locked.voided_at = locked.updated_at = utcnow()
-    session.add(locked)
-    session.flush()
-    record(
-        session,
-        actor=user,
-        action="agreement.voided",
-        object_type="agreement",
-        object_id=locked.id,
-        payload={"reason": locked.decline_reason, "signed_parties": signed},
-    )
-    return locked
+    return _close(session, user, locked, AgreementStatus.voided, reason, {"signed_parties": signed})
 
 
 # --------------------------------------------------------------------------- reading

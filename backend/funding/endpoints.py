@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -84,6 +85,24 @@ def _disbursement(session: Session, d_id: int) -> DisbursementRead:
     d = session.get(service.Disbursement, d_id)
     assert d is not None  # the service action just found it
     return service.disbursement_read(session, d)
+
+
+def _disbursement_step(
+    session: Session,
+    user: Any,
+    request: Request,
+    body: Any,
+    key: str | None,
+    d_id: int,
+    step: Callable[[], object],
+) -> JSONResponse:
+    """One money step on a disbursement under its Idempotency-Key: run it, answer the record."""
+
+    def act() -> tuple[int, DisbursementRead]:
+        step()
+        return 200, _disbursement(session, d_id)
+
+    return idempotent(session, user, key, _digest(request, body), act)
 
 
 # --------------------------------------------------------------------------- reading
@@ -340,11 +359,10 @@ def approve(
     body = body or ApproveBody()
     proof = _step_up(session, user, request, body, idempotency_key)
 
-    def act() -> tuple[int, DisbursementRead]:
+    def step() -> None:
         service.approve(session, user, disbursement_id, body.note, step_up=proof)
-        return 200, _disbursement(session, disbursement_id)
 
-    return idempotent(session, user, idempotency_key, _digest(request, body), act)
+    return _disbursement_step(session, user, request, body, idempotency_key, disbursement_id, step)
 
 
 @router.post(
@@ -361,11 +379,10 @@ def reject(
     user: CurrentUser,
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
-    def act() -> tuple[int, DisbursementRead]:
+    def step() -> None:
         service.reject(session, user, disbursement_id, body.reason)
-        return 200, _disbursement(session, disbursement_id)
 
-    return idempotent(session, user, idempotency_key, _digest(request, body), act)
+    return _disbursement_step(session, user, request, body, idempotency_key, disbursement_id, step)
 
 
 @router.post(
@@ -384,7 +401,7 @@ def pay(
 ) -> JSONResponse:
     proof = _step_up(session, user, request, body, idempotency_key)
 
-    def act() -> tuple[int, DisbursementRead]:
+    def step() -> None:
         service.pay(
             session,
             user,
@@ -394,9 +411,8 @@ def pay(
             paid_on=body.paid_on,
             step_up=proof,
         )
-        return 200, _disbursement(session, disbursement_id)
 
-    return idempotent(session, user, idempotency_key, _digest(request, body), act)
+    return _disbursement_step(session, user, request, body, idempotency_key, disbursement_id, step)
 
 
 @router.post(
@@ -413,11 +429,10 @@ def reverse(
     user: CurrentUser,
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
-    def act() -> tuple[int, DisbursementRead]:
+    def step() -> None:
         service.request_reversal(session, user, disbursement_id, body.reason)
-        return 200, _disbursement(session, disbursement_id)
 
-    return idempotent(session, user, idempotency_key, _digest(request, body), act)
+    return _disbursement_step(session, user, request, body, idempotency_key, disbursement_id, step)
 
 
 @router.post(
@@ -437,11 +452,10 @@ def approve_reversal(
     body = body or ApproveBody()
     proof = _step_up(session, user, request, body, idempotency_key)
 
-    def act() -> tuple[int, DisbursementRead]:
+    def step() -> None:
         service.approve_reversal(session, user, disbursement_id, body.note, step_up=proof)
-        return 200, _disbursement(session, disbursement_id)
 
-    return idempotent(session, user, idempotency_key, _digest(request, body), act)
+    return _disbursement_step(session, user, request, body, idempotency_key, disbursement_id, step)
 
 
 @router.post(
@@ -458,8 +472,7 @@ def reject_reversal(
     user: CurrentUser,
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
-    def act() -> tuple[int, DisbursementRead]:
+    def step() -> None:
         service.reject_reversal(session, user, disbursement_id, body.reason)
-        return 200, _disbursement(session, disbursement_id)
 
-    return idempotent(session, user, idempotency_key, _digest(request, body), act)
+    return _disbursement_step(session, user, request, body, idempotency_key, disbursement_id, step)

@@ -12,9 +12,11 @@ and saves through :func:`to_bytes` (ruff bans importing openpyxl's ``Workbook`` 
 from __future__ import annotations
 
 import io
+import zipfile
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
+from openpyxl.writer.excel import ExcelWriter
 
 __all__ = ["FORMULA_TRIGGERS", "Workbook", "as_text", "to_bytes"]
 
@@ -37,5 +39,8 @@ def to_bytes(wb: Workbook) -> bytes:
                 if isinstance(cell, Cell):
                     as_text(cell)
     out = io.BytesIO()
-    wb.save(out)
+    # ExcelWriter rather than wb.save: save_workbook overwrites properties.modified with the
+    # clock, so a writer that fixes the time (reproducible progress tables) would not get it.
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(wb, archive).save()
     return out.getvalue()

@@ -17,6 +17,7 @@ from pathlib import Path
 import docx
 import pypdf
 import pytest
+from freezegun import freeze_time
 from lxml import etree
 from openpyxl import load_workbook
 from sqlmodel import Session, SQLModel, create_engine
@@ -447,8 +448,12 @@ def test_progress_table_without_works_says_so(world):
 
 def test_progress_xlsx_has_money_formats_frozen_header_and_a4_landscape(world):
     ctx = world.progress(PROGRESS_ROWS)
-    data = progress_xlsx(ctx)
-    assert data == progress_xlsx(ctx)
+    with freeze_time("2026-06-16 09:00:00"):
+        data = progress_xlsx(ctx)
+    with freeze_time("2026-06-16 09:00:01"):  # the same table a second later: the same bytes
+        assert data == progress_xlsx(ctx)
+    props = load_workbook(io.BytesIO(data)).properties
+    assert props.modified == props.created
     ws = load_workbook(io.BytesIO(data)).active
     assert ws["A2"].value == "微短剧精品创作传播“五个一批工程”重点项目推进表"
     assert "浙江省广播电视局" in ws["A3"].value and "2026年6月上半月" in ws["A3"].value

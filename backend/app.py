@@ -29,6 +29,7 @@ from backend.core.errors import JingpinError, ValidationFailed
 from backend.core.limits import BodySizeLimit, RouteLimit
 from backend.core.pages import error_page
 from backend.core.security_headers import SecurityHeaders
+from backend.documents import store as blob_store
 from backend.documents.converter import get_pool
 from backend.documents.endpoints import router as documents_router
 from backend.funding import filing_pages
@@ -89,7 +90,7 @@ def _wants_html(request: Request) -> bool:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Warm the LibreOffice pool at startup (in the background, so the app answers at once; the
+    """Warm the S3 client (if configured) and the LibreOffice pool at startup (in the background, so the app answers at once; the
     first conversion waits for it) unless JINGPIN_CONVERTER_WARM_START=false; stop it at
     shutdown. A pool that is already running belongs to someone else (the tests' shared pool)
     and is left alone."""
@@ -101,6 +102,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     ).start()
     if get_settings().converter_warm_start and not borrowed:
         threading.Thread(target=pool.start, name="converter-warm-start", daemon=True).start()
+    threading.Thread(target=blob_store.warm_up, name="store-warm-up", daemon=True).start()
     try:
         yield
     finally:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import os
 import re
 import tempfile
@@ -67,10 +68,13 @@ class FileBlobStore:
 
     The rename is atomic on POSIX, so a reader sees either no blob or the whole blob, and two
     writers of the same bytes both succeed. Blobs are made read-only to catch accidental edits.
+    `durable=False` skips the two fsyncs (~1 ms each write here): only for the S3 host cache,
+    whose copies are checked on read and can be fetched again, so a crash may cost a copy, never
+    a document.
     """
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    def __init__(self, root: Path, *, durable: bool = True) -> None:
+        self.root, self.durable = Path(root), durable
 
     def path_for(self, sha256: str) -> Path:
         check_key(sha256)
@@ -95,14 +99,16 @@ class FileBlobStore:
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+                if self.durable:
+                    f.flush()
+                    os.fsync(f.fileno())
             os.chmod(tmp, 0o400)  # the app's own: read-only, and nobody else's to read
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        _fsync_dir(path.parent)
+        if self.durable:
+            _fsync_dir(path.parent)
         return sha256
 
     def iter_blobs(self) -> Iterator[tuple[str, dt.datetime]]:
@@ -138,7 +144,9 @@ class S3BlobStore:
 
     `cache` (a local FileBlobStore) keeps a copy of what this host wrote or read: a blob never
     changes under its key, so a cached copy can never be stale, and a repeated download costs a
-    local read instead of a round trip (BENCHMARKS.md).
+    local read instead of a round trip (BENCHMARKS.md). The copy is written without fsync (off a
+    first download's path) and so is checked against its key like the bucket's bytes; a copy
+    that fails (torn by a crash) is dropped and fetched again.
     """
 
     prefix = "blobs/"
@@ -161,7 +169,10 @@ class S3BlobStore:
 
     def get(self, sha256: str) -> bytes:
         if self.cache is not None and self.cache.exists(sha256):
-            return self.cache.get(sha256)
+            copy = self.cache.get(sha256)
+            if hashlib.sha256(copy).hexdigest() == sha256:
+                return copy
+            self.cache.delete(sha256)
         try:
             obj = self.client.get_object(Bucket=self.bucket, Key=self.key_for(sha256))
         except self.client.exceptions.ClientError as e:
@@ -268,6 +279,20 @@ def get_store() -> FileBlobStore | S3BlobStore:
     if s.store == "s3":
         if not s.s3_bucket:
             raise RuntimeError("JINGPIN_STORE=s3 needs JINGPIN_S3_BUCKET")
-        cache = FileBlobStore(s.data_dir / "blob-cache") if s.s3_cache else None
+        cache = FileBlobStore(s.data_dir / "blob-cache", durable=False) if s.s3_cache else None
         return S3BlobStore(s3_client(s.s3_endpoint_url, s.s3_region), s.s3_bucket, cache)
     return FileBlobStore(s.data_dir / "blobs")
+
+
+def warm_up() -> None:
+    """With the S3 backend, build the client and open a pooled connection before the first
+    request needs them (boto3 import + client ~0.4 s, a TCP connect). Best effort: a bucket that
+    is down now is reported by /readyz, not by a failed start."""
+    if get_settings().store != "s3":
+        return
+    try:
+        store = get_store()
+        if isinstance(store, S3BlobStore):
+            store.ping()
+    except Exception:  # noqa: BLE001 - readiness reports it; start-up goes on
+        logging.getLogger(__name__).warning("S3 store not reachable at start-up", exc_info=True)

@@ -152,3 +152,33 @@ def test_s3_cache_never_keeps_bytes_that_failed_the_digest_check(s3, tmp_path):
     with pytest.raises(RuntimeError, match="does not match"):
         cached.get(sha)
     assert not cached.cache.exists(sha)
+
+
+def test_s3_cache_copy_that_no_longer_matches_its_key_is_dropped_and_fetched_again(s3, tmp_path):
+    # The cache is written without fsync, so a crash can leave a torn copy: it must never be served.
+    cache = FileBlobStore(tmp_path / "cache", durable=False)
+    cached = S3BlobStore(s3.client, s3.bucket, cache)
+    sha = s3.put(b"the signed bytes")
+    assert cached.get(sha) == b"the signed bytes"
+    torn = cache.path_for(sha)
+    torn.chmod(0o600)
+    torn.write_bytes(b"the sig")
+    assert cached.get(sha) == b"the signed bytes"  # from the bucket, not the torn copy
+    assert cache.get(sha) == b"the signed bytes"  # and the copy is whole again
+
+
+def test_start_up_warm_up_builds_the_s3_client_before_the_first_request(s3_env):
+    from backend.documents.store import warm_up
+
+    s3_client.cache_clear()
+    warm_up()
+    assert s3_client.cache_info().currsize == 1  # the first download finds it built
+
+
+def test_start_up_warm_up_with_the_bucket_down_does_not_fail_the_start(s3_env, monkeypatch):
+    from backend.core.config import get_settings
+    from backend.documents.store import warm_up
+
+    monkeypatch.setenv("JINGPIN_S3_BUCKET", "no-such-bucket-here")
+    get_settings.cache_clear()
+    warm_up()  # logged; /readyz reports it

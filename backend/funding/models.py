@@ -218,3 +218,18 @@ class IdempotencyKey(SQLModel, table=True):
     status_code: int
     response_body: str = Field(sa_type=Text)
     created_at: datetime = timestamp_field()
+
+
+class MilestoneMoney(SQLModel, table=True):
+    """Running totals of one milestone's ledger, written in the same transaction as each
+    request and ledger line (``backend.funding.totals``) so the finance summary reads one row per
+    milestone instead of aggregating the whole ledger. Derived data: the ledger stays the truth
+    (a test recomputes these from it)."""
+
+    __tablename__ = "milestone_money"
+
+    milestone_id: int = Field(foreign_key="agreement_milestones.id", primary_key=True)
+    agreement_id: int = Field(foreign_key="agreements.id", index=True)
+    requested_fen: int = fen_field(signed=True, default=0)  # waiting for approval
+    approved_fen: int = fen_field(signed=True, default=0)  # approved, not yet paid
+    paid_fen: int = fen_field(signed=True, default=0)  # sum of the ledger's paid deltas

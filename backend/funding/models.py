@@ -1,6 +1,7 @@
 """资金拨付 (funding): gate openings, 中期检查/审核验收 reviews, and the append-only
 disbursement ledger. Milestones themselves are the agreement's schedule
-(``AgreementMilestone``); their funding status is derived from the rows here, never stored.
+(``AgreementMilestone``); their funding status is derived from the rows here (``MilestoneMoney``
+only caches the ledger's sums for the finance summary).
 
 Append-only: a ``Disbursement`` (拨付申请) never changes after it is written; what happens to it
 (approved / rejected / paid / reversal requested / reversed or reversal rejected) is a

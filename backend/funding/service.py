@@ -25,6 +25,7 @@ from backend.auth.totp import StepUp, require_step_up
 from backend.core.dates import today_shanghai
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.core.money import format_fen
+from backend.funding import totals
 from backend.funding.ledger import (
     DisbursementState,
     committed_fen,
@@ -42,7 +43,6 @@ from backend.funding.models import (
     ReviewKind,
     ReviewResult,
 )
-from backend.funding import totals
 from backend.funding.schemas import DisbursementRead, EntryRead
 from backend.orgs.models import Organisation
 from backend.workflow import notifications as notes

@@ -51,7 +51,9 @@ def add(
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=[T.c.milestone_id],
-            set_={c: T.c[c] + stmt.excluded[c] for c in ("requested_fen", "approved_fen", "paid_fen")},
+            set_={
+                c: T.c[c] + stmt.excluded[c] for c in ("requested_fen", "approved_fen", "paid_fen")
+            },
         )
     )
 

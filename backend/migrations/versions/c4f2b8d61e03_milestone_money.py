@@ -4,11 +4,12 @@ Revision ID: c4f2b8d61e03
 Revises: a7c3e91d5f20
 Create Date: 2026-12-02 10:40:00
 """
+
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'c4f2b8d61e03'
+revision = "c4f2b8d61e03"
 down_revision = "a7c3e91d5f20"
 branch_labels = None
 depends_on = None
@@ -34,22 +35,32 @@ GROUP BY d.milestone_id
 
 def upgrade() -> None:
     op.create_table(
-        'milestone_money',
-        sa.Column('milestone_id', sa.Integer(), nullable=False),
-        sa.Column('agreement_id', sa.Integer(), nullable=False),
-        sa.Column('requested_fen', sa.BigInteger(), nullable=False),
-        sa.Column('approved_fen', sa.BigInteger(), nullable=False),
-        sa.Column('paid_fen', sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(['agreement_id'], ['agreements.id'], name=op.f('fk_milestone_money_agreement_id_agreements')),
-        sa.ForeignKeyConstraint(['milestone_id'], ['agreement_milestones.id'], name=op.f('fk_milestone_money_milestone_id_agreement_milestones')),
-        sa.PrimaryKeyConstraint('milestone_id', name=op.f('pk_milestone_money')),
+        "milestone_money",
+        sa.Column("milestone_id", sa.Integer(), nullable=False),
+        sa.Column("agreement_id", sa.Integer(), nullable=False),
+        sa.Column("requested_fen", sa.BigInteger(), nullable=False),
+        sa.Column("approved_fen", sa.BigInteger(), nullable=False),
+        sa.Column("paid_fen", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["agreement_id"],
+            ["agreements.id"],
+            name=op.f("fk_milestone_money_agreement_id_agreements"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["milestone_id"],
+            ["agreement_milestones.id"],
+            name=op.f("fk_milestone_money_milestone_id_agreement_milestones"),
+        ),
+        sa.PrimaryKeyConstraint("milestone_id", name=op.f("pk_milestone_money")),
     )
-    with op.batch_alter_table('milestone_money', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_milestone_money_agreement_id'), ['agreement_id'], unique=False)
+    with op.batch_alter_table("milestone_money", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_milestone_money_agreement_id"), ["agreement_id"], unique=False
+        )
     op.execute(BACKFILL)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('milestone_money', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_milestone_money_agreement_id'))
-    op.drop_table('milestone_money')
+    with op.batch_alter_table("milestone_money", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_milestone_money_agreement_id"))
+    op.drop_table("milestone_money")

@@ -1,6 +1,7 @@
 """资金拨付 (funding): gate openings, 中期检查/审核验收 reviews, and the append-only
 disbursement ledger. Milestones themselves are the agreement's schedule
-(``AgreementMilestone``); their funding status is derived from the rows here, never stored.
+(``AgreementMilestone``); their funding status is derived from the rows here (``MilestoneMoney``
+only caches the ledger's sums for the finance summary).
 
 Append-only: a ``Disbursement`` (拨付申请) never changes after it is written; what happens to it
 (approved / rejected / paid / reversal requested / reversed or reversal rejected) is a
@@ -218,3 +219,18 @@ class IdempotencyKey(SQLModel, table=True):
     status_code: int
     response_body: str = Field(sa_type=Text)
     created_at: datetime = timestamp_field()
+
+
+class MilestoneMoney(SQLModel, table=True):
+    """Running totals of one milestone's ledger, written in the same transaction as each
+    request and ledger line (``backend.funding.totals``) so the finance summary reads one row per
+    milestone instead of aggregating the whole ledger. Derived data: the ledger stays the truth
+    (a test recomputes these from it)."""
+
+    __tablename__ = "milestone_money"
+
+    milestone_id: int = Field(foreign_key="agreement_milestones.id", primary_key=True)
+    agreement_id: int = Field(foreign_key="agreements.id", index=True)
+    requested_fen: int = fen_field(signed=True, default=0)  # waiting for approval
+    approved_fen: int = fen_field(signed=True, default=0)  # approved, not yet paid
+    paid_fen: int = fen_field(signed=True, default=0)  # sum of the ledger's paid deltas

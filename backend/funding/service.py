@@ -25,6 +25,7 @@ from backend.auth.totp import StepUp, require_step_up
 from backend.core.dates import today_shanghai
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.core.money import format_fen
+from backend.funding import totals
 from backend.funding.ledger import (
     DisbursementState,
     committed_fen,
@@ -259,6 +260,9 @@ def request_disbursement(
     )
     session.add(d)
     session.flush()
+    totals.add(
+        session, milestone_id=d.milestone_id, agreement_id=d.agreement_id, requested_fen=amount_fen
+    )
     record(
         session,
         actor=user,
@@ -303,10 +307,22 @@ def _append(
         actor_id=user.id or 0,
         **fields,
     )
+    kinds_before = session.exec(
+        select(DisbursementEntry.kind).where(DisbursementEntry.disbursement_id == d.id)
+    ).all()
     try:
         with session.begin_nested():
             session.add(entry)
             session.flush()
+            totals.entry_added(
+                session,
+                milestone_id=d.milestone_id,
+                agreement_id=d.agreement_id,
+                amount_fen=d.amount_fen,
+                kinds_before=kinds_before,
+                kind=kind.value,
+                paid_delta_fen=paid_delta_fen,
+            )
     except IntegrityError as exc:
         raise Conflict("该拨付记录已被他人处理，请刷新后查看", code="already_processed") from exc
     payload: dict[str, Any] = {

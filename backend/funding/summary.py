@@ -1,8 +1,10 @@
 """Finance summary (资金汇总) per recommending unit and per batch, computed by the database.
 
-Every figure is a SQL aggregate (GROUP BY) over the append-only ledger, never a Python loop over
-rows, so 10,000 agreements and 40,000 ledger lines summarise in one round trip (bench:
-bench/bench_finance_summary.py). Read-only: nothing here writes.
+Every figure is a SQL aggregate (GROUP BY), never a Python loop over rows. The ledger's money
+is read from its running totals per milestone (``milestone_money``, written with each ledger
+line by ``backend.funding.totals``), so 100,000 agreements summarise in one round trip without
+aggregating the whole ledger (bench: bench/bench_finance_summary.py). Read-only: nothing here
+writes.
 
 Definitions (all in 分, agreements in status 三方签署完成 only):
 
@@ -28,7 +30,7 @@ from sqlmodel import Session
 
 from backend.agreements.models import Agreement, AgreementMilestone, AgreementStatus
 from backend.core.dates import today_shanghai
-from backend.funding.models import Disbursement, DisbursementEntry, MilestoneGateOpening
+from backend.funding.models import DisbursementEntry, MilestoneGateOpening, MilestoneMoney
 from backend.orgs.models import RecommendingUnit
 from backend.works.models import Batch, Work
 
@@ -37,7 +39,7 @@ GroupBy = Literal["unit", "batch"]
 A = Agreement.__table__  # type: ignore[attr-defined]
 M = AgreementMilestone.__table__  # type: ignore[attr-defined]
 G = MilestoneGateOpening.__table__  # type: ignore[attr-defined]
-D = Disbursement.__table__  # type: ignore[attr-defined]
+MM = MilestoneMoney.__table__  # type: ignore[attr-defined]
 E = DisbursementEntry.__table__  # type: ignore[attr-defined]
 W = Work.__table__  # type: ignore[attr-defined]
 U = RecommendingUnit.__table__  # type: ignore[attr-defined]
@@ -80,78 +82,52 @@ class SummaryRow:
         return asdict(self)
 
 
-def _flag(kind: str) -> ColumnElement[Any]:
-    return func.max(case((E.c.kind == kind, 1), else_=0))
-
-
-def per_disbursement() -> Any:
-    """One row per disbursement with its state flags and paid money, from its ledger lines."""
-    ent = (
+def summary_query(group_by: GroupBy, today: date) -> Select[Any]:
+    """Two aggregates straight to the groups (no per-agreement step, grouped by the work's unit
+    or batch id): the agreements' count and grant, and the milestones with their gate and
+    running totals (``milestone_money``); the unit or batch names are joined to the 40 rows."""
+    grp = W.c.unit_id if group_by == "unit" else W.c.batch_id
+    signed = (
+        select(A.c.id, A.c.grant_fen, grp.label("grp"))
+        .select_from(A.join(W, W.c.id == A.c.work_id))
+        .where(A.c.status == AgreementStatus.fully_signed.value)
+        .subquery("signed")
+    )
+    ags = (
         select(
-            E.c.disbursement_id,
-            _flag("approved").label("approved"),
-            _flag("rejected").label("rejected"),
-            _flag("paid").label("paid"),
-            _flag("reversed").label("reversed"),
-            func.sum(E.c.paid_delta_fen).label("paid_fen"),
+            signed.c.grp,
+            func.count(signed.c.id).label("agreements"),
+            func.coalesce(func.sum(signed.c.grant_fen), 0).label("granted_fen"),
         )
-        .group_by(E.c.disbursement_id)
-        .subquery("ent")
+        .group_by(signed.c.grp)
+        .subquery("ags")
     )
-    approved = func.coalesce(ent.c.approved, 0)
-    closed = (
-        func.coalesce(ent.c.rejected, 0)
-        + func.coalesce(ent.c.paid, 0)
-        + func.coalesce(ent.c.reversed, 0)
-    )
-    return (
+    paid_m = func.coalesce(MM.c.paid_fen, 0)
+    unpaid = M.c.amount_fen - paid_m
+    money = (
         select(
-            D.c.agreement_id,
-            func.sum(case((and_(approved == 0, closed == 0), D.c.amount_fen), else_=0)).label(
-                "requested_fen"
-            ),
-            func.sum(case((and_(approved == 1, closed == 0), D.c.amount_fen), else_=0)).label(
-                "approved_fen"
-            ),
-            func.sum(func.coalesce(ent.c.paid_fen, 0)).label("paid_fen"),
-        )
-        .select_from(D.outerjoin(ent, ent.c.disbursement_id == D.c.id))
-        .group_by(D.c.agreement_id)
-        .subquery("dis")
-    )
-
-
-def per_milestone_agreement(today: date) -> Any:
-    """Per agreement: unlocked money and the unpaid part of milestones past their planned date."""
-    mp = (
-        select(E.c.milestone_id, func.sum(E.c.paid_delta_fen).label("paid_fen"))
-        .group_by(E.c.milestone_id)
-        .subquery("mp")
-    )
-    unpaid = M.c.amount_fen - func.coalesce(mp.c.paid_fen, 0)
-    return (
-        select(
-            M.c.agreement_id,
+            signed.c.grp,
             func.sum(case((G.c.id.is_not(None), M.c.amount_fen), else_=0)).label("unlocked_fen"),
+            func.sum(func.coalesce(MM.c.requested_fen, 0)).label("requested_fen"),
+            func.sum(func.coalesce(MM.c.approved_fen, 0)).label("approved_fen"),
+            func.sum(paid_m).label("paid_fen"),
             func.sum(case((and_(M.c.planned_date < today, unpaid > 0), unpaid), else_=0)).label(
                 "overdue_fen"
             ),
         )
         .select_from(
-            M.outerjoin(G, G.c.milestone_id == M.c.id).outerjoin(mp, mp.c.milestone_id == M.c.id)
+            M.join(signed, signed.c.id == M.c.agreement_id)
+            .outerjoin(G, G.c.milestone_id == M.c.id)
+            .outerjoin(MM, MM.c.milestone_id == M.c.id)
         )
-        .group_by(M.c.agreement_id)
-        .subquery("ms")
+        .group_by(signed.c.grp)
+        .subquery("money")
     )
-
-
-def summary_query(group_by: GroupBy, today: date) -> Select[Any]:
-    dis = per_disbursement()
-    ms = per_milestone_agreement(today)
+    groups = ags.outerjoin(money, money.c.grp.is_not_distinct_from(ags.c.grp))
     if group_by == "unit":
         key, label = U.c.code, U.c.name
         order: Any = U.c.id
-        joined = A.join(W, W.c.id == A.c.work_id).join(U, U.c.id == W.c.unit_id)
+        groups = groups.join(U, U.c.id == ags.c.grp)
     else:
         key = func.coalesce(cast(B.c.id, String), literal(""))
         label = func.coalesce(
@@ -159,29 +135,22 @@ def summary_query(group_by: GroupBy, today: date) -> Select[Any]:
             literal("未分批"),
         )
         order = func.coalesce(B.c.year * 100 + B.c.number, literal(0))
-        joined = A.join(W, W.c.id == A.c.work_id).outerjoin(B, B.c.id == W.c.batch_id)
-    paid = func.coalesce(func.sum(dis.c.paid_fen), 0)
-    granted = func.coalesce(func.sum(A.c.grant_fen), 0)
+        groups = groups.outerjoin(B, B.c.id == ags.c.grp)
+    paid = func.coalesce(money.c.paid_fen, 0)
     return (
         select(
             key.label("key"),
             label.label("label"),
-            func.count(A.c.id).label("agreements"),
-            granted.label("granted_fen"),
-            func.coalesce(func.sum(ms.c.unlocked_fen), 0).label("unlocked_fen"),
-            func.coalesce(func.sum(dis.c.requested_fen), 0).label("requested_fen"),
-            func.coalesce(func.sum(dis.c.approved_fen), 0).label("approved_fen"),
+            ags.c.agreements,
+            ags.c.granted_fen,
+            func.coalesce(money.c.unlocked_fen, 0).label("unlocked_fen"),
+            func.coalesce(money.c.requested_fen, 0).label("requested_fen"),
+            func.coalesce(money.c.approved_fen, 0).label("approved_fen"),
             paid.label("paid_fen"),
-            (granted - paid).label("outstanding_fen"),
-            func.coalesce(func.sum(ms.c.overdue_fen), 0).label("overdue_fen"),
+            (ags.c.granted_fen - paid).label("outstanding_fen"),
+            func.coalesce(money.c.overdue_fen, 0).label("overdue_fen"),
         )
-        .select_from(
-            joined.outerjoin(dis, dis.c.agreement_id == A.c.id).outerjoin(
-                ms, ms.c.agreement_id == A.c.id
-            )
-        )
-        .where(A.c.status == AgreementStatus.fully_signed.value)
-        .group_by(key, label, order)
+        .select_from(groups)
         .order_by(order)
     )
 

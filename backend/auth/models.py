@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel
 
 from backend.core.base import datetime_field, timestamp_field
 
@@ -84,7 +84,11 @@ class AttemptPurpose(StrEnum):
 class FailedLogin(SQLModel, table=True):
     __tablename__ = "failed_logins"
     id: int | None = Field(default=None, primary_key=True)
-    purpose: AttemptPurpose = Field(default=AttemptPurpose.login, max_length=10, index=True)
+    # A plain string column, as its migration made it (a native enum type would need one more
+    # migration for every new purpose).
+    purpose: AttemptPurpose = Field(
+        default=AttemptPurpose.login, sa_type=AutoString(length=10), index=True
+    )
     username: str = Field(max_length=50, index=True)
     address: str = Field(max_length=64, index=True)
     at: datetime = timestamp_field(index=True)

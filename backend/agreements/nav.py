@@ -6,7 +6,7 @@ from sqlmodel import Session
 
 from backend.agreements import service as agreements
 from backend.auth.models import Role, User
-from backend.core.pages import Link, Section
+from backend.core.pages import Link, Section, Todo
 
 READERS = (
     Role.producer,
@@ -37,3 +37,13 @@ def home_sections(session: Session, user: User) -> list[Section]:
     ]
     links += [Link(f"签署：{a.number}", f"/agreements/{a.id}") for a in pending[:5]]
     return [*out, Section("三方协议", links, len(pending))]
+
+
+def todos(session: Session, user: User) -> list[Todo]:
+    if user.role not in READERS:
+        return []
+    out = [Todo("待我签署的协议", len(agreements.awaiting(session, user)), "/agreements")]
+    if user.role is Role.ministry_officer:
+        waiting = len(agreements.works_awaiting_agreement(session))
+        out.append(Todo("待生成三方协议", waiting, "/agreements"))
+    return out

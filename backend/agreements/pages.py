@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from backend.agreements import service
+from backend.agreements import listing, service
 from backend.agreements.models import AgreementStatus, Gate, Party
 from backend.auth import totp
 from backend.auth.deps import PageUser, SessionDep, client_address
@@ -30,16 +30,24 @@ router = APIRouter(include_in_schema=False)
 def agreements_page(
     request: Request, session: SessionDep, user: PageUser, msg: str = ""
 ) -> Response:
-    rows = [
-        service.agreement_read(session, ag, user).model_dump(mode="json")
-        for ag in service.list_agreements(session, user)
-    ]
+    paged = listing.search_agreements(
+        session, user, listing.agreement_list_params(request.query_params)
+    )
+    rows = [service.agreement_read(session, ag, user).model_dump(mode="json") for ag in paged.items]
     waiting = (
         service.works_awaiting_agreement(session) if user.role == Role.ministry_officer else []
     )
     mine = {ag.id for ag in service.awaiting(session, user)}
     return render(
-        request, "agreements/list.html", rows=rows, waiting=waiting, mine=mine, msg=msg, yuan=yuan
+        request,
+        "agreements/list.html",
+        rows=rows,
+        waiting=waiting,
+        mine=mine,
+        msg=msg,
+        yuan=yuan,
+        paged=paged,
+        selects=listing.pickers(session),
     )
 
 

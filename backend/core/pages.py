@@ -67,6 +67,16 @@ class Link:
     label: str
     href: str
     note: str = ""
+    count: int = 0  # 待办 waiting behind this menu link (badge in the navigation)
+
+
+@dataclass
+class Todo:
+    """One kind of 待办 (work waiting for this user), counted for the navigation bar."""
+
+    label: str
+    count: int
+    href: str
 
 
 @dataclass

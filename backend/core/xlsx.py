@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Sequence
+from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
-__all__ = ["FORMULA_TRIGGERS", "Workbook", "as_text", "to_bytes"]
+__all__ = ["FORMULA_TRIGGERS", "Workbook", "as_text", "table", "to_bytes"]
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -44,3 +48,24 @@ def to_bytes(wb: Workbook) -> bytes:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
         ExcelWriter(wb, archive).save()
     return out.getvalue()
+
+
+def table(title: str, header: list[str], rows: Sequence[Sequence[object]]) -> bytes:
+    """A one-sheet list (作品清单, 评审结果, …): bold frozen header, readable column widths."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = title[:31]  # Excel's limit for a sheet name
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, Decimal):  # money in 元
+                cell.number_format = "#,##0.00"
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    ws.freeze_panes = "A2"
+    for i, name in enumerate(header, start=1):
+        longest = max([len(str(r[i - 1])) for r in rows if r[i - 1] is not None] + [len(name)])
+        ws.column_dimensions[get_column_letter(i)].width = min(60, 4 + longest * 2)
+    return to_bytes(wb)

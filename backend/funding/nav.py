@@ -8,8 +8,9 @@ from sqlmodel import Session
 
 from backend.auth.models import Role, User
 from backend.core.dates import today_shanghai
-from backend.core.pages import Link, Section
+from backend.core.pages import Link, Section, Todo
 from backend.funding import filings
+from backend.funding.listing import finance_queue
 from backend.works import service as works
 
 FILING_READERS = (Role.unit_reviewer, Role.ministry_officer, Role.auditor, Role.admin)
@@ -59,3 +60,18 @@ def home_sections(session: Session, user: User) -> list[Section]:
         link = Link("资金汇总", "/finance", "各推荐单位、各批次扶持资金拨付情况与资金轨迹")
         return [Section("资金拨付", [link])]
     return []
+
+
+def todos(session: Session, user: User) -> list[Todo]:
+    """Filings due for a unit; for finance, the steps dual control leaves to this user: requests
+    and reversals someone else asked for, approved requests someone else made."""
+    unit = filings.own_unit(session, user)
+    if unit is not None:
+        due = filings.reminders(session, unit, today_shanghai())
+        return [Todo("待报送的推进表", len(due), "/progress-filings")]
+    if user.role is not Role.finance:
+        return []
+    return [
+        Todo(label, count, f"/finance/disbursements?state={state.value}")
+        for label, state, count in finance_queue(session, user)
+    ]

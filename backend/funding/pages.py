@@ -12,6 +12,7 @@ the confirmation page acts once. Everything goes through backend.funding.service
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -19,6 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from backend.agreements import listing as agreements_listing
 from backend.agreements.models import AgreementStatus
 from backend.agreements.service import get_agreement
 from backend.auth import totp
@@ -30,8 +32,8 @@ from backend.core.display import local_time, yuan
 from backend.core.errors import JingpinError, PermissionDenied, ValidationFailed
 from backend.core.money import parse_yuan
 from backend.core.pages import redirect, render
-from backend.core.responses import download
-from backend.funding import charts, exports, overview, review_pages, service
+from backend.core.responses import XLSX, download
+from backend.funding import charts, exports, listing, overview, review_pages, service
 from backend.funding.idempotency import idempotent, request_hash, stored
 from backend.funding.models import EntryKind
 from backend.funding.schemas import DisbursementRead
@@ -40,7 +42,6 @@ from backend.works.models import Work
 
 router = APIRouter(include_in_schema=False)
 VIEWERS = {Role.finance, Role.ministry_officer, Role.auditor, Role.admin}
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 ACTIONS: dict[str, str] = {
     "request": "申请拨付",
@@ -107,16 +108,51 @@ def _summary_data(session: Session) -> dict[str, Any]:
 @router.get("/finance")
 def finance_page(request: Request, session: SessionDep, user: PageUser) -> Response:
     require_viewer(user)
-    agreements = service.signed_agreements(session)
+    params = agreements_listing.agreement_list_params(request.query_params)
+    # Funding follows fully signed agreements only: the status is fixed, batch and search free.
+    params = replace(params, filters={**params.filters, "status": AgreementStatus.fully_signed})
+    paged = agreements_listing.search_agreements(session, user, params)
+    titles = dict(
+        (ag.id, title)
+        for ag, title in service.agreements_with_titles(session, {a.id or 0 for a in paged.items})
+    )
     return render(
         request,
         "funding/summary.html",
-        agreements=agreements,
+        agreements=[(ag, titles[ag.id]) for ag in paged.items],
+        paged=paged,
+        selects=agreements_listing.pickers(session)[:1],
         figures=FIGURES,
         labels=FIGURE_LABELS,
         yuan=yuan,
         today=today_shanghai(),
         **_summary_data(session),
+    )
+
+
+@router.get("/finance/disbursements")
+def disbursements_page(request: Request, session: SessionDep, user: PageUser) -> Response:
+    """拨付申请 across agreements: search, filter (状态 / 批次 / 推荐单位), sort, page."""
+    require_viewer(user)
+    paged = listing.search_disbursements(
+        session, user, listing.disbursement_list_params(request.query_params)
+    )
+    agreements = {
+        ag.id: (ag, title)
+        for ag, title in service.agreements_with_titles(
+            session, {d.agreement_id for d in paged.items}
+        )
+    }
+    rows = [
+        (service.disbursement_read(session, d), *agreements[d.agreement_id]) for d in paged.items
+    ]
+    return render(
+        request,
+        "funding/disbursements.html",
+        rows=rows,
+        paged=paged,
+        selects=listing.pickers(session),
+        yuan=yuan,
     )
 
 

@@ -551,13 +551,14 @@ def reject_reversal(
     return _append(session, user, d, EntryKind.reversal_rejected, reason=reason.strip())
 
 
-def signed_agreements(session: Session) -> list[tuple[Agreement, str]]:
-    """Fully signed agreements (newest first) with their work's title: those funding follows."""
+def agreements_with_titles(session: Session, ids: set[int]) -> list[tuple[Agreement, str]]:
+    """The agreements ``ids`` with their work's title (a list page's rows)."""
+    if not ids:
+        return []
     rows = session.exec(
         select(Agreement, Work.title)
         .join(Work, col(Work.id) == Agreement.work_id)
-        .where(Agreement.status == AgreementStatus.fully_signed.value)
-        .order_by(col(Agreement.id).desc())
+        .where(col(Agreement.id).in_(ids))
     ).all()
     return [(ag, title) for ag, title in rows]
 

@@ -15,14 +15,13 @@ from backend.core.dates import SHANGHAI
 from backend.core.display import local_time
 from backend.core.errors import JingpinError, ValidationFailed
 from backend.core.pages import render
-from backend.core.responses import download
+from backend.core.responses import XLSX, download
 from backend.core.xlsx import Workbook, to_bytes
 from backend.pki.service import get_ca, system_certificates
 from backend.verification import audit_browser, report, service
 from backend.verification.export import verify_export
 
 router = APIRouter(include_in_schema=False)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/verify")

@@ -16,7 +16,8 @@ from sqlmodel import Session
 from backend.agreements import nav as agreements
 from backend.auth import nav as account
 from backend.auth.models import User
-from backend.core.pages import Link, Section
+from backend.core.db import get_engine
+from backend.core.pages import Link, Section, Todo
 from backend.documents import nav as documents
 from backend.funding import nav as funding
 from backend.pki import nav as pki
@@ -47,6 +48,19 @@ MENU: tuple[Callable[[User], list[Link]], ...] = (
 )
 
 
+# 待办: what waits for the user, counted on every page (issue 15.14).
+TODOS: tuple[Callable[[Session, User], list[Todo]], ...] = (
+    agreements.todos,
+    workflow.todos,
+    funding.todos,
+)
+
+
+def todos(session: Session, user: User) -> list[Todo]:
+    """The user's 待办 with something waiting (count > 0)."""
+    return [t for provider in TODOS for t in provider(session, user) if t.count > 0]
+
+
 def home_sections(session: Session, user: User) -> list[Section]:
     return [section for provider in HOME_SECTIONS for section in provider(session, user)]
 
@@ -56,6 +70,19 @@ def menu(user: User) -> list[Link]:
 
 
 def menu_context(request: Request) -> dict[str, Any]:
-    """For every page (backend.core.pages): the signed-in user's menu."""
+    """For every page (backend.core.pages): the signed-in user's menu, each link with the 待办
+    waiting behind it, and the 待办 list itself. Counted in a read-only session of its own (a
+    page may render after its request's session is gone)."""
     user = getattr(request.state, "user", None)
-    return {"menu": menu(user) if user is not None else []}
+    if user is None:
+        return {"menu": [], "todos": []}
+    with Session(get_engine()) as session:
+        waiting = todos(session, user)
+    links = menu(user)
+    for link in links:  # a 待办 counts on the menu link whose page (or sub-page) it opens
+        link.count = sum(t.count for t in waiting if _under(t.href.split("?")[0], link.href))
+    return {"menu": links, "todos": waiting}
+
+
+def _under(path: str, href: str) -> bool:
+    return path == href or path.startswith(href.rstrip("/") + "/")

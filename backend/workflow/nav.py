@@ -7,7 +7,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from backend.auth.models import Role, User
-from backend.core.pages import Link, Section
+from backend.core.pages import Link, Section, Todo
 from backend.workflow import notifications as notes
 from backend.workflow.experts import expert_tasks
 from backend.workflow.unit_review import count_unit_pending
@@ -26,6 +26,36 @@ def menu(user: User) -> list[Link]:
 
 def notifications_menu(user: User) -> list[Link]:
     return [Link("通知", "/notifications")]
+
+
+def todos(session: Session, user: User) -> list[Todo]:
+    out = [Todo("未读通知", notes.unread_count(session, user), "/notifications")]
+    if user.role is Role.producer:
+        returned = session.exec(
+            select(func.count())
+            .select_from(Work)
+            .where(Work.organisation_id == user.organisation_id, Work.status == WorkStatus.returned)
+        ).one()
+        out.append(Todo("退回修改的申报", returned, "/applications?status=returned"))
+    elif user.role is Role.unit_reviewer:
+        out.append(Todo("待初评的申报", count_unit_pending(session, user), "/reviews/unit"))
+    elif user.role is Role.ministry_officer:
+        out.append(Todo("评审中的作品", _in_review(session), "/reviews/ministry"))
+    elif user.role is Role.expert:
+        out.append(Todo("待评分的作品", _open_expert_tasks(session, user), "/reviews/expert"))
+    return out
+
+
+def _in_review(session: Session) -> int:
+    return session.exec(
+        select(func.count())
+        .select_from(Work)
+        .where(
+            col(Work.status).in_(
+                [WorkStatus.recommended, WorkStatus.second_review, WorkStatus.final_review]
+            )
+        )
+    ).one()
 
 
 def _open_expert_tasks(session: Session, user: User) -> int:
@@ -68,15 +98,7 @@ def home_sections(session: Session, user: User) -> list[Section]:
             )
         )
     elif user.role is Role.ministry_officer:
-        reviewing = session.exec(
-            select(func.count())
-            .select_from(Work)
-            .where(
-                col(Work.status).in_(
-                    [WorkStatus.recommended, WorkStatus.second_review, WorkStatus.final_review]
-                )
-            )
-        ).one()
+        reviewing = _in_review(session)
         out.append(
             Section(
                 "复评、终评与公示",

@@ -14,13 +14,13 @@ from starlette.datastructures import UploadFile
 from backend.auth.deps import PageUser, SessionDep, client_address
 from backend.auth.models import Role, User
 from backend.auth.service import display_names, require_role, require_unit_of
+from backend.core import xlsx
 from backend.core.config import get_settings
 from backend.core.dates import deadline_zh, to_local_input
 from backend.core.errors import JingpinError, ValidationFailed
 from backend.core.pages import confirmation, is_confirmed, redirect, render
-from backend.core.responses import download
+from backend.core.responses import XLSX, download
 from backend.core.validation import required_text
-from backend.core.xlsx import Workbook, to_bytes
 from backend.documents.converter import get_pool
 from backend.orgs.service import list_units
 from backend.workflow import (
@@ -47,12 +47,13 @@ from backend.works.service import (
     fields_from_pydantic,
     get_work,
     list_batches,
-    list_works,
+    list_filters,
+    search_works,
     to_read,
+    work_list_params,
 )
 
 router = APIRouter(include_in_schema=False)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _pick_batch(session: Session, batch_id: int | None) -> Batch | None:
@@ -310,11 +311,18 @@ def version_page(
 
 @router.get("/applications", response_class=HTMLResponse)
 def applications_page(request: Request, session: SessionDep, user: PageUser) -> Response:
+    paged = search_works(session, user, work_list_params(request.query_params))
     rows = []
-    for w in list_works(session, user):
+    for w in paged.items:
         batch = session.get(Batch, w.batch_id) if w.batch_id else None
         rows.append((to_read(session, w), batch, len(applications.current_documents(session, w))))
-    return render(request, "workflow/applications.html", rows=rows)
+    return render(
+        request,
+        "workflow/applications.html",
+        rows=rows,
+        paged=paged,
+        selects=list_filters(session, user),
+    )
 
 
 # --- unit desk (初评与推荐) --------------------------------------------------------------------
@@ -750,6 +758,34 @@ def quota_exception_page(
 # --- public notice (公示, no login) -----------------------------------------------------------
 
 
+@router.get("/reviews/ministry/{batch_id}/results.xlsx")
+def review_results_xlsx(batch_id: int, session: SessionDep, user: PageUser) -> Response:
+    """评审结果 of a batch as Excel: rank, round averages and each expert's total, decision."""
+    batch = batches.get_batch(session, batch_id)
+    rows = [
+        [
+            s.rank,
+            s.work.title,
+            s.organisation,
+            s.unit,
+            s.second.average,
+            f"{s.second.scored}/{s.second.assigned}",
+            s.final.average,
+            f"{s.final.scored}/{s.final.assigned}",
+            s.work.status.label,
+            s.decision.reason if s.decision else "",
+            "；".join(
+                f"{sc['expert']} {sc['total']} 分" for sc in s.second.scores + s.final.scores
+            ),
+        ]
+        for s in selection.standings(session, user, batch.id or 0)
+    ]
+    header = ["排名", "作品名称", "申报机构", "推荐单位", "复评均分", "复评已评/分配"]
+    header += ["终评均分", "终评已评/分配", "状态", "决定理由", "专家评分"]
+    data = xlsx.table("评审结果", header, rows)
+    return download(data, f"{batch.label}评审结果.xlsx", XLSX)
+
+
 @router.get("/public/notices", response_class=HTMLResponse)
 def public_index(request: Request, session: SessionDep) -> Response:
     published = notices.published_notices(session)
@@ -767,24 +803,13 @@ def public_index(request: Request, session: SessionDep) -> Response:
 def public_notice_xlsx(batch_id: int, session: SessionDep) -> Response:
     """公示名单 as Excel (as public as the page itself; text cells never formulas)."""
     batch, _notice, rows = notices.public_list(session, batch_id)
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "公示名单"
-    ws.append(["序号", "作品名称", "申报机构", "推荐单位", "创作方向", "集数", "状态"])
-    for i, r in enumerate(rows, start=1):
-        ws.append(
-            [
-                i,
-                r["title"],
-                r["organisation"],
-                r["unit"],
-                r["direction"],
-                r["episodes"],
-                r["status"],
-            ]
-        )
-    return download(to_bytes(wb), f"{batch.label}公示名单.xlsx", XLSX)
+    keys = ("title", "organisation", "unit", "direction", "episodes", "status")
+    data = xlsx.table(
+        "公示名单",
+        ["序号", "作品名称", "申报机构", "推荐单位", "创作方向", "集数", "状态"],
+        [[i, *(r[k] for k in keys)] for i, r in enumerate(rows, start=1)],
+    )
+    return download(data, f"{batch.label}公示名单.xlsx", XLSX)
 
 
 @router.get("/public/notices/{batch_id}", response_class=HTMLResponse)

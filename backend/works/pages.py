@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,9 +11,10 @@ from pydantic import ValidationError
 
 from backend.auth.deps import PageUser, SessionDep
 from backend.auth.service import unit_of
-from backend.core import display
+from backend.core import display, xlsx
 from backend.core.errors import JingpinError, ValidationFailed
 from backend.core.pages import render
+from backend.core.responses import XLSX, download
 from backend.orgs.service import list_units
 from backend.works import service as works
 from backend.works.models import Work
@@ -23,8 +25,53 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/works", response_class=HTMLResponse)
 def works_list(request: Request, session: SessionDep, user: PageUser) -> Response:
-    rows = [works.to_read(session, w) for w in works.list_works(session, user)]
-    return render(request, "works/list.html", works=rows)
+    params = works.work_list_params(request.query_params)
+    paged = works.search_works(session, user, params)
+    rows = [works.to_read(session, w) for w in paged.items]
+    return render(
+        request,
+        "works/list.html",
+        works=rows,
+        paged=paged,
+        selects=works.list_filters(session, user),
+    )
+
+
+@router.get("/works/export.xlsx")
+def works_export(request: Request, session: SessionDep, user: PageUser) -> Response:
+    """作品清单: every work the list shows with its filters, across all pages."""
+    params = works.work_list_params(request.query_params)
+    rows = [works.to_read(session, w) for w in works.matching_works(session, user, params)]
+    batches = {b.id: b.label for b in works.list_batches(session)}
+    data = xlsx.table(
+        "作品清单",
+        [
+            "序号",
+            "作品名称",
+            "申报机构",
+            "推荐单位",
+            "批次",
+            "创作方向",
+            "集数",
+            "申请金额（元）",
+            "状态",
+        ],
+        [
+            [
+                i,
+                w.title,
+                w.organisation_name,
+                w.unit_name,
+                batches.get(w.batch_id, "未选择"),
+                w.direction_label,
+                w.episodes,
+                Decimal(w.requested_fen) / 100,
+                w.status_label,
+            ]
+            for i, w in enumerate(rows, start=1)
+        ],
+    )
+    return download(data, "作品清单.xlsx", XLSX)
 
 
 def _form_choices(session: SessionDep) -> dict[str, Any]:

@@ -14,8 +14,9 @@ from backend.audit_log.service import record
 from backend.auth.models import Role, User
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from backend.core.listing import ListParams, Paged, contains, list_params, paginate
 from backend.orgs.models import Organisation, RecommendingUnit
-from backend.orgs.service import unit_by_code
+from backend.orgs.service import list_units, unit_by_code
 from backend.works.models import Batch, Work, WorkStatus
 from backend.works.schemas import WorkCreate, WorkFields, WorkRead, WorkUpdate
 
@@ -51,6 +52,71 @@ def list_works(session: Session, user: User) -> list[Work]:
     if clause is None:
         return []
     return list(session.exec(select(Work).where(clause).order_by(col(Work.id).desc())))
+
+
+WORK_FILTERS = ("batch", "unit", "status")
+WORK_SORTS = {
+    "created": col(Work.id),
+    "title": col(Work.title),
+    "requested": col(Work.requested_fen),
+    "status": col(Work.status),
+}
+
+
+def work_list_params(query: Any) -> ListParams:
+    return list_params(query, filters=WORK_FILTERS, sorts=tuple(WORK_SORTS), default_sort="created")
+
+
+def _works_query(session: Session, user: User, params: ListParams) -> Any:
+    """The works a user may see, narrowed by batch, unit and status, searched in the title and
+    the producing organisation's name (None: the user sees no works at all)."""
+    clause = scope_clause(session, user)
+    if clause is None:
+        return None
+    query = select(Work).where(clause)
+    if (batch := params.filter_int("batch")) is not None:
+        query = query.where(Work.batch_id == batch)
+    if (unit := params.filter_int("unit")) is not None:
+        query = query.where(Work.unit_id == unit)
+    if params.filters.get("status") in STATUS_VALUES:
+        query = query.where(col(Work.status) == params.filters["status"])
+    if params.q:
+        orgs = select(Organisation.id).where(contains(Organisation.name, params.q))
+        query = query.where(contains(Work.title, params.q) | col(Work.organisation_id).in_(orgs))
+    return query
+
+
+def search_works(session: Session, user: User, params: ListParams) -> Paged[Work]:
+    """One page of the list (作品列表, 我的申报)."""
+    query = _works_query(session, user, params)
+    if query is None:
+        return Paged([], 0, params)
+    return paginate(session, query, params, WORK_SORTS, col(Work.id))
+
+
+def matching_works(session: Session, user: User, params: ListParams) -> list[Work]:
+    """Every work the list would show across its pages, in its order (作品清单 export)."""
+    query = _works_query(session, user, params)
+    if query is None:
+        return []
+    column = WORK_SORTS.get(params.sort, col(Work.id))
+    tie = col(Work.id).desc() if params.desc else col(Work.id).asc()
+    order = [column.desc() if params.desc else column.asc(), tie]
+    return list(session.exec(query.order_by(*order)).all())
+
+
+STATUS_VALUES = {s.value for s in WorkStatus}
+
+
+def list_filters(session: Session, user: User) -> list[tuple[str, str, list[tuple[Any, str]]]]:
+    """The list's pickers: batch, unit (not for a unit or a producer: theirs is fixed), status."""
+    selects: list[tuple[str, str, list[tuple[Any, str]]]] = [
+        ("batch", "批次", [(b.id, b.label) for b in list_batches(session)])
+    ]
+    if user.role not in (Role.producer, Role.unit_reviewer):
+        selects.append(("unit", "推荐单位", [(u.id, u.name) for u in list_units(session)]))
+    selects.append(("status", "状态", [(s.value, s.label) for s in WorkStatus]))
+    return selects
 
 
 def list_batches(session: Session) -> list[Batch]:

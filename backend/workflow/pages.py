@@ -514,6 +514,20 @@ async def confirm_page(
 # --- expert desk (专家评审) --------------------------------------------------------------------
 
 
+def _by_batch(
+    session: Session, tasks: list[experts.ExpertTask]
+) -> list[tuple[str, list[experts.ExpertTask], list[experts.ExpertTask]]]:
+    """The expert's tasks per batch (newest batch first): 待评 (still open) and 已评 / 已结束."""
+    labels = {b.id: b.label for b in list_batches(session)}
+    order = list(labels)
+    groups: dict[int | None, tuple[list[experts.ExpertTask], list[experts.ExpertTask]]] = {}
+    for t in tasks:
+        pending, done = groups.setdefault(t.work.batch_id, ([], []))
+        (pending if t.open and t.score is None else done).append(t)
+    keys = sorted(groups, key=lambda k: order.index(k) if k in order else len(order))
+    return [(labels.get(k, "未分批次"), *groups[k]) for k in keys]
+
+
 @router.get("/reviews/expert", response_class=HTMLResponse)
 def expert_desk(request: Request, session: SessionDep, user: PageUser) -> Response:
     tasks = experts.expert_tasks(session, user)
@@ -521,6 +535,7 @@ def expert_desk(request: Request, session: SessionDep, user: PageUser) -> Respon
         request,
         "workflow/expert.html",
         tasks=tasks,
+        groups=_by_batch(session, tasks),
         criteria=experts.CRITERIA,
         parsed={id(t): json.loads(t.score.scores) for t in tasks if t.score},
         errors={},
@@ -567,6 +582,7 @@ async def score_page(
             "workflow/expert.html",
             status_code=422,
             tasks=tasks,
+            groups=_by_batch(session, tasks),
             criteria=experts.CRITERIA,
             errors={(work_id, round_.value): exc},
             parsed={id(t): json.loads(t.score.scores) for t in tasks if t.score},

@@ -38,6 +38,7 @@ class RoundResult:
     scored: int = 0
     average: float | None = None
     scores: list[dict[str, Any]] = field(default_factory=list)
+    expert_ids: list[int] = field(default_factory=list)  # assigned to this round
 
 
 @dataclass
@@ -57,15 +58,14 @@ class Standing:
 
 def _round_result(session: Session, work_id: int, round_: ReviewRound) -> RoundResult:
     res = RoundResult()
-    res.assigned = len(
-        list(
-            session.exec(
-                select(ExpertAssignment.id).where(
-                    ExpertAssignment.work_id == work_id, ExpertAssignment.round == round_
-                )
+    res.expert_ids = list(
+        session.exec(
+            select(ExpertAssignment.expert_id).where(
+                ExpertAssignment.work_id == work_id, ExpertAssignment.round == round_
             )
         )
     )
+    res.assigned = len(res.expert_ids)
     rows = list(
         session.exec(
             select(ExpertScore).where(ExpertScore.work_id == work_id, ExpertScore.round == round_)

@@ -246,3 +246,61 @@ def test_review_results_export_lists_the_batch_standings(client: Any, session: S
     assert [row[1] for row in rows] == [s.work.title for s in standings]
     login(client, "prod-hz")
     assert client.get(f"/reviews/ministry/{batch.id}/results.xlsx").status_code == 403
+
+
+def test_expert_desk_groups_tasks_by_batch_pending_first(client: Any, session: Session) -> None:
+    from backend.auth.models import User
+    from backend.workflow import experts
+
+    expert = session.exec(select(User).where(User.username == "expert1")).one()
+    tasks = experts.expert_tasks(session, expert)
+    pending = [t for t in tasks if t.open and t.score is None]
+    done = [t for t in tasks if not (t.open and t.score is None)]
+    assert tasks
+    login(client, "expert1")
+    html = client.get("/reviews/expert").text
+    counts = re.findall(r"待评 (\d+) 部，已评或已结束 (\d+) 部", html)
+    assert sum(int(p) for p, _ in counts) == len(pending)
+    assert sum(int(d) for _, d in counts) == len(done)
+    # Within each batch, the pending tasks come before the folded 已评 block.
+    for chunk in html.split('<h2 class="batch-group">')[1:]:
+        fold = chunk.find('class="done-tasks"')
+        for t in pending:
+            at = chunk.find(f'id="t{t.work.id}-{t.round.value}"')
+            if at != -1:
+                assert fold == -1 or at < fold
+    for t in done:
+        chunk = html.split(f'id="t{t.work.id}-{t.round.value}"', 1)[0]
+        assert chunk.rfind('class="done-tasks"') > chunk.rfind('<h2 class="batch-group">')
+
+
+def test_assignment_form_names_the_experts_already_assigned(client: Any, session: Session) -> None:
+    from backend.auth.models import User
+    from backend.workflow import selection
+
+    ministry = session.exec(select(User).where(User.username == "ministry")).one()
+    for batch_id in range(1, 20):
+        try:
+            standings = selection.standings(session, ministry, batch_id)
+        except Exception:
+            continue
+        open_round = [
+            s for s in standings if s.work.status.value == "second_review" and s.second.expert_ids
+        ]
+        if open_round:
+            break
+    else:
+        raise AssertionError("the demo has a work in 复评 with experts assigned")
+    s = open_round[0]
+    names = [
+        u.display_name
+        for u in session.exec(select(User).where(User.role == "expert")).all()
+        if u.id in s.second.expert_ids
+    ]
+    login(client, "ministry")
+    html = client.get("/reviews/ministry", params={"batch_id": batch_id}).text
+    line = re.search(r'class="muted assigned-experts">已分配：([^<]+)</p>', html)
+    assert line and sorted(line.group(1).split("、")) == sorted(names)
+    # An assigned expert is not offered again for the same work and round.
+    for expert_id in s.second.expert_ids:
+        assert f'id="e{s.work.id}-{expert_id}"' not in html

@@ -6,7 +6,8 @@ event loop (pyHanko's async API) while database work runs in the threadpool:
 ``begin_signing`` (checks, fresh password, row lock FOR UPDATE, signer) → ``sign_pdf`` (worker thread) →
 ``finish_signing`` (store revision, signature row, audit; after the last one: the archive form
 PAdES B-LTA — validation data and a document timestamp — is verified and becomes the agreement's
-document before ``fully_signed`` is recorded).
+document before ``fully_signed`` is recorded: ``finalise``, in the request, or with a job queue
+in the `sign-finalise` worker while the agreement is ``finalising``, backend.agreements.jobs).
 """
 
 from __future__ import annotations

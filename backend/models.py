@@ -19,6 +19,7 @@ from backend.funding.models import (
 )
 from backend.orgs.models import Organisation, RecommendingUnit
 from backend.pki.models import ElectronicSeal
+from backend.verification.models import VerificationResultRow
 from backend.workflow.models import (
     ApplicationDocument,
     ExpertAssignment,
@@ -60,6 +61,7 @@ __all__ = [
     "Organisation",
     "RecommendingUnit",
     "User",
+    "VerificationResultRow",
     "Work",
     "metadata",
     "ApplicationDocument",

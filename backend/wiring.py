@@ -4,17 +4,26 @@ by every entry point (the app, the CLI, the demo loader, tests) before any work;
 from __future__ import annotations
 
 from backend.agreements import archive as agreement_archive
+from backend.agreements import jobs as agreement_jobs
 from backend.audit_log import checkpoints
 from backend.core import events
 from backend.documents import jobs as document_jobs
 from backend.funding import hooks as funding_hooks
 from backend.funding import reminders
 from backend.pki.service import checkpoint_signer
+from backend.verification import jobs as verification_jobs
 from backend.workflow import hooks as workflow_hooks
 from backend.workflow import mail as workflow_mail
 
 # Modules that declare job tasks (backend.core.jobs.task); importing them registers the tasks.
-TASK_MODULES = (document_jobs, workflow_mail, reminders, agreement_archive)
+TASK_MODULES = (
+    document_jobs,
+    workflow_mail,
+    reminders,
+    agreement_archive,
+    agreement_jobs,
+    verification_jobs,
+)
 
 
 def install() -> None:

@@ -20,6 +20,10 @@ class AgreementStatus(StrEnum):
     draft = "draft"  # 草稿
     open = "open"  # 待签署（尚无签章）
     signing = "signing"  # 签署中（部分签署）
+    # With a job queue: the last signature is recorded, the final verification and the archive
+    # form (B-LTA) are made by the `sign-finalise` worker (backend.agreements.jobs).
+    finalising = "finalising"  # 待归档（正在验证并生成长期保存格式）
+    finalise_failed = "finalise_failed"  # 归档前验证未通过（未签署完成）
     fully_signed = "fully_signed"  # 三方签署完成
     declined = "declined"  # 已拒签
     voided = "voided"  # 已作废
@@ -33,6 +37,8 @@ STATUS_LABELS = {
     AgreementStatus.draft: "草稿",
     AgreementStatus.open: "待签署",
     AgreementStatus.signing: "签署中",
+    AgreementStatus.finalising: "待归档：正在验证并生成长期保存格式",
+    AgreementStatus.finalise_failed: "验证未通过，未完成签署",
     AgreementStatus.fully_signed: "三方签署完成",
     AgreementStatus.declined: "已拒签",
     AgreementStatus.voided: "已作废",

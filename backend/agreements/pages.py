@@ -186,6 +186,9 @@ def agreement_page(
         events=events,
         actor_names=actor_names,
         page_count=pages,
+        progress=service.finalise_progress(session, ag)
+        if ag.status in (AgreementStatus.finalising, AgreementStatus.finalise_failed)
+        else None,
         action_label=labels.action_label,
         msg=msg,
         yuan=yuan,
@@ -234,8 +237,25 @@ async def sign_page(
         if exc.status_code == 404:
             raise
         return redirect(url, exc.message)
-    done = "三方签署已全部完成" if ag.status == AgreementStatus.fully_signed else "签署成功"
+    done = {
+        AgreementStatus.fully_signed: "三方签署已全部完成",
+        AgreementStatus.finalising: "签署成功。三方均已签署，正在验证并生成长期保存格式",
+    }.get(AgreementStatus(ag.status), "签署成功")
     return redirect(url, done)
+
+
+@router.get("/agreements/{agreement_id}/finalising")
+def finalising_fragment(
+    agreement_id: int, request: Request, session: SessionDep, user: PageUser
+) -> Response:
+    """The progress block of an agreement 待归档, polled by htmx every 2 s while the worker has
+    not finished; once it has, the page reloads itself (HX-Refresh) to show the outcome."""
+    ag = service.get_agreement(session, user, agreement_id)
+    progress = service.finalise_progress(session, ag)
+    response = render(request, "agreements/finalising.html", ag={"id": ag.id}, progress=progress)
+    if progress.status != AgreementStatus.finalising:
+        response.headers["HX-Refresh"] = "true"
+    return response
 
 
 def _closing_page(

@@ -6,11 +6,13 @@ event loop (pyHanko's async API) while database work runs in the threadpool:
 ``begin_signing`` (checks, fresh password, row lock FOR UPDATE, signer) → ``sign_pdf`` (worker thread) →
 ``finish_signing`` (store revision, signature row, audit; after the last one: the archive form
 PAdES B-LTA — validation data and a document timestamp — is verified and becomes the agreement's
-document before ``fully_signed`` is recorded).
+document before ``fully_signed`` is recorded: ``finalise``, in the request, or with a job queue
+in the `sign-finalise` worker while the agreement is ``finalising``, backend.agreements.jobs).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from io import BytesIO
@@ -47,7 +49,7 @@ from backend.audit_log.service import record, trail
 from backend.auth.models import Role, User
 from backend.auth.service import confirm_password
 from backend.auth.totp import Factor, verify_step_up
-from backend.core import events
+from backend.core import events, jobs
 from backend.core.dates import today_shanghai
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -91,6 +93,8 @@ LIVE = {
     AgreementStatus.draft,
     AgreementStatus.open,
     AgreementStatus.signing,
+    AgreementStatus.finalising,
+    AgreementStatus.finalise_failed,  # until the ministry voids it
     AgreementStatus.fully_signed,
 }
 PARTY_ROLE = {
@@ -506,6 +510,9 @@ def apply_signatures(plan: SignPlan) -> bytes:
 def _check_can_sign(session: Session, ag: Agreement, party: Party) -> None:
     if ag.status == AgreementStatus.fully_signed:
         raise Conflict("该协议已完成三方签署", code="agreement_fully_signed")
+    if ag.status in (AgreementStatus.finalising, AgreementStatus.finalise_failed):
+        label = AgreementStatus(ag.status).label
+        raise Conflict(f"三方均已签署（{label}）", code=f"agreement_{ag.status}")
     if ag.status not in (AgreementStatus.open, AgreementStatus.signing):
         raise Conflict("该协议已作废或已拒签，不能签署", code="agreement_not_open")
     done = session.exec(
@@ -667,41 +674,115 @@ def finish_signing(session: Session, user: User, plan: SignPlan, signed: bytes) 
     )
     if not last:
         tell_next_party(session, ag)
-    if last:
-        doc = _archive(session, ag, user, signed, doc)
-        ag.status = AgreementStatus.fully_signed.value
-        ag.fully_signed_at = utcnow()
+    elif jobs.queue_enabled():
+        # The final verification and the archive form take seconds (a timestamp, every CRL):
+        # a `sign-finalise` worker makes them; the signature commits now, the job with it.
+        ag.status = AgreementStatus.finalising.value
         session.add(ag)
         session.flush()
-        milestones = milestones_of(session, ag)
-        event = record(
+        job_id = jobs.defer(
+            session,
+            FINALISE_TASK,
+            lock=f"agreement:{ag.id}",
+            agreement_id=ag.id,
+            actor_id=user.id,
+        )
+        record(
             session,
             actor=user,
-            action="agreement.fully_signed",
+            action="agreement.finalising",
             object_type="agreement",
             object_id=ag.id,
-            payload={
-                "work_id": ag.work_id,
-                "number": ag.number,
-                "version": ag.version,
-                "grant_fen": ag.grant_fen,
-                "sha256": doc.sha256,
-                "sm3": doc.sm3,
-                "milestones": [
-                    {
-                        "id": m.id,
-                        "seq": m.seq,
-                        "name": m.name,
-                        "amount_fen": m.amount_fen,
-                        "gate": m.gate,
-                    }
-                    for m in milestones
-                ],
-            },
+            payload={"job_id": job_id, "sha256": doc.sha256, "sm3": doc.sm3},
         )
-        # Funding opens the first gate in this transaction (backend.funding.hooks).
-        events.publish(session, AgreementFullySigned(agreement=ag, audit_event=event, actor=user))
+    else:
+        finalise(session, ag, user, signed, doc)
     return ag
+
+
+FINALISE_TASK = "agreements.finalise"  # backend.agreements.jobs
+
+
+def finalise(session: Session, ag: Agreement, user: User, signed: bytes, doc: Document) -> None:
+    """After the last signature: verify, store the archive form, record ``fully_signed`` and
+    tell funding (its first gate opens in this transaction). Raises 409 when verification fails.
+    In the request (embedded default) or in the `sign-finalise` worker."""
+    doc = _archive(session, ag, user, signed, doc)
+    ag.status = AgreementStatus.fully_signed.value
+    ag.fully_signed_at = utcnow()
+    session.add(ag)
+    session.flush()
+    milestones = milestones_of(session, ag)
+    event = record(
+        session,
+        actor=user,
+        action="agreement.fully_signed",
+        object_type="agreement",
+        object_id=ag.id,
+        payload={
+            "work_id": ag.work_id,
+            "number": ag.number,
+            "version": ag.version,
+            "grant_fen": ag.grant_fen,
+            "sha256": doc.sha256,
+            "sm3": doc.sm3,
+            "milestones": [
+                {
+                    "id": m.id,
+                    "seq": m.seq,
+                    "name": m.name,
+                    "amount_fen": m.amount_fen,
+                    "gate": m.gate,
+                }
+                for m in milestones
+            ],
+        },
+    )
+    # Funding opens the first gate in this transaction (backend.funding.hooks).
+    events.publish(session, AgreementFullySigned(agreement=ag, audit_event=event, actor=user))
+
+
+def finalise_failed(session: Session, ag: Agreement, user: User, reason: Conflict) -> None:
+    """The worker's final verification failed: the agreement stays out of ``fully_signed``
+    (no gate opens), with the reason in the audit log; the ministry may void it."""
+    ag.status = AgreementStatus.finalise_failed.value
+    ag.updated_at = utcnow()
+    session.add(ag)
+    session.flush()
+    record(
+        session,
+        actor=user,
+        action="agreement.finalise_failed",
+        object_type="agreement",
+        object_id=ag.id,
+        payload={"code": reason.code, "reason": reason.message, "sha256": ag.current_pdf_sha256},
+    )
+
+
+@dataclass(frozen=True)
+class FinaliseProgress:
+    """Where the last step after the last signature stands (the agreement page polls it)."""
+
+    status: AgreementStatus
+    job: jobs.JobStatus | None  # the sign-finalise job, while the agreement waits for it
+    reason: str | None  # why the final verification failed (finalise_failed)
+
+
+def finalise_progress(session: Session, ag: Agreement) -> FinaliseProgress:
+    status = AgreementStatus(ag.status)
+    job, reason = None, None
+    for e in reversed(history(session, ag)):
+        if e.action == "agreement.finalise_failed" and reason is None:
+            reason = str(json.loads(e.payload).get("reason", ""))
+        if e.action == "agreement.finalising":
+            job_id = json.loads(e.payload).get("job_id")
+            if status == AgreementStatus.finalising and isinstance(job_id, int):
+                try:
+                    job = jobs.job_status(session, job_id)
+                except NotFound:  # purged from the queue, or no queue configured any more
+                    job = None
+            break
+    return FinaliseProgress(status, job, reason)
 
 
 def _verified(data: bytes, expected: int) -> None:
@@ -867,7 +948,15 @@ def void_blocker(ag: Agreement) -> Conflict | None:
         return Conflict(
             "三方已全部签署的协议不能作废（资金拨付已按协议开启）", code="agreement_fully_signed"
         )
-    if ag.status not in (AgreementStatus.open, AgreementStatus.signing):
+    if ag.status == AgreementStatus.finalising:
+        return Conflict(
+            "三方均已签署，正在验证并生成长期保存格式，请稍候", code="agreement_finalising"
+        )
+    if ag.status not in (
+        AgreementStatus.open,
+        AgreementStatus.signing,
+        AgreementStatus.finalise_failed,
+    ):
         return Conflict("该协议已作废或已拒签", code="agreement_not_open")
     return None
 

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     verify_workers: int = 0
     verify_timeout_seconds: float = 30.0
     verify_memory_mb: int = 1536
+    # With JINGPIN_QUEUE=postgres: uploads of at least this many bytes are verified by a `verify`
+    # worker and the page polls for the result (0 = every upload); smaller ones in the request.
+    verify_queue_min_bytes: int = Field(default=2 * 1024 * 1024, ge=0)
     # Blob store: `local` (<data_dir>/blobs) or `s3` (any S3-compatible bucket, shared by hosts;
     # credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, boto3's usual chain).
     store: Literal["local", "s3"] = "local"

@@ -27,6 +27,8 @@ OBJECT_LABELS = {
 ACTION_LABELS = {
     "agreement.create": "生成三方协议",
     "agreement.sign": "签署三方协议",
+    "agreement.finalising": "三方均已签署，待归档",
+    "agreement.finalise_failed": "签署后验证未通过",
     "agreement.fully_signed": "三方签署完成",
     "agreement.declined": "拒签",
     "agreement.voided": "作废协议",

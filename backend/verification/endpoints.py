@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from backend.audit_log.service import event_dict, trail
 from backend.auth.deps import CurrentUser, SessionDep
@@ -21,13 +22,17 @@ from backend.verification.schemas import (
     AuditEventRead,
     ChainStatusRead,
     RegistryEntry,
+    VerificationQueued,
     VerificationResult,
     VerifyResponse,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["verification"], responses=error_responses(401))
 READERS_ONLY = {403: "仅审计人员和系统管理员可以查阅审计日志"}
-NO_RESULT = {404: "您（或审计人员、总局可查阅的）尚无该文件的验证结果（请先 POST /api/v1/verify）"}
+NO_RESULT = {
+    404: "您（或审计人员、总局可查阅的）尚无该文件的验证结果（请先 POST /api/v1/verify）",
+    409: "验证尚在排队（verification_pending）",
+}
 BAD_SHA = {422: "sha256 应为 64 位十六进制"}
 UPLOAD_BODY = {
     "required": True,
@@ -66,6 +71,22 @@ def _validation_time(value: object) -> datetime | None:
     return at
 
 
+def verification_queued(job_id: int, sha: str) -> JSONResponse:
+    status_url = f"/api/v1/jobs/{job_id}"
+    body = VerificationQueued(
+        job_id=job_id,
+        status_url=status_url,
+        file_sha256=sha,
+        report_json=f"/api/v1/verify/{sha}/report.json",
+        report_pdf=f"/api/v1/verify/{sha}/report.pdf",
+    )
+    return JSONResponse(
+        body.model_dump(),
+        status_code=202,
+        headers={"Location": status_url, "Retry-After": "2"},
+    )
+
+
 def _check_sha(value: str) -> str:
     value = value.lower()
     if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
@@ -77,19 +98,30 @@ def _check_sha(value: str) -> str:
     "/verify",
     response_model=VerifyResponse,
     summary="验证任意 PDF 的电子签名",
-    responses=error_responses(
-        413,
-        422,
-        503,
-        notes={
-            413: "文件过大（limit_bytes：上限）",
-            422: "空文件或验证被中止（verification_aborted）",
-            503: "验签服务繁忙（Retry-After）",
+    responses={
+        202: {
+            "model": VerificationQueued,
+            "description": "已排队验证（启用任务队列且文件不小于 JINGPIN_VERIFY_QUEUE_MIN_BYTES）："
+            "status_url 查询进度，完成后读取 report_json",
         },
-    ),
+        **error_responses(
+            409,
+            413,
+            422,
+            503,
+            notes={
+                409: "该文件的验证尚在排队（verification_pending）",
+                413: "文件过大（limit_bytes：上限）",
+                422: "空文件或验证被中止（verification_aborted）",
+                503: "验签服务繁忙（Retry-After）",
+            },
+        ),
+    },
     openapi_extra={"requestBody": UPLOAD_BODY},
 )
-async def verify(request: Request, session: SessionDep, user: CurrentUser) -> VerifyResponse:
+async def verify(
+    request: Request, session: SessionDep, user: CurrentUser
+) -> VerifyResponse | JSONResponse:
     """Runs in the verification worker pool (time and memory limits per file); the JSON is the
     `jingpin verify --json` contract plus `registry`, `summary_zh` and the report download paths.
     With `at`, the verdict is the one a verifier would give at that time. The result and its
@@ -99,6 +131,11 @@ async def verify(request: Request, session: SessionDep, user: CurrentUser) -> Ve
     file = await service.form_upload(request)
     at = _validation_time((await request.form()).get("at"))
     data = await service.read_upload(file)
+    if service.goes_to_queue(len(data)):
+        job_id, sha = await run_in_threadpool(
+            service.queue_verification, session, user, data, file.filename, at
+        )
+        return verification_queued(job_id, sha)
     result = await service.verify_upload(session, user, data, file.filename, at)
     sha = result.file_sha256
     return VerifyResponse(
@@ -137,10 +174,10 @@ def evidence_package(agreement_id: int, session: SessionDep, user: CurrentUser) 
     "/verify/{file_sha256}/report.json",
     response_model=VerificationResult,
     summary="验证结果（JSON，最近一次验证）",
-    responses=error_responses(404, 422, notes={**NO_RESULT, **BAD_SHA}),
+    responses=error_responses(404, 409, 422, notes={**NO_RESULT, **BAD_SHA}),
 )
-def report_json(file_sha256: str, user: CurrentUser) -> VerificationResult:
-    return service.recall(user, _check_sha(file_sha256))
+def report_json(file_sha256: str, session: SessionDep, user: CurrentUser) -> VerificationResult:
+    return service.recall(session, user, _check_sha(file_sha256))
 
 
 @router.get(
@@ -149,11 +186,11 @@ def report_json(file_sha256: str, user: CurrentUser) -> VerificationResult:
     response_class=Response,
     responses={
         200: {"content": {"application/pdf": {}}, "description": "系统签章的验证报告"},
-        **error_responses(404, 422, notes={**NO_RESULT, **BAD_SHA}),
+        **error_responses(404, 409, 422, notes={**NO_RESULT, **BAD_SHA}),
     },
 )
-def report_pdf(file_sha256: str, user: CurrentUser) -> Response:
-    pdf = service.report_pdf(user, _check_sha(file_sha256))
+def report_pdf(file_sha256: str, session: SessionDep, user: CurrentUser) -> Response:
+    pdf = service.report_pdf(session, user, _check_sha(file_sha256))
     name = f"verification-report-{file_sha256[:12]}.pdf"
     return download(pdf, name, "application/pdf")
 

@@ -7,19 +7,22 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from backend.auth.deps import PageUser, SessionDep
 from backend.auth.service import names_by_username
-from backend.core import labels
+from backend.core import jobs, labels
 from backend.core.dates import SHANGHAI
 from backend.core.display import local_time
-from backend.core.errors import JingpinError, ValidationFailed
+from backend.core.errors import JingpinError, NotFound, ValidationFailed
 from backend.core.pages import render
 from backend.core.responses import XLSX, download
 from backend.core.xlsx import Workbook, to_bytes
 from backend.pki.service import get_ca, system_certificates
 from backend.verification import audit_browser, report, service
 from backend.verification.export import verify_export
+from backend.verification.models import ResultState, VerificationResultRow
+from backend.verification.schemas import VerificationResult
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,6 +43,19 @@ async def verify_page(request: Request, session: SessionDep, user: PageUser) -> 
                 code="not_a_pdf",
                 fields={"file": "不是 PDF 文件"},
             )
+        if service.goes_to_queue(len(data)):
+            _job, sha = await run_in_threadpool(
+                service.queue_verification, session, user, data, file.filename, None
+            )
+            return render(
+                request,
+                "verification/verify.html",
+                status_code=202,
+                body=None,
+                error=None,
+                report=report,
+                pending={"sha": sha, "state": "pending", "job": None, "error": ""},
+            )
         result = await service.verify_upload(session, user, data, file.filename)
     except JingpinError as exc:
         return render(
@@ -50,6 +66,10 @@ async def verify_page(request: Request, session: SessionDep, user: PageUser) -> 
             error=exc.message,
             report=report,
         )
+    return _result_page(request, result)
+
+
+def _result_page(request: Request, result: VerificationResult) -> Response:
     body = result.model_dump(mode="json")
     sigs = [
         {"sig": s, "heading": report.signature_heading(i, s), "rows": report.signature_rows(s)}
@@ -64,6 +84,47 @@ async def verify_page(request: Request, session: SessionDep, user: PageUser) -> 
         report=report,
         context=report.report_context(body),
     )
+
+
+@router.get("/verify/{file_sha256}")
+def result_page(
+    file_sha256: str, request: Request, session: SessionDep, user: PageUser
+) -> Response:
+    """A result as the upload page shows it (a queued verification lands here when done)."""
+    row = service.readable_result(session, user, file_sha256.lower())
+    if row.state == ResultState.done:
+        return _result_page(request, service.recall(session, user, row.file_sha256))
+    return render(
+        request,
+        "verification/verify.html",
+        body=None,
+        error=None,
+        report=report,
+        pending=_pending(session, row),
+    )
+
+
+@router.get("/verify/{file_sha256}/status")
+def status_fragment(
+    file_sha256: str, request: Request, session: SessionDep, user: PageUser
+) -> Response:
+    """The queued verification's state, polled by htmx every 2 s; when the result is there the
+    browser goes to it (HX-Redirect)."""
+    row = service.readable_result(session, user, file_sha256.lower())
+    response = render(request, "verification/pending.html", pending=_pending(session, row))
+    if row.state == ResultState.done:
+        response.headers["HX-Redirect"] = f"/verify/{row.file_sha256}"
+    return response
+
+
+def _pending(session: SessionDep, row: VerificationResultRow) -> dict[str, Any]:
+    job = None
+    if row.state == ResultState.pending and row.job_id is not None:
+        try:
+            job = jobs.job_status(session, row.job_id)
+        except NotFound:  # purged from the queue, or no queue configured any more
+            job = None
+    return {"sha": row.file_sha256, "state": row.state, "job": job, "error": row.error}
 
 
 def _day(value: str, end: bool = False) -> datetime | None:

@@ -165,6 +165,18 @@ class VerifyResponse(VerificationResult):
     report_json: str = Field(description="本结果（JSON）")
 
 
+class VerificationQueued(BaseModel):
+    """202 from POST /verify with a job queue and a large file: a `verify` worker verifies it."""
+
+    code: Literal["verification_queued"] = "verification_queued"
+    message: str = "文件已排队验证，完成后可读取验证结果"
+    job_id: int
+    status_url: str = Field(description="GET：任务进度（/api/v1/jobs/{id}）")
+    file_sha256: str
+    report_json: str = Field(description="完成后的验证结果（JSON）；排队中为 409")
+    report_pdf: str = Field(description="完成后的系统签章验证报告 PDF")
+
+
 # --------------------------------------------------------------------------- audit log
 class ChainStatusRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)

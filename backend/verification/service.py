@@ -1,29 +1,32 @@
-"""Verification for people and programs: the worker pool, the registry, the system seal and the
-result cache the report downloads are made from."""
+"""Verification for people and programs: the worker pool, the registry, the system seal, the
+results the report downloads are made from (database + object store), and the `verify` queue
+for large uploads."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import threading
-from pathlib import Path
+from typing import Any
 
 from fastapi import Request
 from pydantic import ValidationError
-from sqlmodel import Session
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from backend.auth.models import Role, User
+from backend.core import jobs
 from backend.core.config import get_settings
-from backend.core.db import get_engine, utcnow
-from backend.core.errors import JingpinError, NotFound, ValidationFailed
+from backend.core.db import get_engine, session_scope, utcnow
+from backend.core.errors import Conflict, JingpinError, NotFound, ValidationFailed
 from backend.core.metrics import VERIFICATIONS
+from backend.documents.store import get_store
 from backend.pki.service import trust_material
 from backend.verification import registry
+from backend.verification.models import ResultState, VerificationResultRow
 from backend.verification.report import render_sealed_report
 from backend.verification.schemas import VerificationReportRead, VerificationResult
-from backend.verification.worker import get_verification_pool
+from backend.verification.worker import VerificationAborted, get_verification_pool
 from signing.verify import VerificationReport, describe_zh
 
 
@@ -51,90 +54,174 @@ def result_body(
     )
 
 
-# --------------------------------------------------------------------------- result cache
+# --------------------------------------------------------------------------- results
 # Results are kept per uploader: a result (file name, registry answer, sealed report) belongs to
 # whoever verified the file. Knowing a file's hash is not enough to read someone else's result,
-# and verifying the same bytes again replaces only one's own.
+# and verifying the same bytes again replaces only one's own. They live in the database (and the
+# uploaded file and sealed report in the object store), so every app host serves every result.
 RESULT_READERS = (Role.auditor, Role.ministry_officer)
 
 
-def _cache_dir() -> Path:
-    return get_settings().data_dir / "verification-results"
+class VerificationPending(Conflict):
+    code = "verification_pending"
+    message = "该文件正在排队验证，请稍候再查看结果"
 
 
 def _check_hash(file_sha256: str) -> str:
     if len(file_sha256) != 64 or any(c not in "0123456789abcdef" for c in file_sha256):
-        raise NotFound("未找到该验证结果", code="verification_result_not_found")
+        raise _not_found()
     return file_sha256
-
-
-def _cache_path(user_id: int, file_sha256: str, suffix: str) -> Path:
-    return _cache_dir() / f"u{user_id}" / f"{_check_hash(file_sha256)}{suffix}"
 
 
 def _not_found() -> NotFound:
     return NotFound("未找到该文件的验证结果，请重新上传验证", code="verification_result_not_found")
 
 
-def _readable_path(user: User, file_sha256: str) -> Path:
+def own_result(session: Session, user_id: int, file_sha256: str) -> VerificationResultRow | None:
+    return session.exec(
+        select(VerificationResultRow).where(
+            VerificationResultRow.user_id == user_id,
+            VerificationResultRow.file_sha256 == _check_hash(file_sha256),
+        )
+    ).first()
+
+
+def readable_result(session: Session, user: User, file_sha256: str) -> VerificationResultRow:
     """The user's own result for the file; auditors and the ministry may read the latest anyone
     has (404 for everyone else, the same as for no result at all)."""
-    own = _cache_path(user.id or 0, file_sha256, ".json")
-    if own.exists() or user.role not in RESULT_READERS:
-        return own
-    others = sorted(
-        _cache_dir().glob(f"u*/{_check_hash(file_sha256)}.json"), key=lambda p: p.stat().st_mtime
-    )
-    return others[-1] if others else own
+    own = own_result(session, user.id or 0, file_sha256)
+    if own is None and user.role in RESULT_READERS:
+        own = session.exec(
+            select(VerificationResultRow)
+            .where(
+                VerificationResultRow.file_sha256 == file_sha256,
+                VerificationResultRow.state == ResultState.done.value,
+            )
+            .order_by(col(VerificationResultRow.updated_at).desc())
+        ).first()
+    if own is None:
+        raise _not_found()
+    return own
 
 
-def remember(user: User, result: VerificationResult, data: bytes | None = None) -> None:
-    """Keep the user's latest result for a file (a cache for the downloads, not a record)."""
-    path = _cache_path(user.id or 0, result.file_sha256, ".json")
-    _cache_dir().mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.parent.mkdir(exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
-    tmp.touch(mode=0o600)
-    tmp.write_text(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
-    tmp.replace(path)
-    path.with_suffix(".pdf").unlink(missing_ok=True)
+def _save(session: Session, user_id: int, file_sha256: str, **fields: Any) -> VerificationResultRow:
+    """Insert or replace the user's row for the file (two uploads at once: the later wins)."""
+    for _ in range(2):
+        row = own_result(session, user_id, file_sha256) or VerificationResultRow(
+            user_id=user_id, file_sha256=file_sha256
+        )
+        for name, value in {**fields, "updated_at": utcnow()}.items():
+            setattr(row, name, value)
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+            return row
+        except IntegrityError:  # the same user's other upload inserted it meanwhile
+            continue
+    raise Conflict("该文件正在验证，请稍候", code="verification_pending")
+
+
+def remember(
+    session: Session, user_id: int, result: VerificationResult, data: bytes | None = None
+) -> VerificationResultRow:
+    """Keep the user's latest result for a file; a TOTAL_FAILED file itself is kept (object
+    store) for the report's visual diff."""
+    source = None
     if data is not None and result.indication == "TOTAL_FAILED":
-        # The failed file itself, for the report's visual diff (content-addressed like the rest).
-        source = path.with_suffix(".source")
-        if not source.exists():
-            tmp = source.with_suffix(f".{threading.get_ident()}.tmp")
-            tmp.touch(mode=0o600)
-            tmp.write_bytes(data)
-            tmp.replace(source)
+        source = get_store().put(data)
+    return _save(
+        session,
+        user_id,
+        result.file_sha256,
+        state=ResultState.done.value,
+        file_name=result.file_name,
+        result_json=result.model_dump_json(),
+        error="",
+        source_sha256=source,
+        report_sha256=None,
+    )
 
 
-def _read(path: Path) -> VerificationResult:
+def _result_of(row: VerificationResultRow) -> VerificationResult:
+    if row.state == ResultState.pending:
+        raise VerificationPending()
+    if row.state == ResultState.failed:
+        raise VerificationAborted(row.error or None)
     try:
-        return VerificationResult.model_validate_json(path.read_bytes())
-    except (FileNotFoundError, ValidationError):
+        return VerificationResult.model_validate_json(row.result_json or "")
+    except ValidationError:  # a result kept in an older form
         raise _not_found() from None
 
 
-def recall(user: User, file_sha256: str) -> VerificationResult:
-    """The result the user may read (404 when there is none, or only one in an older form)."""
-    return _read(_readable_path(user, file_sha256))
+def recall(session: Session, user: User, file_sha256: str) -> VerificationResult:
+    """The result the user may read (404 when there is none, 409 while it is queued)."""
+    return _result_of(readable_result(session, user, file_sha256))
 
 
-def report_pdf(user: User, file_sha256: str) -> bytes:
-    """The sealed PDF report for that result (rendered once, then kept beside it)."""
-    json_path = _readable_path(user, file_sha256)
-    result = _read(json_path)
-    path = json_path.with_suffix(".pdf")
-    if path.exists():
-        return path.read_bytes()
-    source = json_path.with_suffix(".source")
-    document = source.read_bytes() if source.exists() else None
+def report_pdf(session: Session, user: User, file_sha256: str) -> bytes:
+    """The sealed PDF report for that result (rendered once, then kept in the object store)."""
+    row = readable_result(session, user, file_sha256)
+    result = _result_of(row)
+    store = get_store()
+    if row.report_sha256 and store.exists(row.report_sha256):
+        return store.get(row.report_sha256)
+    document = None
+    if row.source_sha256 and store.exists(row.source_sha256):
+        document = store.get(row.source_sha256)
     pdf = render_sealed_report(result.model_dump(mode="json"), document)
-    tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
-    tmp.touch(mode=0o600)
-    tmp.write_bytes(pdf)
-    tmp.replace(path)
+    sha = store.put(pdf)
+    # Its own short write: the download is a GET (a reading session, no SQLite write lock).
+    with session_scope() as writing:
+        kept = writing.get(VerificationResultRow, row.id)
+        if kept is not None and kept.result_json == row.result_json:
+            kept.report_sha256 = sha
+            writing.add(kept)
     return pdf
+
+
+# --------------------------------------------------------------------------- the verify queue
+VERIFY_TASK = "verification.verify"  # backend.verification.jobs
+
+
+def goes_to_queue(size: int) -> bool:
+    """With a job queue (JINGPIN_QUEUE=postgres), uploads of at least ``verify_queue_min_bytes``
+    are verified by a `verify` worker; smaller ones, and every upload in the embedded default,
+    in the request."""
+    return jobs.queue_enabled() and size >= get_settings().verify_queue_min_bytes
+
+
+def queue_verification(
+    session: Session, user: User, data: bytes, filename: str | None, at: dt.datetime | None
+) -> tuple[int, str]:
+    """Store the file (object store), mark the user's result pending and defer the job, in the
+    request's transaction; (job id, file sha256)."""
+    sha = get_store().put(data)  # content-addressed: a rollback leaves at most an orphan blob
+    row = _save(
+        session,
+        user.id or 0,
+        sha,
+        state=ResultState.pending.value,
+        file_name=filename,
+        verify_at=at,
+        result_json=None,
+        error="",
+        source_sha256=sha,
+        report_sha256=None,
+    )
+    job_id = jobs.defer(
+        session,
+        VERIFY_TASK,
+        actor_id=user.id,
+        file_sha256=sha,
+        at=at.isoformat() if at else None,
+        download_path=f"/api/v1/verify/{sha}/report.json",
+    )
+    row.job_id = job_id
+    session.add(row)
+    session.flush()
+    assert job_id is not None
+    return job_id, sha
 
 
 # --------------------------------------------------------------------------- uploads
@@ -179,5 +266,10 @@ async def verify_upload(
     report = await run_in_threadpool(verify_in_pool, data, at)
     with Session(get_engine()) as reader:
         result = await run_in_threadpool(result_body, reader, report, data, filename)
-    await run_in_threadpool(remember, user, result, data)
+    await run_in_threadpool(_remember_now, user.id or 0, result, data)
     return result
+
+
+def _remember_now(user_id: int, result: VerificationResult, data: bytes) -> None:
+    with session_scope() as session:
+        remember(session, user_id, result, data)

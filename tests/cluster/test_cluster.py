@@ -101,7 +101,7 @@ def test_the_agreement_chain_moves_across_both_hosts(cluster):
     for base, user, status in (
         (b, "prod-hz", "signing"),
         (a, "unit-zj", "signing"),
-        (b, "ministry", "fully_signed"),
+        (b, "ministry", "finalising"),  # 待归档: a sign-finalise worker archives it
     ):
         r = post(
             base,
@@ -111,6 +111,16 @@ def test_the_agreement_chain_moves_across_both_hosts(cluster):
         )
         assert r.status_code == 200, r.text
         assert r.json()["status"] == status
+    wait_for(
+        "a worker to finalise the agreement",
+        lambda: (
+            httpx.get(
+                f"{a}/api/v1/agreements/{aid}", headers=cluster.headers(a, "auditor"), timeout=30
+            ).json()["status"]
+            == "fully_signed"
+        ),
+        120,
+    )
     pdf = httpx.get(
         f"{b}/api/v1/agreements/{aid}/document.pdf",
         headers=cluster.headers(b, "auditor"),

@@ -8,10 +8,12 @@ from backend.agreements import jobs as agreement_jobs
 from backend.audit_log import checkpoints
 from backend.core import events
 from backend.documents import jobs as document_jobs
+from backend.documents.service import add_blob_referrer
 from backend.funding import hooks as funding_hooks
 from backend.funding import reminders
 from backend.pki.service import checkpoint_signer
 from backend.verification import jobs as verification_jobs
+from backend.verification.service import stored_blobs
 from backend.workflow import hooks as workflow_hooks
 from backend.workflow import mail as workflow_mail
 
@@ -30,4 +32,5 @@ def install() -> None:
     checkpoints.install_signer(checkpoint_signer)  # the system seal signs audit checkpoints
     funding_hooks.install()
     workflow_hooks.install()
+    add_blob_referrer(stored_blobs)  # verification keeps uploads and reports as blobs
     events.mark_installed()

@@ -7,7 +7,7 @@ content-addressed store before the row is written, so a rollback leaves at most 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -144,9 +144,23 @@ def pdf_for_docx(
     )
 
 
-def referenced_blobs(session: Session) -> Iterable[str]:
-    """Every sha256 the documents table points at (input to orphan cleanup)."""
-    return session.exec(select(Document.sha256).distinct()).all()
+# Higher domains that keep blobs outside the documents table (verification uploads and sealed
+# reports) register a reader of their sha256s here at start-up (backend.wiring), so orphan
+# cleanup never deletes what they still point at.
+BLOB_REFERRERS: list[Callable[[Session], Iterable[str]]] = []
+
+
+def add_blob_referrer(referrer: Callable[[Session], Iterable[str]]) -> None:
+    if referrer not in BLOB_REFERRERS:
+        BLOB_REFERRERS.append(referrer)
+
+
+def referenced_blobs(session: Session) -> set[str]:
+    """Every sha256 a row points at: documents and the registered referrers (orphan cleanup)."""
+    out = set(session.exec(select(Document.sha256).distinct()).all())
+    for referrer in BLOB_REFERRERS:
+        out.update(referrer(session))
+    return out
 
 
 def remove_orphan_blobs(

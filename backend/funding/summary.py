@@ -238,6 +238,7 @@ class WorkFunding:
 LIVE_STATUSES = (
     AgreementStatus.open.value,
     AgreementStatus.signing.value,
+    AgreementStatus.finalising.value,  # signed by all three, its archive form being made
     AgreementStatus.fully_signed.value,
 )
 

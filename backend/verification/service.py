@@ -184,6 +184,14 @@ def report_pdf(session: Session, user: User, file_sha256: str) -> bytes:
 VERIFY_TASK = "verification.verify"  # backend.verification.jobs
 
 
+def stored_blobs(session: Session) -> set[str]:
+    """The uploads and sealed reports results keep in the object store (orphan cleanup)."""
+    rows = session.exec(
+        select(VerificationResultRow.source_sha256, VerificationResultRow.report_sha256)
+    ).all()
+    return {sha for pair in rows for sha in pair if sha}
+
+
 def goes_to_queue(size: int) -> bool:
     """With a job queue (JINGPIN_QUEUE=postgres), uploads of at least ``verify_queue_min_bytes``
     are verified by a `verify` worker; smaller ones, and every upload in the embedded default,

@@ -56,3 +56,28 @@ def test_verifying_the_same_bytes_as_someone_else_keeps_the_first_result(
     assert again.content == sealed.content
     theirs = client.get(f"/api/v1/verify/{sha}/report.json", headers=token_for("prod-cd"))
     assert theirs.json()["file_name"] == "overwritten.pdf"
+
+
+def test_orphan_cleanup_keeps_the_blobs_a_verification_result_points_at(
+    client: Any, token_for: Any, verification_pool: Any, session: Any
+) -> None:
+    """Sealed reports live in the object store with no documents row: cleanup must see them."""
+    from sqlmodel import select
+
+    from backend.documents.service import remove_orphan_blobs
+    from backend.documents.store import get_store
+    from backend.verification.models import VerificationResultRow
+
+    headers = token_for("prod-hz")
+    sha = _verify(client, headers, _pdf(), "留存.pdf")["file_sha256"]
+    sealed = client.get(f"/api/v1/verify/{sha}/report.pdf", headers=headers)
+    assert sealed.status_code == 200
+    session.commit()
+    row = session.exec(
+        select(VerificationResultRow).where(VerificationResultRow.file_sha256 == sha)
+    ).one()
+    assert row.report_sha256 and get_store().exists(row.report_sha256)
+    remove_orphan_blobs(session, older_than_hours=0)
+    assert get_store().exists(row.report_sha256)  # deleted before: only documents rows counted
+    again = client.get(f"/api/v1/verify/{sha}/report.pdf", headers=headers)
+    assert again.content == sealed.content

@@ -214,3 +214,41 @@ def test_root_rollover_keeps_old_signatures_valid_and_new_ones_chain_to_the_new_
     # An old archive renewed under the new root's TSA keeps validating with both roots.
     renewed = renew_archive(before, _timestamper(reopened), _trust(reopened))
     assert {r[0] for r in lta_results(renewed, reopened.trust_roots).values()} == {AdESPassed.OK}
+
+
+def _dss_crls(pdf: bytes) -> list[asn1_crl.CertificateList]:
+    dss = DocumentSecurityStore.read_dss(PdfFileReader(BytesIO(pdf)))
+    return [asn1_crl.CertificateList.load(ref.get_object().data) for ref in dss.crls]
+
+
+def test_renewal_adds_only_the_crls_of_the_renewed_timestamps_chain(tmp_path: Path):
+    ca = CertificateAuthority.init(
+        tmp_path / "ca", kek=KEK, root_passphrase=ROOT_PASSPHRASE, organisation="jingpin 续期"
+    )
+    other = CertificateAuthority.init(
+        tmp_path / "other", kek=KEK, root_passphrase=ROOT_PASSPHRASE, organisation="另一家 CA"
+    )
+    archived = archive_pdf(_three_signed(ca), _timestamper(ca), _trust(ca))
+    before = {c.dump() for c in _dss_crls(archived)}
+    # Since archiving: a seal was revoked (a new issuing-CA CRL) and the root signed a new ARL.
+    ca.revoke(ca.issue(organisation="后来吊销的机构").serial, "superseded")
+    new_arl = ca.refresh_authority_crl(ROOT_PASSPHRASE)
+    offered = [*ca.validation_crls(fresh=True), other.crl_der(), *other.authority_crls()]
+    trust = ArchiveTrust(ca.trust_roots, offered, ca.validation_certificates())
+    renewed = renew_archive(archived, _timestamper(ca), trust)
+
+    added = [c for c in _dss_crls(renewed) if c.dump() not in before]
+    # The renewed timestamp's chain is our TSA certificate under our root: only the root's
+    # current ARL proves anything about it. The issuing CA's new CRL is about seals, the other
+    # CA's CRLs about nothing in this file.
+    assert [c.dump() for c in added] == [new_arl]
+    root = to_asn1_cert(ca.root_certificate)
+    assert {c.issuer.dump() for c in added} == {root.subject.dump()}
+    reader = PdfFileReader(BytesIO(renewed))
+    dss = DocumentSecurityStore.read_dss(reader)
+    renewed_ts = reader.embedded_timestamp_signatures[0]
+    vri = dss.vri_entries[
+        DocumentSecurityStore.sig_content_identifier(renewed_ts.pkcs7_content.hex().encode())
+    ].get_object()
+    vri_crls = [asn1_crl.CertificateList.load(r.get_object().data).dump() for r in vri["/CRL"]]
+    assert vri_crls == [new_arl]

@@ -232,6 +232,10 @@ async def validate_with_time(
             validation_time=moment,
         )
     with validation_clock(moment):
+        if archived and _timestamp_certificate_out_of_bounds(sig, moment):
+            # Its TSA certificate no longer proves anything at ``moment`` (a quarter of the
+            # work would go into a with-time validation bound to say so).
+            return await _with_evidence_record(sig, spec, timing)
         result = await ades.ades_with_time_validation(
             sig.signed_data,
             validation_spec=spec,
@@ -270,14 +274,30 @@ NEEDS_EVIDENCE_RECORD = frozenset(
 )
 
 
+def _timestamp_certificate_out_of_bounds(sig: EmbeddedPdfSignature, moment: dt.datetime) -> bool:
+    """Whether the signature timestamp's TSA certificate is outside its validity at ``moment``
+    (read from the token, not validated: only decides which validation runs)."""
+    try:
+        token = next(generic_cms.extract_tst_data_iter(sig.signer_info, signed=False))
+        validity = generic_cms.extract_certificate_info(token).signer_cert["tbs_certificate"][
+            "validity"
+        ]
+        return not validity["not_before"].native <= moment <= validity["not_after"].native
+    except Exception:  # a malformed token: the with-time validation says what is wrong
+        return False
+
+
 async def _with_evidence_record(
     sig: EmbeddedPdfSignature, spec: SignatureValidationSpec, timing: ValidationTimingInfo
 ) -> LongTermResult:
     """§ 5.6.3 through pyHanko (call inside validation_clock): the chain of document timestamps
     is validated newest first, each one that no longer validates on its own past-validated
     with the next as its PoE; the signature then gets the oldest PoE that chain gives."""
+    # diff_policy None: pyHanko would rerun the difference analysis of every signature and
+    # timestamp of the file for each signature; the evidence record needs only their coverage,
+    # and our verifier analyses each revision once itself.
     lta = await ades.ades_lta_validation(
-        sig, PdfSignatureValidationSpec(spec, DEFAULT_DIFF_POLICY), timing_info=timing
+        sig, PdfSignatureValidationSpec(spec, diff_policy=None), timing_info=timing
     )
     assert isinstance(lta.api_status, PdfSignatureStatus)
     return LongTermResult(

@@ -7,8 +7,8 @@ over the whole; pyHanko appends the VRI of that document timestamp in a last sma
 The signatures themselves are not touched (they stay B-T).
 
 :func:`renew_archive` is the periodic step of ETSI EN 319 142-1 §5.5 (ES-A renewal): before the
-newest document timestamp's TSA certificate expires, its validation data and fresh CRLs go into
-the DSS and a new document timestamp — from a TSA certificate that lives longer — covers them.
+newest document timestamp's TSA certificate expires, its validation data (its chain and the
+current CRLs of that chain's authorities, nothing else) go into the DSS and a new document timestamp — from a TSA certificate that lives longer — covers them.
 A validator years later walks this chain of timestamps as proofs of existence.
 
 :func:`archive_expiry` reads when the newest timestamp's chain expires, which decides whether a
@@ -34,6 +34,7 @@ from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation.dss import DocumentSecurityStore, collect_validation_info
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.path import ValidationPath
 
 from .errors import PdfSigningError
 from .pades import run_sync, to_asn1_cert
@@ -47,6 +48,7 @@ __all__ = [
     "archive_expiry",
     "chain_expiry",
     "newest_timestamp",
+    "crls_of_paths",
 ]
 
 _MD = "sha256"
@@ -107,19 +109,42 @@ async def _add_validation_data(
 ) -> None:
     for sig in signatures:
         # Validates the signer's chain and every timestamp token's chain at vc's moment; the
-        # paths and vc's CRLs go into the DSS with a VRI entry for this signature.
+        # paths and the CRLs of their authorities go into the DSS with a VRI entry for this
+        # signature.
         paths = await collect_validation_info(sig, vc)
         ocsp = ocsp_for(sig.signer_cert.serial_number) if ocsp_for else None
         DocumentSecurityStore.supply_dss_in_writer(
             writer,
             sig.pkcs7_content.hex().encode("ascii"),
             paths=paths,
-            validation_context=vc,
+            crls=crls_of_paths(paths, vc.crls),
             ocsps=[asn1_ocsp.OCSPResponse.load(ocsp)] if ocsp else None,
         )
     # The coming document timestamp's TSA chain (no VRI: that timestamp does not exist yet).
     ts_paths = [path async for path in timestamper.validation_paths(vc)]
     DocumentSecurityStore.supply_dss_in_writer(writer, None, paths=ts_paths)
+
+
+def crls_of_paths(
+    paths: Iterable[ValidationPath], crls: Iterable[asn1_crl.CertificateList]
+) -> list[asn1_crl.CertificateList]:
+    """The CRLs issued by an authority of ``paths``: for each certificate below the anchor, the
+    CRLs of its issuer (same name and, where both carry one, the same key identifier). A renewal
+    thus adds the ARL of the root that issued the renewed timestamp's TSA certificate, not the
+    issuing CA's current CRL nor another CA's: those belong to chains it does not prove."""
+    wanted: set[tuple[bytes, bytes | None]] = set()
+    for path in paths:
+        for cert in path.iter_certs(include_root=False):
+            wanted.add((cert.issuer.dump(), cert.authority_key_identifier))
+    chosen = []
+    for crl in crls:
+        key_id = crl.authority_key_identifier
+        if any(
+            crl.issuer.dump() == issuer and (key_id is None or aki is None or key_id == aki)
+            for issuer, aki in wanted
+        ):
+            chosen.append(crl)
+    return chosen
 
 
 async def _timestamp(
@@ -155,8 +180,9 @@ async def async_archive_pdf(pdf: bytes, timestamper: TimeStamper, trust: Archive
 
 
 async def async_renew_archive(pdf: bytes, timestamper: TimeStamper, trust: ArchiveTrust) -> bytes:
-    """Append the newest document timestamp's validation data, fresh CRLs and a new document
-    timestamp (the newest timestamp must still validate at ``trust.moment``)."""
+    """Append the newest document timestamp's validation data (its chain, the current CRLs of
+    that chain's authorities) and a new document timestamp (the newest timestamp must still
+    validate at ``trust.moment``)."""
     reader = _reader(pdf)
     last = newest_timestamp(reader)
     if last is None:

@@ -55,6 +55,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.diff_analysis.policy_api import DiffResult, SuspiciousModification
 from pyhanko.sign.fields import enumerate_sig_fields
+from pyhanko.sign.validation import generic_cms
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature, async_validate_pdf_timestamp
 from pyhanko.sign.validation.policy_decl import SignatureValidationSpec
@@ -89,6 +90,7 @@ __all__ = [
     "SUB_INDICATION_ZH",
 ]
 
+_DOC_TS = "/DocTimeStamp"
 TOTAL_PASSED = "TOTAL_PASSED"
 TOTAL_FAILED = "TOTAL_FAILED"
 INDETERMINATE = "INDETERMINATE"
@@ -385,9 +387,14 @@ async def _verify_at(
         signature_validator=signature_validator or GmSignatureValidator(),
         signature_fields={s.field_name for s in embedded},
         data=data,
+        timestamp_revisions=[s.signed_revision for s in embedded if s.sig_object_type == _DOC_TS],
+        signatures=embedded,
     )
     reports = []
-    for index, sig in enumerate(embedded):
+    # Signatures first: their long-term validation walks the document timestamps as the
+    # evidence record, and whether that chain holds decides the timestamps' own verdict.
+    order = sorted(enumerate(embedded), key=lambda item: item[1].sig_object_type == _DOC_TS)
+    for index, sig in order:
         is_last = index == len(embedded) - 1
         try:
             report = await checker.check(sig, is_last)
@@ -589,6 +596,34 @@ class _Checker:
     signature_validator: SignatureValidator
     signature_fields: set[str]
     data: bytes
+    # Revisions of the document timestamps (the evidence record of an archive form).
+    timestamp_revisions: list[int] = dataclass_field(default_factory=list)
+    # Set once a signature's long-term validation found the chain of document timestamps
+    # valid (each proven by the next, the newest valid now): the oldest one's time.
+    evidence_record_time: dt.datetime | None = None
+    signatures: list[EmbeddedPdfSignature] = dataclass_field(default_factory=list)
+    _evidence_record_checked: bool = False
+
+    async def evidence_record_holds(self, timestamp: EmbeddedPdfSignature) -> bool:
+        """Whether the chain of document timestamps holds at the validation time, as pyHanko's
+        long-term validation of a signature before ``timestamp`` finds it (once per file)."""
+        if self.evidence_record_time is None and not self._evidence_record_checked:
+            self._evidence_record_checked = True
+            before = [
+                s
+                for s in self.signatures
+                if s.sig_object_type != _DOC_TS and s.signed_revision < timestamp.signed_revision
+            ]
+            if before:
+                with contextlib.suppress(Exception):  # no verdict for the timestamp, no more
+                    self.evidence_record_time = await ltv.evidence_record_time(
+                        before[-1], self.spec, self.at
+                    )
+        return self.evidence_record_time is not None
+
+    def archived(self, sig: EmbeddedPdfSignature) -> bool:
+        """Whether document timestamps follow ``sig`` (it is in an archive form)."""
+        return any(r > sig.signed_revision for r in self.timestamp_revisions)
 
     def context(self) -> ValidationContext:
         """Validation context at the validation time (document timestamps)."""
@@ -635,8 +670,12 @@ async def _check_one(
     if is_timestamp:
         status = await async_validate_pdf_timestamp(sig, validation_context=checker.context())
     else:
-        long_term = await ltv.validate_with_time(sig, checker.spec, checker.at, checker.context)
+        long_term = await ltv.validate_with_time(
+            sig, checker.spec, checker.at, checker.context, archived=checker.archived(sig)
+        )
         status = long_term.status
+        if long_term.evidence_record_time is not None:
+            checker.evidence_record_time = long_term.evidence_record_time
     messages: list[str] = []
     description, level, acceptable = _describe_changes(status.diff_result, checker.signature_fields)
     # What changed, in domain terms, when pyHanko's difference analysis objects (an accepted
@@ -672,6 +711,22 @@ async def _check_one(
             ts_ok = tsv.intact and tsv.valid
             if not tsv.trusted and long_term is None:
                 messages.append("签名时间戳的证书不可信")
+        if long_term is not None and long_term.evidence_record_time is not None:
+            # Proven by the document timestamps: pyHanko reports the signature timestamp only
+            # when it could also past-validate that token on its own; its time and TSA are read
+            # from the token (its integrity was checked on the way).
+            token = _signature_timestamp_token(sig)
+            if token is not None:
+                tsa_cert, gen_time = token
+                timestamp_iso = timestamp_iso or _iso(gen_time)
+                tsa_summary = tsa_summary or _name_of(tsa_cert)
+                tsa_expiry = tsa_cert["tbs_certificate"]["validity"]["not_after"].native
+                if tsa_expiry < long_term.validation_time:
+                    messages.append(
+                        f"签名时间戳的证书已于 {beijing(tsa_expiry)} 过期；"
+                        f"{beijing(long_term.evidence_record_time)} 的文档时间戳"
+                        "证明签名及其时间戳在此之前已经存在"
+                    )
     if long_term is not None:
         revocation, trust = _long_term_trust(long_term, checker.crls, messages)
         trusted = trust is None
@@ -680,7 +735,18 @@ async def _check_one(
         revocation = "revoked" if revoked else ("good" if status.trusted else "unknown")
         trusted = bool(status.trusted)
         trust = None
-        if revoked:
+        if (
+            isinstance(status, DocumentTimestampStatus)
+            and not trusted
+            and not revoked
+            and await checker.evidence_record_holds(sig)
+        ):
+            # Not valid at the validation time on its own (its TSA certificate expired), but
+            # pyHanko's evidence-record validation (§ 5.6.3) past-validated it, proven by the
+            # document timestamp after it.
+            trusted, revocation = True, "good"
+            messages.append(_proven_by_later_timestamp(status.signing_cert))
+        elif revoked:
             trust = (TOTAL_FAILED, "REVOKED")
         elif not status.trusted:
             problem = status.trust_problem_indic
@@ -736,6 +802,29 @@ async def _check_one(
         algorithm=algorithm.label_zh,
         algorithm_name=algorithm.name,
         timestamp_algorithm=None if is_timestamp else timestamp_algorithm(sig.signer_info),
+    )
+
+
+def _signature_timestamp_token(
+    sig: EmbeddedPdfSignature,
+) -> tuple[asn1_x509.Certificate, dt.datetime] | None:
+    """(TSA certificate, genTime) of the signature's timestamp token, read without validation."""
+    try:
+        token = next(generic_cms.extract_tst_data_iter(sig.signer_info, signed=False), None)
+        if token is None:
+            return None
+        tst_info = token["encap_content_info"]["content"].parsed
+        cert = generic_cms.extract_certificate_info(token).signer_cert
+        return cert, tst_info["gen_time"].native
+    except Exception:  # a malformed token: nothing to show
+        return None
+
+
+def _proven_by_later_timestamp(tsa_cert: asn1_x509.Certificate) -> str:
+    not_after = tsa_cert["tbs_certificate"]["validity"]["not_after"].native
+    return (
+        f"时间戳证书已于 {beijing(not_after)} 过期；其后的文档时间戳证明该时间戳"
+        "在证书有效期内已经存在"
     )
 
 

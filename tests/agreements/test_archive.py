@@ -102,6 +102,10 @@ def test_archive_renew_nine_years_on_renews_each_agreement_once(env: Any, sessio
         timestamps = PdfFileReader(BytesIO(new_pdf)).embedded_timestamp_signatures
         assert len(timestamps) == 2
         assert timestamps[-1].signer_cert.serial_number == new_ca.tsa_certificate.serial_number
+        # Renewed nine years on, the file still validates for pyHanko twelve years on.
+        twelve = dt.datetime.now(dt.UTC) + dt.timedelta(days=12 * 365)
+        results = lta_results(new_pdf, new_ca.trust_roots, twelve)
+        assert {r[0] for r in results.values()} == {AdESPassed.OK}, results
     renewed = _actions(session, "agreement.archive_renewed")
     assert sorted(int(e.object_id) for e in renewed) == sorted(i or 0 for i in before)  # once each
     assert len(_actions(session, "tsa.rolled")) == 1

@@ -22,6 +22,7 @@ from signing.errors import PdfSigningError
 from signing.pades import FieldSpec, SigningRequest, ca_signer, prepare, sign_pdf, to_asn1_cert
 from signing.pki import CertificateAuthority
 from signing.tsa import InProcessTimeStamper, TimestampAuthority
+from signing.verify import INDETERMINATE, TOTAL_PASSED, describe_zh, exit_code, verify_pdf
 from tests.signing.conftest import KEK, PARTIES, ROOT_PASSPHRASE
 from tests.signing.lta import lta_results
 from tests.signing.pdfgen import make_pdf
@@ -161,27 +162,60 @@ def test_pdfsig_finds_each_signature_valid_and_trusted_and_the_document_timestam
     assert "Timestamp Authority" in blocks[3]  # the document timestamp, signed by our TSA
 
 
-def test_renewed_archive_still_validates_twelve_years_on(own_ca):
+@pytest.fixture(scope="module")
+def renewed_archive(own_ca) -> tuple[bytes, bytes]:
+    """(archive, the same renewed half a year before its TSA certificate expires, after the TSA
+    rolled to a new certificate)."""
     ca = own_ca
     archived = archive_pdf(_three_signed(ca), _timestamper(ca), _trust(ca))
     first_expiry = archive_expiry(archived, ca.trust_roots)
     assert first_expiry == ca.tsa_certificate.not_valid_after_utc
-    twelve = dt.datetime.now(dt.UTC) + 12 * YEAR
-    # Not renewed: the only document timestamp's TSA certificate (10 years) has expired.
-    stale = lta_results(archived, ca.trust_roots, twelve)
-    assert all(indication != AdESPassed.OK for indication, _ in stale.values())
-
     renewal_time = first_expiry - dt.timedelta(days=180)
     old_tsa = ca.tsa_certificate
     ca.roll_tsa(ROOT_PASSPHRASE, now=renewal_time)
     assert ca.tsa_certificate != old_tsa and old_tsa in ca.tsa_certificates
     renewed = renew_archive(archived, _timestamper(ca, renewal_time), _trust(ca, renewal_time))
+    return archived, renewed
+
+
+def test_renewed_archive_still_validates_twelve_years_on(own_ca, renewed_archive):
+    ca = own_ca
+    archived, renewed = renewed_archive
+    twelve = dt.datetime.now(dt.UTC) + 12 * YEAR
+    # Not renewed: the only document timestamp's TSA certificate (10 years) has expired.
+    stale = lta_results(archived, ca.trust_roots, twelve)
+    assert all(indication != AdESPassed.OK for indication, _ in stale.values())
+
     assert renewed.startswith(archived)
     assert archive_expiry(renewed, ca.trust_roots) == ca.tsa_certificate.not_valid_after_utc
     assert ca.tsa_certificate.not_valid_after_utc > twelve
     for field, (indication, best_time) in lta_results(renewed, ca.trust_roots, twelve).items():
         assert indication == AdESPassed.OK, field
         assert best_time is not None and best_time < dt.datetime.now(dt.UTC)
+
+
+def test_our_verifier_walks_the_archive_timestamps_twelve_years_on(own_ca, renewed_archive):
+    """Past every certificate but the newest TSA's: the seals (2 years) and the TSA certificate
+    of the signature timestamps and of the first document timestamp (10 years) have expired;
+    the renewal's document timestamp proves they existed before, ETSI EN 319 102-1 § 5.6.3."""
+    ca = own_ca
+    archived, renewed = renewed_archive
+    twelve = dt.datetime.now(dt.UTC) + 12 * YEAR
+    crls = ca.validation_crls()
+    report = verify_pdf(renewed, trust_roots=ca.trust_roots, crls=crls, at=twelve)
+    assert (report.indication, exit_code(report)) == (TOTAL_PASSED, 0), describe_zh(report)
+    signatures = [s for s in report.signatures if s.kind == "signature"]
+    timestamps = [s for s in report.signatures if s.kind == "document_timestamp"]
+    assert [s.field for s in signatures] == [p[0] for p in PARTIES] and len(timestamps) == 2
+    for sig in signatures:
+        assert any(m.startswith("签名时证书有效；该证书已于") for m in sig.messages), sig
+    # The first document timestamp's own TSA certificate has expired: the renewal proves it.
+    assert any("其后的文档时间戳证明" in m for m in timestamps[0].messages), timestamps[0]
+    assert not timestamps[1].messages
+
+    stale = verify_pdf(archived, trust_roots=ca.trust_roots, crls=crls, at=twelve)
+    assert (stale.indication, exit_code(stale)) == (INDETERMINATE, 2), describe_zh(stale)
+    assert all(s.indication == INDETERMINATE for s in stale.signatures)
 
 
 def test_renewal_refuses_a_file_without_document_timestamp(ca, three_signed):
@@ -214,3 +248,41 @@ def test_root_rollover_keeps_old_signatures_valid_and_new_ones_chain_to_the_new_
     # An old archive renewed under the new root's TSA keeps validating with both roots.
     renewed = renew_archive(before, _timestamper(reopened), _trust(reopened))
     assert {r[0] for r in lta_results(renewed, reopened.trust_roots).values()} == {AdESPassed.OK}
+
+
+def _dss_crls(pdf: bytes) -> list[asn1_crl.CertificateList]:
+    dss = DocumentSecurityStore.read_dss(PdfFileReader(BytesIO(pdf)))
+    return [asn1_crl.CertificateList.load(ref.get_object().data) for ref in dss.crls]
+
+
+def test_renewal_adds_only_the_crls_of_the_renewed_timestamps_chain(tmp_path: Path):
+    ca = CertificateAuthority.init(
+        tmp_path / "ca", kek=KEK, root_passphrase=ROOT_PASSPHRASE, organisation="jingpin 续期"
+    )
+    other = CertificateAuthority.init(
+        tmp_path / "other", kek=KEK, root_passphrase=ROOT_PASSPHRASE, organisation="另一家 CA"
+    )
+    archived = archive_pdf(_three_signed(ca), _timestamper(ca), _trust(ca))
+    before = {c.dump() for c in _dss_crls(archived)}
+    # Since archiving: a seal was revoked (a new issuing-CA CRL) and the root signed a new ARL.
+    ca.revoke(ca.issue(organisation="后来吊销的机构").serial, "superseded")
+    new_arl = ca.refresh_authority_crl(ROOT_PASSPHRASE)
+    offered = [*ca.validation_crls(fresh=True), other.crl_der(), *other.authority_crls()]
+    trust = ArchiveTrust(ca.trust_roots, offered, ca.validation_certificates())
+    renewed = renew_archive(archived, _timestamper(ca), trust)
+
+    added = [c for c in _dss_crls(renewed) if c.dump() not in before]
+    # The renewed timestamp's chain is our TSA certificate under our root: only the root's
+    # current ARL proves anything about it. The issuing CA's new CRL is about seals, the other
+    # CA's CRLs about nothing in this file.
+    assert [c.dump() for c in added] == [new_arl]
+    root = to_asn1_cert(ca.root_certificate)
+    assert {c.issuer.dump() for c in added} == {root.subject.dump()}
+    reader = PdfFileReader(BytesIO(renewed))
+    dss = DocumentSecurityStore.read_dss(reader)
+    renewed_ts = reader.embedded_timestamp_signatures[0]
+    vri = dss.vri_entries[
+        DocumentSecurityStore.sig_content_identifier(renewed_ts.pkcs7_content.hex().encode())
+    ].get_object()
+    vri_crls = [asn1_crl.CertificateList.load(r.get_object().data).dump() for r in vri["/CRL"]]
+    assert vri_crls == [new_arl]

@@ -61,6 +61,7 @@ __all__ = [
     "revocation_verdict",
     "validation_clock",
     "evidence_record_time",
+    "signature_timestamp_token",
     "NEEDS_EVIDENCE_RECORD",
     "REASON_ZH",
 ]
@@ -274,17 +275,30 @@ NEEDS_EVIDENCE_RECORD = frozenset(
 )
 
 
+def signature_timestamp_token(
+    sig: EmbeddedPdfSignature,
+) -> tuple[asn1_x509.Certificate, dt.datetime] | None:
+    """(TSA certificate, genTime) of the signature's timestamp token, read without validation
+    (None: no token, or one too malformed to read)."""
+    try:
+        token = next(generic_cms.extract_tst_data_iter(sig.signer_info, signed=False), None)
+        if token is None:
+            return None
+        tst_info = token["encap_content_info"]["content"].parsed
+        cert = generic_cms.extract_certificate_info(token).signer_cert
+        return cert, tst_info["gen_time"].native
+    except Exception:  # the with-time validation says what is wrong with it
+        return None
+
+
 def _timestamp_certificate_out_of_bounds(sig: EmbeddedPdfSignature, moment: dt.datetime) -> bool:
     """Whether the signature timestamp's TSA certificate is outside its validity at ``moment``
-    (read from the token, not validated: only decides which validation runs)."""
-    try:
-        token = next(generic_cms.extract_tst_data_iter(sig.signer_info, signed=False))
-        validity = generic_cms.extract_certificate_info(token).signer_cert["tbs_certificate"][
-            "validity"
-        ]
-        return not validity["not_before"].native <= moment <= validity["not_after"].native
-    except Exception:  # a malformed token: the with-time validation says what is wrong
+    (only decides which validation runs)."""
+    token = signature_timestamp_token(sig)
+    if token is None:
         return False
+    validity = token[0]["tbs_certificate"]["validity"]
+    return not validity["not_before"].native <= moment <= validity["not_after"].native
 
 
 async def _with_evidence_record(

@@ -55,7 +55,6 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.diff_analysis.policy_api import DiffResult, SuspiciousModification
 from pyhanko.sign.fields import enumerate_sig_fields
-from pyhanko.sign.validation import generic_cms
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature, async_validate_pdf_timestamp
 from pyhanko.sign.validation.policy_decl import SignatureValidationSpec
@@ -715,7 +714,7 @@ async def _check_one(
             # Proven by the document timestamps: pyHanko reports the signature timestamp only
             # when it could also past-validate that token on its own; its time and TSA are read
             # from the token (its integrity was checked on the way).
-            token = _signature_timestamp_token(sig)
+            token = ltv.signature_timestamp_token(sig)
             if token is not None:
                 tsa_cert, gen_time = token
                 timestamp_iso = timestamp_iso or _iso(gen_time)
@@ -803,21 +802,6 @@ async def _check_one(
         algorithm_name=algorithm.name,
         timestamp_algorithm=None if is_timestamp else timestamp_algorithm(sig.signer_info),
     )
-
-
-def _signature_timestamp_token(
-    sig: EmbeddedPdfSignature,
-) -> tuple[asn1_x509.Certificate, dt.datetime] | None:
-    """(TSA certificate, genTime) of the signature's timestamp token, read without validation."""
-    try:
-        token = next(generic_cms.extract_tst_data_iter(sig.signer_info, signed=False), None)
-        if token is None:
-            return None
-        tst_info = token["encap_content_info"]["content"].parsed
-        cert = generic_cms.extract_certificate_info(token).signer_cert
-        return cert, tst_info["gen_time"].native
-    except Exception:  # a malformed token: nothing to show
-        return None
 
 
 def _proven_by_later_timestamp(tsa_cert: asn1_x509.Certificate) -> str:

@@ -35,6 +35,7 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore, collect_validatio
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.path import ValidationPath
+from pyhanko_certvalidator.sig_validate import SignatureValidator
 
 from .errors import PdfSigningError
 from .pades import run_sync, to_asn1_cert
@@ -50,8 +51,6 @@ __all__ = [
     "newest_timestamp",
     "crls_of_paths",
 ]
-
-_MD = "sha256"
 
 
 @dataclass(frozen=True)
@@ -71,6 +70,11 @@ class ArchiveTrust:
     # validation of an expired end-entity certificate finds its revocation status in an OCSP
     # response but not in its issuer's CRL
     ocsp_for: Callable[[int], bytes | None] | None = None
+    # 国密: the SM2 signatures (and SM2 CA and TSA certificates) are checked by this validator
+    # (signing.gm.validation) while the data is gathered, and the document timestamp digests
+    # with SM3, so an SM2 agreement's archive form stays in its profile.
+    signature_validator: SignatureValidator | None = None
+    digest_algorithm: str = "sha256"
 
     def __post_init__(self) -> None:
         # Parsed once: converting certificates and CRLs to asn1crypto cost ~20 ms per context.
@@ -90,6 +94,7 @@ class ArchiveTrust:
             allow_fetching=False,
             revocation_mode="hard-fail",
             moment=self.moment,
+            signature_validator=self.signature_validator,  # None: pyHanko's default
         )
 
 
@@ -148,14 +153,17 @@ def crls_of_paths(
 
 
 async def _timestamp(
-    writer: IncrementalPdfFileWriter, timestamper: TimeStamper, vc: ValidationContext | None
+    writer: IncrementalPdfFileWriter,
+    timestamper: TimeStamper,
+    vc: ValidationContext | None,
+    digest_algorithm: str,
 ) -> bytes:
     """Append a document timestamp. With ``vc`` pyHanko then adds that timestamp's VRI in one
     more revision (it re-reads the whole file for it); without, the next renewal adds it."""
     output = BytesIO()
     try:
         await PdfTimeStamper(timestamper).async_timestamp_pdf(
-            writer, _MD, validation_context=vc, output=output
+            writer, digest_algorithm, validation_context=vc, output=output
         )
     except PdfSigningError:
         raise
@@ -176,7 +184,7 @@ async def async_archive_pdf(pdf: bytes, timestamper: TimeStamper, trust: Archive
         await _add_validation_data(writer, signatures, timestamper, vc, trust.ocsp_for)
     except Exception as exc:
         raise PdfSigningError(f"validation data could not be gathered: {exc}") from exc
-    return await _timestamp(writer, timestamper, vc)
+    return await _timestamp(writer, timestamper, vc, trust.digest_algorithm)
 
 
 async def async_renew_archive(pdf: bytes, timestamper: TimeStamper, trust: ArchiveTrust) -> bytes:
@@ -195,7 +203,7 @@ async def async_renew_archive(pdf: bytes, timestamper: TimeStamper, trust: Archi
         raise PdfSigningError(f"the newest timestamp no longer validates: {exc}") from exc
     # The new timestamp's TSA chain is already in the DSS (_add_validation_data); its VRI entry
     # comes with the next renewal, as the previous one's came with this one.
-    return await _timestamp(writer, timestamper, None)
+    return await _timestamp(writer, timestamper, None, trust.digest_algorithm)
 
 
 def archive_pdf(pdf: bytes, timestamper: TimeStamper, trust: ArchiveTrust) -> bytes:

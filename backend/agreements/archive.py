@@ -18,9 +18,11 @@ import logging
 from dataclasses import dataclass, field
 
 from cryptography import x509
+from pyhanko.sign.timestamps import TimeStamper
 from sqlmodel import Session, col, select
 
 from backend.agreements.models import Agreement, AgreementStatus
+from backend.agreements.service import signature_field_names
 from backend.audit_log.service import record
 from backend.core import jobs
 from backend.core.db import session_scope, utcnow
@@ -30,16 +32,16 @@ from backend.documents.service import store_rendered
 from backend.documents.store import get_store
 from backend.pki.service import (
     archive_bytes,
+    archive_timestamper,
     archive_trust,
     get_ca,
+    require_gm_ca,
     roll_tsa,
     root_passphrase,
-    timestamp_authority,
 )
 from signing.archive import ArchiveTrust, archive_expiry, chain_expiry, renew_archive
 from signing.errors import PdfSigningError, SigningError
 from signing.pades import to_asn1_cert
-from signing.tsa import InProcessTimeStamper
 
 DEFAULT_WITHIN_DAYS = 365
 log = logging.getLogger(__name__)
@@ -96,22 +98,29 @@ def fully_signed_ids(session: Session) -> list[int]:
 
 @dataclass(frozen=True)
 class ArchiveTools:
-    """The trust material and TSA for one run (built once: reading the CA costs ~25 ms)."""
+    """The trust material and TSA for one run and one profile (built once: reading the CA costs
+    ~25 ms). ``gm``: for agreements with SM2 signatures, whose archive timestamps are SM2."""
 
     trust: ArchiveTrust
-    timestamper: InProcessTimeStamper
+    timestamper: TimeStamper
     roots: list[x509.Certificate]
     new_expiry: dt.datetime
 
     @classmethod
-    def current(cls) -> ArchiveTools:
-        ca = get_ca()
+    def current(cls, *, gm: bool = False) -> ArchiveTools:
+        trust = archive_trust(gm=gm)
+        roots = list(trust.trust_roots)
+        tsa = require_gm_ca().tsa_certificate if gm else get_ca().tsa_certificate
         return cls(
-            archive_trust(),
-            InProcessTimeStamper(timestamp_authority()),
-            ca.trust_roots,
-            chain_expiry(to_asn1_cert(ca.tsa_certificate), ca.trust_roots),
+            trust,
+            archive_timestamper(gm=gm),
+            roots,
+            chain_expiry(to_asn1_cert(tsa), roots),
         )
+
+
+def _has_sm2_signature(pdf: bytes) -> bool:
+    return any(name.endswith("_sm2") for name in signature_field_names(pdf))
 
 
 def renew_agreement(
@@ -120,24 +129,35 @@ def renew_agreement(
     *,
     within_days: int,
     actor: object,
-    tools: ArchiveTools | None = None,
+    tools: dict[bool, ArchiveTools] | None = None,
 ) -> bool:
     """Renew one agreement's archive form if its newest timestamp chain expires within the window
-    (True: renewed). Services flush; the caller commits."""
-    tools = tools or ArchiveTools.current()
+    (True: renewed), with the TSA of its profile (``tools``: per profile, reused across a run;
+    key True for agreements with SM2 signatures). Services flush; the caller commits."""
     ag = session.exec(
         select(Agreement).where(Agreement.id == agreement_id).with_for_update()
     ).first()
     if ag is None or not ag.current_pdf_sha256:
         raise NotFound("未找到该协议的文件", code="no_document")
     pdf = get_store().get(ag.current_pdf_sha256)
-    expiry = archive_expiry(pdf, tools.roots)
+    gm = _has_sm2_signature(pdf)
+    if tools is None:
+        tools = {}
+    if gm not in tools:
+        tools[gm] = ArchiveTools.current(gm=gm)
+    kit = tools[gm]
+    expiry = archive_expiry(pdf, kit.roots)
     if expiry is not None and expiry > _horizon(within_days):
         return False
+    if kit.new_expiry <= _horizon(within_days):  # renewing would not outlive the window
+        raise ArchiveSetupError(
+            f"{'国密' if gm else ''}时间戳证书将于 {kit.new_expiry:%Y-%m-%d} 到期，"
+            "短于续期窗口，续期无效；请先更换时间戳证书"
+        )
     if expiry is None:  # fully signed before archive forms existed
-        archived = archive_bytes(pdf)
+        archived = archive_bytes(pdf, gm=gm)
     else:
-        archived = renew_archive(pdf, tools.timestamper, tools.trust)
+        archived = renew_archive(pdf, kit.timestamper, kit.trust)
     if not archived.startswith(pdf):  # an archive only ever appends revisions
         raise PdfSigningError("renewal changed bytes of the signed file")
     doc = store_rendered(
@@ -156,7 +176,7 @@ def renew_agreement(
     ag.current_pdf_sha256, ag.current_pdf_sm3 = doc.sha256, doc.sm3
     session.add(ag)
     session.flush()
-    new_expiry = tools.new_expiry
+    new_expiry = kit.new_expiry
     record(
         session,
         actor=actor,
@@ -185,7 +205,7 @@ def renew_all(*, within_days: int = DEFAULT_WITHIN_DAYS, actor: str) -> RenewalR
         run.tsa_rolled = prepare_timestamp_authority(session, within_days=within_days, actor=actor)
         ids = fully_signed_ids(session)
     run.checked = len(ids)
-    tools = ArchiveTools.current()  # after a TSA roll: the new TSA
+    tools: dict[bool, ArchiveTools] = {}  # per profile, built after a TSA roll: the new TSA
     for agreement_id in ids:
         try:
             with session_scope() as session:

@@ -802,15 +802,13 @@ def _archive(session: Session, ag: Agreement, user: User, signed: bytes, doc: Do
     parties' B-T signatures, a DSS with every chain and CRL, a document timestamp) as the
     agreement's current document, verified again. Raises 409 when either fails verification.
 
-    Agreements with SM2 signatures stay B-T for now: pyHanko's validation-data collection
-    cannot build SM2 certificate paths, so they are verified and kept as signed."""
+    With any party's SM2 signature (gm and dual profiles, per-organisation overrides) the
+    validation data is gathered with the 国密 validator and the document timestamp is an SM2
+    one over an SM3 digest."""
     fields = signature_field_names(signed)
     expected = len(fields)
-    if any(n.endswith("_sm2") for n in fields):  # any party's SM2 signature (per-org profiles)
-        _verified(signed, expected)
-        return doc
     try:
-        archived = archive_bytes(signed)
+        archived = archive_bytes(signed, gm=any(n.endswith("_sm2") for n in fields))
     except PdfSigningError as exc:  # a chain or CRL that does not validate now
         raise Conflict(
             "签署后的协议无法生成长期保存格式，未标记为签署完成", code="archive_failed"

@@ -39,6 +39,7 @@ from signing.fonts import font_for_text
 from signing.gm.pki import GmCertificateAuthority
 from signing.gm.signer import gm_signer
 from signing.gm.tsa import GmInProcessTimeStamper, GmTimestampAuthority
+from signing.gm.validation import GmSignatureValidator
 from signing.pades import FieldSpec, PadesLevel, SigningRequest, ca_signer, prepare, sign_pdf
 from signing.pkcs11_key import TokenKey
 from signing.pki import CertificateAuthority, IssuedCertificate
@@ -359,21 +360,40 @@ def root_passphrase() -> bytes:
     return get_settings().secret("ca_root_passphrase").encode()
 
 
-def archive_trust() -> ArchiveTrust:
-    """Every root, CA, TSA certificate and CRL that long-term validation data is drawn from."""
+def archive_trust(*, gm: bool = False) -> ArchiveTrust:
+    """Every root, CA, TSA certificate and CRL that long-term validation data is drawn from;
+    ``gm``: an agreement with SM2 signatures — the SM2 CA's chain, TSA and CRL join, SM2 values
+    are checked by the 国密 validator and the document timestamp digests with SM3."""
     ca = get_ca()
+    if not gm:
+        return ArchiveTrust(
+            ca.trust_roots,
+            ca.validation_crls(fresh=True),
+            ca.validation_certificates(),
+            ocsp_for=ca.ocsp_response_der,
+        )
+    sm2 = require_gm_ca()
     return ArchiveTrust(
-        ca.trust_roots,
-        ca.validation_crls(fresh=True),
-        ca.validation_certificates(),
+        [*ca.trust_roots, sm2.root_certificate],
+        [*ca.validation_crls(fresh=True), sm2.crl_der()],
+        [*ca.validation_certificates(), sm2.issuing_certificate, sm2.tsa_certificate],
         ocsp_for=ca.ocsp_response_der,
+        signature_validator=GmSignatureValidator(),
+        digest_algorithm="sm3",
     )
 
 
-def archive_bytes(pdf: bytes) -> bytes:
+def archive_timestamper(*, gm: bool = False) -> TimeStamper:
+    """The built-in TSA of the archive's profile (SM2 for agreements signed with SM2)."""
+    if gm:
+        return GmInProcessTimeStamper(gm_timestamp_authority())
+    return InProcessTimeStamper(timestamp_authority())
+
+
+def archive_bytes(pdf: bytes, *, gm: bool = False) -> bytes:
     """The PAdES B-LTA archive form of a signed PDF (DSS for every signature + document
-    timestamp from the built-in TSA)."""
-    return archive_pdf(pdf, InProcessTimeStamper(timestamp_authority()), archive_trust())
+    timestamp from the built-in TSA of its profile)."""
+    return archive_pdf(pdf, archive_timestamper(gm=gm), archive_trust(gm=gm))
 
 
 def timestamper() -> TimeStamper:

@@ -93,6 +93,20 @@ def crosscheck_sm2(pdf: bytes) -> list[str]:
         if signer["signature_algorithm"]["algorithm"].dotted != "1.2.156.10197.1.501":
             continue
         assert signer["digest_algorithm"]["algorithm"].dotted == "1.2.156.10197.1.401"
+        if embedded.sig_object.get("/Type") == "/DocTimeStamp":
+            # The archive form's document timestamp: the token's imprint is SM3 of the signed
+            # bytes, its SM2 signature over the signed attributes checks outside Tongsuo.
+            tst_info = embedded.signed_data["encap_content_info"]["content"].parsed
+            imprint = tst_info["message_imprint"]
+            assert imprint["hash_algorithm"]["algorithm"].dotted == "1.2.156.10197.1.401"
+            assert imprint["hashed_message"].native == sm3(
+                pdf_signed_bytes(pdf, embedded.field_name)
+            )
+            point = _point(embedded.signed_data, signer)
+            signed_attrs = signer["signed_attrs"].untag().dump()
+            assert both_verify(point, signed_attrs, signer["signature"].native) == (True, True)
+            checked.append(str(embedded.field_name))
+            continue
         attrs = {a["type"].native: a["values"][0].native for a in signer["signed_attrs"]}
         assert attrs["message_digest"] == sm3(pdf_signed_bytes(pdf, embedded.field_name))
         point = _point(embedded.signed_data, signer)

@@ -79,8 +79,11 @@ def test_three_party_flow_signs_with_the_profile_and_verifies(
     pdf = client.get(f"/api/v1/agreements/{aid}/document.pdf", headers=token_for("auditor"))
     assert pdf.status_code == 200
 
-    # every SM2 signature and SM2 timestamp, checked outside Tongsuo
-    assert crosscheck_sm2(pdf.content) == [f for f in FIELDS[profile] if f.endswith("_sm2")]
+    # every SM2 signature and SM2 timestamp, checked outside Tongsuo; the last is the archive
+    # form's SM2 document timestamp (PAdES B-LTA)
+    sm2_fields = [f for f in FIELDS[profile] if f.endswith("_sm2")]
+    checked = crosscheck_sm2(pdf.content)
+    assert checked[:-1] == sm2_fields and len(checked) == len(sm2_fields) + 1
 
     # the app's verify API: all signatures pass, each says its algorithm
     r = client.post(
@@ -91,8 +94,13 @@ def test_three_party_flow_signs_with_the_profile_and_verifies(
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["indication"] == "TOTAL_PASSED", body["summary_zh"]
-    assert [s["field"] for s in body["signatures"]] == FIELDS[profile]
-    for s in body["signatures"]:
+    parties = [s for s in body["signatures"] if s["kind"] == "signature"]
+    assert [s["field"] for s in parties] == FIELDS[profile]
+    # The archive form (PAdES B-LTA) ends with an SM2 document timestamp over an SM3 digest.
+    archive = body["signatures"][len(parties) :]
+    assert [s["kind"] for s in archive] == ["document_timestamp"]
+    assert (archive[0]["indication"], archive[0]["algorithm"]) == ("TOTAL_PASSED", "国密 SM2")
+    for s in parties:
         expected = "国密 SM2" if s["field"].endswith("_sm2") else "国际 ECDSA"
         assert (s["indication"], s["algorithm"]) == ("TOTAL_PASSED", expected)
         assert s["timestamp_algorithm"] == (
@@ -108,7 +116,8 @@ def test_three_party_flow_signs_with_the_profile_and_verifies(
 
     result = CliRunner().invoke(cli, ["verify", str(path), "--json"])
     assert result.exit_code == 0, result.output
-    assert [s["algorithm"] for s in json.loads(result.output)["signatures"]] == [
+    cli_parties = [s for s in json.loads(result.output)["signatures"] if s["kind"] == "signature"]
+    assert [s["algorithm"] for s in cli_parties] == [
         "国密 SM2" if f.endswith("_sm2") else "国际 ECDSA" for f in FIELDS[profile]
     ]
 
@@ -128,3 +137,32 @@ def test_three_party_flow_signs_with_the_profile_and_verifies(
     page = client.get(f"/agreements/{aid}", headers=token_for("auditor"))
     assert page.status_code == 200
     assert page.text.count("签名算法 " + " + ".join(ALGORITHMS[profile])) == 3
+
+
+def test_archive_renew_keeps_sm2_archives_in_their_profile_and_says_when_it_cannot(
+    pool: Any, client: Any, token_for: Any, session: Session, profile: str
+) -> None:
+    """An SM2 archive is renewed with the SM2 TSA (never the ECDSA one); that TSA's certificate
+    lives ten years and does not roll yet, so a window reaching past it is refused with the
+    reason, and the file is left as it was."""
+    import datetime as dt
+
+    import pytest
+
+    from backend.agreements.archive import ArchiveSetupError, renew_agreement
+    from backend.agreements.models import Agreement
+    from backend.pki.service import require_gm_ca
+
+    aid = signed_agreement(client, token_for, session)
+    session.commit()
+    before = session.get(Agreement, aid)
+    assert before is not None
+    stored = before.current_pdf_sha256
+    expires = require_gm_ca().tsa_certificate.not_valid_after_utc
+    tsa_left = (expires - dt.datetime.now(dt.UTC)).days
+    assert not renew_agreement(session, aid, within_days=365, actor="test")  # not due yet
+    with pytest.raises(ArchiveSetupError, match="国密时间戳证书"):
+        renew_agreement(session, aid, within_days=tsa_left + 30, actor="test")
+    session.rollback()
+    after = session.get(Agreement, aid)
+    assert after is not None and after.current_pdf_sha256 == stored

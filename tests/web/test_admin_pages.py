@@ -297,9 +297,7 @@ def test_admin_uploads_a_seal_picture_that_replaces_the_generated_seal(
         (_png((50, 50)), "边长须在"),
         (_png(fmt="GIF"), "须为 PNG 或 JPEG"),
     ]:
-        bad = client.post(
-            url, data={"csrf_token": token}, files={"picture": ("seal.bin", content)}
-        )
+        bad = client.post(url, data={"csrf_token": token}, files={"picture": ("seal.bin", content)})
         assert bad.status_code == 422 and 'id="picture-err"' in bad.text and why in bad.text
     assert _org(session, org_id).seal_picture_sha256 is None
 

@@ -108,6 +108,11 @@ class AlgorithmSeals:
         return self.state in (CertificateState.valid, CertificateState.expiring)
 
 
+def grouped(serial: str) -> str:
+    """A serial for people: groups of eight hex digits (it wraps on a phone, reads aloud)."""
+    return " ".join(serial[i : i + 8] for i in range(0, len(serial), 8))
+
+
 def _state(issued: IssuedCertificate, now: dt.datetime) -> CertificateState:
     if issued.revoked:
         return CertificateState.revoked

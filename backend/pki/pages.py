@@ -156,6 +156,7 @@ def _org_page(
         values=values or {},
         max_kb=org_seals.MAX_UPLOAD_BYTES // 1024,
         local_time=local_time,
+        grouped=org_seals.grouped,
     )
 
 
@@ -186,7 +187,7 @@ def _certificate_facts(org: Organisation, algorithm: SealAlgorithm) -> list[tupl
     if current.certificates:
         c = current.certificates[0]
         facts += [
-            ("当前证书序列号", c.serial),
+            ("当前证书序列号", org_seals.grouped(c.serial)),
             ("当前证书状态", c.state.label),
             (
                 "有效期（北京时间）",
@@ -268,8 +269,8 @@ async def certificate_action_page(
                 status_code=exc.status_code,
             )
         return redirect(back, exc.message, error=True)
-    done = {"issue": "已签发", "renew": "已续期，新证书", "revoke": "已吊销证书"}[action]
-    return redirect(back, f"{algorithm.label}印章证书{done}（序列号 {serial}）")
+    done = {"issue": "已签发（序列号", "renew": "已续期（新证书序列号", "revoke": "已吊销（序列号"}
+    return redirect(back, f"{algorithm.label}印章证书{done[action]} {org_seals.grouped(serial)}）")
 
 
 @router.post(ORGS + "/{org_id}/seal-picture")

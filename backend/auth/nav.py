@@ -35,9 +35,10 @@ def menu(user: User) -> list[Link]:
 def home_sections(session: Session, user: User) -> list[Section]:
     if user.role is not Role.admin:
         return []
+    waiting = open_count(session)
     links = [
         Link("用户管理", "/admin/users", "新建用户，调整角色和所属机构，停用账号，重置密码"),
         Link("机构管理", "/admin/organisations", "各机构的印章证书：签发、续期、吊销，印章图片"),
-        _reset_link(open_count(session)),
+        _reset_link(waiting),
     ]
-    return [Section("系统管理", links, open_count(session) or None)]
+    return [Section("系统管理", links, waiting or None)]

@@ -205,6 +205,8 @@ def test_admin_issues_renews_and_revokes_a_seal_certificate_through_the_pages(
     token = csrf(client, f"/admin/organisations/{org_id}")
     url = f"/admin/organisations/{org_id}/certificates"
 
+    forged = client.post(f"{url}/issue", data={"algorithm": "ecdsa", "confirmed": "1"})
+    assert forged.status_code == 403 and _org(session, org_id).seal_cert_serial is None
     ask = client.post(f"{url}/issue", data={"csrf_token": token, "algorithm": "ecdsa"})
     assert ask.status_code == 200 and "确认签发" in ask.text
     assert _org(session, org_id).seal_cert_serial is None  # nothing before the confirmation

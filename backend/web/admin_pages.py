@@ -17,6 +17,7 @@ from backend.auth import admin, resets
 from backend.auth.deps import PageUser, SessionDep, client_address
 from backend.auth.models import ROLE_LABELS, ResetRequestStatus, Role, User
 from backend.auth.service import display_names
+from backend.core.config import get_settings
 from backend.core.display import local_time
 from backend.core.errors import JingpinError
 from backend.core.pages import confirmation, is_confirmed, redirect, render
@@ -212,10 +213,17 @@ def _forgot_page(
         httponly=True,
         samesite="strict",
         path=FORGOT,
-        secure=request.url.scheme == "https",
+        secure=_secure_cookies(),
         max_age=3600,
     )
     return response
+
+
+def _secure_cookies() -> bool:
+    """As for the login form's cookie (backend.web.pages): behind a TLS proxy the request's
+    own scheme says http."""
+    settings = get_settings()
+    return settings.base_url.startswith("https") or settings.is_production
 
 
 @router.get(FORGOT)

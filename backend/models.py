@@ -4,7 +4,7 @@ from sqlmodel import SQLModel
 
 from backend.agreements.models import Agreement, AgreementMilestone, AgreementSignature
 from backend.audit_log.models import AuditEvent
-from backend.auth.models import AuthToken, FailedLogin, User
+from backend.auth.models import AuthToken, FailedLogin, PasswordResetRequest, User
 from backend.auth.totp import RecoveryCode, TotpAuthenticator, TotpRequiredRole
 from backend.documents.models import Document
 from backend.funding.filing_models import ProgressFiling, ProgressFilingCorrection
@@ -58,6 +58,7 @@ __all__ = [
     "ReviewAttachment",
     "ReviewRequest",
     "FailedLogin",
+    "PasswordResetRequest",
     "Organisation",
     "RecommendingUnit",
     "User",

@@ -83,10 +83,13 @@ def add_user(
         organisation=_organisation(session, organisation_id),
         actor=admin,
     )
+    user.must_change_password = True  # the admin chose it: the user replaces it first
+    session.add(user)
+    session.flush()
     return user, password
 
 
-def _end_sessions(session: Session, user: User) -> None:
+def end_sessions(session: Session, user: User) -> None:
     for row in session.exec(
         select(AuthToken).where(AuthToken.user_id == user.id, col(AuthToken.revoked_at).is_(None))
     ):
@@ -103,7 +106,7 @@ def change_user(
     before = {"role": user.role.value, "organisation_id": user.organisation_id}
     user.role, user.organisation_id = new_role, org.id or 0
     session.add(user)
-    _end_sessions(session, user)  # a privilege change starts a fresh session
+    end_sessions(session, user)  # a privilege change starts a fresh session
     session.flush()
     record(
         session,
@@ -125,7 +128,7 @@ def set_active(session: Session, admin: User, user_id: int, active: bool, reason
     user.is_active = active
     session.add(user)
     if not active:
-        _end_sessions(session, user)
+        end_sessions(session, user)
     session.flush()
     record(
         session,
@@ -143,11 +146,7 @@ def reset_password(
 ) -> tuple[User, str]:
     """A new one-time password for the user (shown to the admin once); their sessions end."""
     user = get_user(session, admin, user_id)
-    password = one_time_password()
-    user.password_hash = hash_password(password)
-    session.add(user)
-    _end_sessions(session, user)
-    session.flush()
+    password = set_temporary_password(session, user)
     record(
         session,
         actor=admin,
@@ -157,6 +156,18 @@ def reset_password(
         payload={"reason": reason.strip()},
     )
     return user, password
+
+
+def set_temporary_password(session: Session, user: User) -> str:
+    """A new one-time password (returned once, never stored in clear): the user's sessions end
+    and the next login leads straight to 修改密码."""
+    password = one_time_password()
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    session.add(user)
+    end_sessions(session, user)
+    session.flush()
+    return password
 
 
 def change_own_password(session: Session, user: User, old: str, new: str, repeat: str) -> None:
@@ -176,9 +187,16 @@ def change_own_password(session: Session, user: User, old: str, new: str, repeat
         raise ValidationFailed(
             "新密码不能与当前密码相同", fields={"new_password": "新密码不能与当前密码相同"}
         )
+    was_temporary = user.must_change_password
     user.password_hash = hash_password(new)
+    user.must_change_password = False
     session.add(user)
     session.flush()
     record(
-        session, actor=user, action="user.password_change", object_type="user", object_id=user.id
+        session,
+        actor=user,
+        action="user.password_change",
+        object_type="user",
+        object_id=user.id,
+        payload={"replaced_temporary": True} if was_temporary else None,
     )

@@ -15,10 +15,12 @@ from starlette.concurrency import run_in_threadpool
 from backend.auth.models import AuthToken, TokenKind, User
 from backend.auth.service import needs_touch, resolve_token, touch_session
 from backend.core.db import get_engine, utcnow, writer
-from backend.core.errors import JingpinError, NotAuthenticated
+from backend.core.errors import JingpinError, NotAuthenticated, PasswordChangeRequired
 
 SESSION_COOKIE = "jingpin_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# All a user with a temporary password may reach until it is changed (and how to leave).
+PASSWORD_CHANGE_PATHS = frozenset({"/account/password", "/logout", "/api/v1/auth/logout"})
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -73,7 +75,11 @@ async def authenticate_request(request: Request, session: SessionDep) -> tuple[U
     # lock, and waiting on the event loop would stall the request that holds it.
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        return await run_in_threadpool(resolve_token, session, auth[7:].strip(), TokenKind.bearer)
+        user, row = await run_in_threadpool(
+            resolve_token, session, auth[7:].strip(), TokenKind.bearer
+        )
+        _check_password_change(request, user)
+        return user, row
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise NotAuthenticated()
@@ -86,7 +92,15 @@ async def authenticate_request(request: Request, session: SessionDep) -> tuple[U
     if needs_touch(row, now):
         await run_in_threadpool(_touch, session, request.method, row.id or 0, now)
     request.state.csrf_token = row.csrf_token
+    _check_password_change(request, user)
     return user, row
+
+
+def _check_password_change(request: Request, user: User) -> None:
+    """A temporary password (set by the admin) is replaced before anything else is done."""
+    if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+        request.state.user = User.model_validate(user.model_dump())  # for the error page
+        raise PasswordChangeRequired()
 
 
 async def current_user(

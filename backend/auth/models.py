@@ -50,6 +50,9 @@ class User(SQLModel, table=True):
     # that is not mandatory (reminders), never what a decision or a deadline requires.
     email: str | None = Field(default=None, max_length=254)
     mail_opt_out: bool = False
+    # Set with every password someone else chose (a new account's, an admin's reset, a resolved
+    # 忘记密码 request): the user changes it before doing anything else (backend.auth.deps).
+    must_change_password: bool = False
 
 
 class TokenKind(StrEnum):
@@ -79,6 +82,9 @@ class AttemptPurpose(StrEnum):
 
     login = "login"
     confirm = "confirm"  # the fresh password before signing (签章前再次输入密码)
+    # A 忘记密码 request: every one counts (not only failures), so the form cannot be used to
+    # flood the admin or to probe for usernames faster than the login form allows.
+    reset = "reset"
 
 
 class FailedLogin(SQLModel, table=True):
@@ -92,3 +98,34 @@ class FailedLogin(SQLModel, table=True):
     username: str = Field(max_length=50, index=True)
     address: str = Field(max_length=64, index=True)
     at: datetime = timestamp_field(index=True)
+
+
+class ResetRequestStatus(StrEnum):
+    open = "open"
+    resolved = "resolved"  # the admin set a temporary password
+    rejected = "rejected"
+
+    @property
+    def label(self) -> str:
+        return {"open": "待处理", "resolved": "已重置密码", "rejected": "已拒绝"}[self.value]
+
+
+class PasswordResetRequest(SQLModel, table=True):
+    """忘记密码申请: a user who forgot the password asks (with a note such as a phone number or
+    department, so the admin can check who is asking); the admin sets a temporary password or
+    rejects. No e-mail: the admin hands the temporary password over in person or by phone.
+    Only requests naming an existing, active account are stored; the form answers the same
+    either way."""
+
+    __tablename__ = "password_reset_requests"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    note: str = Field(default="", max_length=200)
+    address: str = Field(max_length=64)
+    status: ResetRequestStatus = Field(
+        default=ResetRequestStatus.open, sa_type=AutoString(length=10), index=True
+    )
+    created_at: datetime = timestamp_field()
+    resolved_by: int | None = Field(default=None, foreign_key="users.id")
+    resolved_at: datetime | None = datetime_field(default=None)
+    rejection_reason: str = Field(default="", max_length=200)

@@ -64,9 +64,13 @@ def _check_throttle(session: Session, username: str, address: str, purpose: Atte
     ).one()
     if per_user >= s.login_max_failures or per_addr >= s.login_max_failures * 4:
         minutes = s.login_window_seconds // 60
-        what = "登录" if purpose is AttemptPurpose.login else "签章密码确认"
+        what = {
+            AttemptPurpose.login: "登录失败",
+            AttemptPurpose.confirm: "签章密码确认失败",
+            AttemptPurpose.reset: "忘记密码申请提交",
+        }[purpose]
         raise TooManyAttempts(
-            f"{what}失败次数过多，请 {minutes} 分钟后再试",
+            f"{what}次数过多，请 {minutes} 分钟后再试",
             headers={"Retry-After": str(s.login_window_seconds)},
         )
 
@@ -131,6 +135,16 @@ def confirm_password(session: Session, user: User, password: str, address: str) 
     if not verify_password(user.password_hash, password):
         _remember_failure(session, user.username, address, purpose)
         raise PermissionDenied("密码错误，未执行操作", code="wrong_password")
+
+
+def count_reset_request(session: Session, username: str, address: str) -> None:
+    """忘记密码: limited like logins, per account and per address, whether or not the account
+    exists (so the limit tells nothing either); every request counts, not only failures."""
+    purpose = AttemptPurpose.reset
+    _serialise_attempts(session, purpose, f"user:{username}", f"addr:{address}")
+    _check_throttle(session, username, address, purpose)
+    session.add(FailedLogin(username=username[:50], address=address[:64], purpose=purpose))
+    session.flush()
 
 
 def issue_token(session: Session, user: User, kind: TokenKind) -> tuple[str, AuthToken]:

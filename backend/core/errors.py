@@ -51,6 +51,14 @@ class PermissionDenied(JingpinError):
     message = "您的角色无权执行此操作"
 
 
+class PasswordChangeRequired(PermissionDenied):
+    """The user signed in with a temporary password and must replace it first (pages redirect
+    to 修改密码)."""
+
+    code = "password_change_required"
+    message = "您正在使用临时密码，请先修改密码后再继续"
+
+
 class NotFound(JingpinError):
     status_code = 404
     code = "not_found"

@@ -19,7 +19,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from backend.core import display
-from backend.core.errors import JingpinError, NotAuthenticated
+from backend.core.errors import JingpinError, NotAuthenticated, PasswordChangeRequired
+
+CHANGE_PASSWORD_URL = "/account/password"  # noqa: S105 - a page address, not a secret
 
 JINJA_DIR = Path(__file__).resolve().parents[1] / "web" / "jinja"
 
@@ -59,6 +61,8 @@ def redirect(url: str, message: str = "", *, error: bool = False) -> Response:
 def error_page(request: Request, exc: JingpinError) -> Response:
     if isinstance(exc, NotAuthenticated) and request.method == "GET":
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+    if isinstance(exc, PasswordChangeRequired) and request.method == "GET":
+        return RedirectResponse(CHANGE_PASSWORD_URL, status_code=303)
     return render(request, "error.html", status_code=exc.status_code, error=exc)
 
 

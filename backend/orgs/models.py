@@ -81,4 +81,7 @@ class Organisation(SQLModel, table=True):
     sm2_seal_cert_serial: str | None = Field(default=None, max_length=64)
     # intl / gm / dual for this organisation's signatures; None = the deployment's setting.
     crypto_profile: str | None = Field(default=None, max_length=8)
+    # sha256 (documents.store) of the seal picture the admin uploaded (normalised to PNG); the
+    # visible signature uses it instead of the generated round seal. None = generated.
+    seal_picture_sha256: str | None = Field(default=None, max_length=64)
     created_at: datetime = timestamp_field()

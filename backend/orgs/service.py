@@ -37,3 +37,15 @@ def list_organisations(session: Session) -> list[Organisation]:
     order = {OrgKind.ministry: 0, OrgKind.unit: 1, OrgKind.producer: 2}
     rows = list(session.exec(select(Organisation).order_by(col(Organisation.id))).all())
     return sorted(rows, key=lambda o: (order.get(OrgKind(o.kind), 3), o.id or 0))
+
+
+def get_organisation(session: Session, org_id: int) -> Organisation:
+    org = session.get(Organisation, org_id)
+    if org is None:
+        raise NotFound("未找到该机构", code="organisation_not_found")
+    return org
+
+
+def unit_names(session: Session) -> dict[int, str]:
+    """推荐单位 names by id (the organisation list's 所属推荐单位 column)."""
+    return {u.id: u.name for u in list_units(session) if u.id is not None}

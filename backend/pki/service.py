@@ -30,6 +30,7 @@ from sqlmodel import Session, select
 from backend.audit_log.service import record
 from backend.core.config import Settings, get_settings
 from backend.core.errors import Conflict, NotFound, ValidationFailed
+from backend.documents.store import get_store
 from backend.orgs.models import Organisation
 from backend.pki import shared
 from signing.appearance import SignatureAppearance
@@ -524,8 +525,11 @@ def seal_code(org: Organisation) -> str:
 
 
 def seal_picture(org: Organisation) -> bytes:
-    """The organisation's seal picture for visible signatures: a round red seal drawn from its
-    name and code (signing.seal; cached per name and code)."""
+    """The organisation's seal picture for visible signatures: the one the admin uploaded
+    (backend.pki.org_seals), else a round red seal drawn from its name and code (signing.seal;
+    cached per name and code)."""
+    if org.seal_picture_sha256:
+        return get_store().get(org.seal_picture_sha256)
     code = seal_code(org)
     font = font_for_text(font_cache_dir(), org.name + code)
     return round_seal_png(org.name, code, str(font))

@@ -34,6 +34,7 @@ HOME_SECTIONS: tuple[Callable[[Session, User], list[Section]], ...] = (
     funding.home_sections,
     verification.home_sections,
     pki.home_sections,
+    account.home_sections,
 )
 MENU: tuple[Callable[[User], list[Link]], ...] = (
     works.menu,

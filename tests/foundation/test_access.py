@@ -190,3 +190,44 @@ def test_editing_a_submitted_work_is_a_conflict(client, session, token_for):
         f"/api/v1/works/{work_id}", json={"genre": "都市"}, headers=token_for("prod-hz")
     )
     assert r.status_code == 409 and r.json()["code"] == "work_frozen"
+
+
+# Administration pages (issue 15.6): the admin only. An organisation the role may not see at
+# all is 404 (its own, or any for the seal readers — ministry, auditor — is 403).
+ADMIN_LIST = {**{r: 403 for r in ROLES}, "admin": 200}
+HZ_ORG_ADMIN = {
+    **{r: 404 for r in ROLES},
+    "prod-hz": 403,
+    "ministry": 403,
+    "auditor": 403,
+    "admin": 200,
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_organisation_and_reset_administration_is_for_the_admin_404_before_403(
+    client, session, token_for, role
+):
+    from backend.orgs.models import Organisation
+    from backend.pki.service import usable_seal
+
+    producer = session.exec(select(User).where(User.username == "prod-hz")).one()
+    org_id = producer.organisation_id
+    headers = {**token_for(role), "accept": "text/html"}
+    assert client.get("/admin/organisations", headers=headers).status_code == ADMIN_LIST[role]
+    assert client.get("/admin/reset-requests", headers=headers).status_code == ADMIN_LIST[role]
+    assert client.get("/admin/organisations/999999", headers=headers).status_code == 404
+    detail = client.get(f"/admin/organisations/{org_id}", headers=headers)
+    assert detail.status_code == HZ_ORG_ADMIN[role]
+    if role == "admin":
+        return
+    _, _, seq = _state(session)
+    revoke = client.post(
+        f"/admin/organisations/{org_id}/certificates/revoke",
+        data={"algorithm": "ecdsa", "reason": "key_compromise", "confirmed": "1"},
+        headers=headers,
+    )
+    assert revoke.status_code == HZ_ORG_ADMIN[role]
+    with Session(session.get_bind()) as fresh:
+        usable_seal(fresh.get(Organisation, org_id))  # still signs
+    assert _events_after(session, seq) == []

@@ -8,8 +8,7 @@ from sqlmodel import Session
 
 from backend.auth.models import Role, User
 from backend.auth.resets import open_count
-from backend.core.db import get_engine
-from backend.core.pages import Link, Section
+from backend.core.pages import Link, Section, Todo
 
 
 def _reset_link(count: int) -> Link:
@@ -19,17 +18,19 @@ def _reset_link(count: int) -> Link:
 
 def menu(user: User) -> list[Link]:
     admin: list[Link] = []
-    if user.role is Role.admin:
-        # The menu gets no session (it is drawn on every page, error pages included): a short
-        # read of its own for the admin's one count.
-        with Session(get_engine()) as session:
-            waiting = open_count(session)
+    if user.role is Role.admin:  # the waiting count is a 待办 (todos) shown as the link's badge
         admin = [
             Link("用户管理", "/admin/users"),
             Link("机构管理", "/admin/organisations"),
-            _reset_link(waiting),
+            Link("忘记密码申请", "/admin/reset-requests"),
         ]
     return [*admin, Link("修改密码", "/account/password"), Link("动态口令", "/account/totp")]
+
+
+def todos(session: Session, user: User) -> list[Todo]:
+    if user.role is not Role.admin:
+        return []
+    return [Todo("待处理的忘记密码申请", open_count(session), "/admin/reset-requests")]
 
 
 def home_sections(session: Session, user: User) -> list[Section]:

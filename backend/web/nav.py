@@ -54,6 +54,7 @@ TODOS: tuple[Callable[[Session, User], list[Todo]], ...] = (
     agreements.todos,
     workflow.todos,
     funding.todos,
+    account.todos,
 )
 
 

@@ -151,7 +151,7 @@ def test_a_flipped_byte_in_an_sm2_signature_value_is_sig_crypto_failure(
         ("TOTAL_PASSED", None),
         ("TOTAL_PASSED", None),
         ("TOTAL_FAILED", "SIG_CRYPTO_FAILURE"),
-        ("TOTAL_PASSED", None),  # the archive timestamp covers the bytes as they are
+        ("TOTAL_FAILED", "HASH_FAILURE"),  # the archive timestamp covered the original bytes
     ]
     assert body["indication"] == "TOTAL_FAILED"
 

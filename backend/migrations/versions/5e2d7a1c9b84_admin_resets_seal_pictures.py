@@ -1,7 +1,7 @@
 """administration: 忘记密码 requests, must-change-password flag, uploaded seal pictures
 
 Revision ID: 5e2d7a1c9b84
-Revises: c4f2b8d61e03
+Revises: d7e1a4c9b3f2
 Create Date: 2026-12-02 15:00:00
 """
 
@@ -12,7 +12,7 @@ import backend.core.db
 
 
 revision = "5e2d7a1c9b84"
-down_revision = "c4f2b8d61e03"
+down_revision = "d7e1a4c9b3f2"
 branch_labels = None
 depends_on = None
 

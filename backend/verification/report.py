@@ -132,11 +132,18 @@ def report_context(body: dict[str, Any]) -> dict[str, Any]:
             "该文件没有任何签名，只有文档时间戳：时间戳只证明文件在该时间已经存在，"
             "不代表任何一方签署或认可了它。"
         )
-    else:
+    else:  # one sentence in Chinese; the ETSI codes stay in the JSON, not on the page
+        parties = sum(1 for s in sigs if s.get("kind", "signature") == "signature")
         sub = body.get("sub_indication")
-        detail = f"{body['indication']}" + (
-            f" / {sub}（{SUB_INDICATION_ZH.get(sub, sub)}）" if sub else ""
-        )
+        reason = SUB_INDICATION_ZH.get(sub, "") if sub else ""
+        if body["indication"] == "TOTAL_PASSED":
+            detail = (
+                f"全部 {parties} 个签名完好，证书可追溯到受信任的根证书，签名后没有不允许的修改。"
+            )
+        elif body["indication"] == "TOTAL_FAILED":
+            detail = f"有签名未通过验证：{reason or '详见下列各签名的结论'}。"
+        else:
+            detail = f"无法确定签名是否有效：{reason or '详见下列各签名的结论'}。"
     size = body.get("file_size")
     return {
         "generated_at": _time(body.get("verified_at")),

@@ -31,6 +31,7 @@ from backend.core.pages import error_page
 from backend.core.security_headers import SecurityHeaders
 from backend.documents import store as blob_store
 from backend.documents.converter import get_pool
+from backend.documents.endpoints import pages as documents_pages
 from backend.documents.endpoints import router as documents_router
 from backend.funding import filing_pages
 from backend.funding import pages as funding_pages
@@ -207,6 +208,7 @@ def create_app() -> FastAPI:
     app.include_router(pki_pages.router)
     app.include_router(works_router)
     app.include_router(documents_router)
+    app.include_router(documents_pages)
     app.include_router(workflow_router)
     app.include_router(workflow_public_router)
     app.include_router(workflow_pages.router)

@@ -17,17 +17,20 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from backend.auth.deps import CurrentUser, SessionDep
+from backend.auth.deps import CurrentUser, PageUser, SessionDep
 from backend.auth.models import User
 from backend.core import jobs
-from backend.core.errors import NotFound, ServiceBusy
-from backend.core.pages import render
+from backend.core.errors import NotFound, ServiceBusy, ValidationFailed
+from backend.core.pages import redirect, render
 from backend.core.responses import download
 from backend.documents import downloads
 from backend.documents.converter import ConversionTimeout, ConverterPool, get_pool
 from backend.documents.downloads import Issued, Prepared
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
+# The work page's download buttons: the same files, but a missing field comes back to the page
+# as a message beside the buttons instead of a JSON 422 the browser silently drops.
+pages = APIRouter(include_in_schema=False)
 
 PoolDep = Annotated[ConverterPool, Depends(get_pool)]
 DOCUMENT_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -122,3 +125,21 @@ async def work_document(
         return downloads.prepare_work_document(session, work=work, doc_type=doc_type, fmt=wanted)
 
     return await issue(await run_in_threadpool(prepare), pool, user, request)
+
+
+@pages.get("/works/{work_id}/prefilled/{doc_type}.{fmt}")
+async def work_document_page(
+    work_id: int,
+    doc_type: str,
+    fmt: str,
+    session: SessionDep,
+    user: PageUser,
+    pool: PoolDep,
+    request: Request,
+) -> Response:
+    try:
+        return await work_document(work_id, doc_type, fmt, session, user, pool, request)
+    except ValidationFailed as exc:
+        missing = "、".join(exc.fields.values()) if exc.fields else ""
+        message = f"{exc.message}{'：' + missing if missing and missing not in exc.message else ''}"
+        return redirect(f"/works/{work_id}", message, error=True)

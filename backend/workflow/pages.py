@@ -403,27 +403,61 @@ async def assign_page(
     return _ministry_back(work_id, session, f"已分配{round_.label}专家")
 
 
-@router.post("/reviews/ministry/{work_id}/conclude", response_class=HTMLResponse)
-def conclude_page(
+def _round_outcome_confirmation(
+    request: Request,
+    session: Session,
+    user: User,
     work_id: int,
-    session: SessionDep,
-    user: PageUser,
-    advance: Annotated[str, Form()] = "",
-    reason: Annotated[str, Form(max_length=5000)] = "",
+    *,
+    title: str,
+    outcome: str,
+    form: Any,
 ) -> Response:
-    selection.conclude_second_round(session, user, work_id, advance == "yes", reason)
+    """复评结论 / 终评决定 are recorded for good: first show what will be recorded."""
+    experts.require_officer(user)
+    work = get_work(session, user, work_id)
+    reason = str(form.get("reason", ""))
+    required_text(reason, "reason", "理由")
+    return confirmation(
+        request,
+        title=title,
+        action=str(request.url.path),
+        back=f"/reviews/ministry?batch_id={work.batch_id}",
+        warning="记录后不能修改，结论将进入评审记录和审计日志。",
+        facts=[("作品", f"《{work.title}》"), ("结论", outcome), ("理由", reason)],
+        fields=dict(form),
+    )
+
+
+@router.post("/reviews/ministry/{work_id}/conclude", response_class=HTMLResponse)
+async def conclude_page(
+    request: Request, work_id: int, session: SessionDep, user: PageUser
+) -> Response:
+    form = await request.form()
+    advance = str(form.get("advance", "")) == "yes"
+    if not is_confirmed(form):
+        outcome = "进入终评" if advance else "未入选（复评后不再进入终评）"
+        return _round_outcome_confirmation(
+            request, session, user, work_id, title="记录复评结论", outcome=outcome, form=form
+        )
+    reason = str(form.get("reason", ""))[:5000]
+    selection.conclude_second_round(session, user, work_id, advance, reason)
     return _ministry_back(work_id, session, "已记录复评结论")
 
 
 @router.post("/reviews/ministry/{work_id}/decide", response_class=HTMLResponse)
-def decide_page(
-    work_id: int,
-    session: SessionDep,
-    user: PageUser,
-    selected: Annotated[str, Form()] = "",
-    reason: Annotated[str, Form(max_length=5000)] = "",
+async def decide_page(
+    request: Request, work_id: int, session: SessionDep, user: PageUser
 ) -> Response:
-    selection.decide(session, user, work_id, selected == "yes", reason)
+    form = await request.form()
+    chosen = str(form.get("selected", "")) == "yes"
+    if not is_confirmed(form):
+        outcome = "拟入选（进入公示名单）" if chosen else "未入选"
+        return _round_outcome_confirmation(
+            request, session, user, work_id, title="记录终评决定", outcome=outcome, form=form
+        )
+    reason = str(form.get("reason", ""))[:5000]
+    selection.decide(session, user, work_id, chosen, reason)
     return _ministry_back(work_id, session, "已记录终评决定")
 
 

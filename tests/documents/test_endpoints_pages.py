@@ -17,8 +17,37 @@ def test_work_detail_page_links_both_documents_in_docx_and_pdf(client, token_for
     html = client.get(f"/works/{work.id}", headers=token_for("prod-hz")).text
     for name in ("application", "copyright-pledge"):
         for fmt in ("docx", "pdf"):
-            assert f'href="/api/v1/works/{work.id}/documents/{name}.{fmt}"' in html
+            assert f'href="/works/{work.id}/prefilled/{name}.{fmt}"' in html
     assert "申请书（PDF）" in html and "版权承诺书（Word）" in html
+
+
+def test_a_download_the_work_cannot_fill_comes_back_to_the_page_naming_the_field(
+    client, token_for, session
+):
+    """Before: the button led to a JSON 422 that Chromium drops without a word."""
+    work = session.exec(select(Work).where(Work.title == TITLE)).one()
+    work.schedule = ""
+    session.add(work)
+    session.commit()
+    headers = token_for("prod-hz")
+    r = client.get(
+        f"/works/{work.id}/prefilled/application.docx", headers=headers, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith(f"/works/{work.id}?error=")
+    page = client.get(r.headers["location"], headers=headers).text
+    assert 'id="download-error"' in page and "创作计划及进度安排未填写" in page
+
+
+def test_a_complete_work_downloads_through_the_page_link(client, token_for, session):
+    work = session.exec(select(Work).where(Work.title == TITLE)).one()
+    r = client.get(
+        f"/works/{work.id}/prefilled/copyright-pledge.docx", headers=token_for("prod-hz")
+    )
+    assert r.status_code == 200 and r.content.startswith(b"PK")
+    stranger = client.get(
+        f"/works/{work.id}/prefilled/copyright-pledge.docx", headers=token_for("prod-cd")
+    )
+    assert stranger.status_code == 404
 
 
 def test_unit_reviewer_home_links_the_progress_table_page(client, token_for):

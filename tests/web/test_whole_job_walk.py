@@ -264,7 +264,10 @@ def test_one_work_through_every_roles_whole_job_in_the_pages(
         conclude = page.locator(f"form[action='/reviews/ministry/{work_id}/conclude']")
         conclude.get_by_label("进入终评").check()
         conclude.get_by_label("理由").fill("复评均分靠前")
-        conclude.get_by_role("button", name="保存复评结论").click()
+        conclude.get_by_role("button", name="保存复评结论…").click()
+        assert "进入终评" in page.locator("#confirm-facts").inner_text()
+        assert _work().status is WorkStatus.second_review  # nothing recorded before confirming
+        page.get_by_role("button", name="确认记录复评结论").click()
         walk.settle()
         walk.shot("ministry-concluded")
         assert _work().status is WorkStatus.final_review
@@ -275,7 +278,9 @@ def test_one_work_through_every_roles_whole_job_in_the_pages(
         decide = page.locator(f"form[action='/reviews/ministry/{work_id}/decide']")
         decide.get_by_label("拟入选").check()
         decide.get_by_label("理由").fill("终评均分靠前，拟入选")
-        decide.get_by_role("button", name="保存终评决定").click()
+        decide.get_by_role("button", name="保存终评决定…").click()
+        assert "拟入选" in page.locator("#confirm-facts").inner_text()
+        page.get_by_role("button", name="确认记录终评决定").click()
         walk.settle()
         walk.shot("ministry-decided")
         assert _work().status is WorkStatus.selected

@@ -122,6 +122,56 @@ def test_a_score_is_confirmed_with_its_total_before_it_is_stored(flow: Any, clie
     assert again.status_code in (303, 409)
 
 
+def test_second_round_conclusion_and_final_decision_confirm_before_recording(
+    flow: Any, client: Any
+) -> None:
+    batch = flow.open_batch()
+    wid = flow.recommended(batch["id"])
+    for rnd in ("second", "final"):
+        flow.call(
+            "POST",
+            f"/api/v1/reviews/{wid}/assignments",
+            "ministry",
+            201,
+            json={"round": rnd, "expert_usernames": ["expert1"]},
+        )
+        flow.call(
+            "POST",
+            f"/api/v1/reviews/{wid}/scores",
+            "expert1",
+            201,
+            json={"round": rnd, "scores": SCORES, "opinion": "好作品"},
+        )
+        login(client, "ministry")
+        token = csrf(client, f"/reviews/ministry?batch_id={batch['id']}")
+        url, form, before, after, outcome = (
+            (
+                f"/reviews/ministry/{wid}/conclude",
+                {"advance": "yes"},
+                "second_review",
+                "final_review",
+                "进入终评",
+            )
+            if rnd == "second"
+            else (
+                f"/reviews/ministry/{wid}/decide",
+                {"selected": "yes"},
+                "final_review",
+                "selected",
+                "拟入选",
+            )
+        )
+        form = {"csrf_token": token, **form, "reason": "均分靠前"}
+        empty = client.post(url, data={**form, "reason": ""})
+        assert empty.status_code == 422 and _status(flow, wid, "ministry") == before
+        shown = client.post(url, data=form)
+        assert shown.status_code == 200 and outcome in shown.text and "均分靠前" in shown.text
+        assert 'name="confirmed" value="1"' in shown.text
+        assert _status(flow, wid, "ministry") == before  # nothing recorded yet
+        done = client.post(url, data={**form, "confirmed": "1"}, follow_redirects=False)
+        assert done.status_code == 303 and _status(flow, wid, "ministry") == after
+
+
 def test_all_notifications_are_marked_read_with_one_click(client: Any, flow: Any) -> None:
     login(client, "unit-zj")
     page = client.get("/notifications").text

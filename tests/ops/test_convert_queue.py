@@ -3,8 +3,6 @@ converts, the same URL then serves the PDF; rows and audit events exist once."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from sqlmodel import Session, func, select
 
@@ -12,28 +10,10 @@ from backend.audit_log.models import AuditEvent
 from backend.core.db import get_engine
 from backend.documents.models import Document
 from backend.works.models import Work
+from tests.ops.conftest import bearer, run_worker
 
 pytestmark = pytest.mark.postgres
 TITLE = "西湖边的修伞人"
-
-
-@pytest.fixture
-def queued_client(env: dict[str, Any], monkeypatch: pytest.MonkeyPatch, app_pool: Any) -> Any:
-    from fastapi.testclient import TestClient
-
-    from backend.app import create_app
-    from backend.core.config import get_settings
-
-    monkeypatch.setenv("JINGPIN_QUEUE", "postgres")
-    get_settings.cache_clear()
-    with TestClient(create_app()) as c:
-        yield c
-
-
-def login(client: Any, username: str) -> dict[str, str]:
-    r = client.post("/api/v1/auth/token", data={"username": username, "password": "jingpin-demo"})
-    assert r.status_code == 200
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def url() -> str:
@@ -53,18 +33,8 @@ def counts() -> tuple[int, int]:
         return pdfs.one(), renders.one()
 
 
-def run_worker() -> None:
-    from backend.core import jobs
-
-    app = jobs.get_app()
-    with app.open():
-        app.run_worker(
-            queues=["convert"], wait=False, install_signal_handlers=False, listen_notify=False
-        )
-
-
 def test_pdf_download_is_queued_then_converted_by_a_worker_then_served(queued_client):
-    headers = login(queued_client, "prod-hz")
+    headers = bearer(queued_client, "prod-hz")
     pdfs_before, renders_before = counts()
     r = queued_client.get(url(), headers=headers)
     assert r.status_code == 202, r.text
@@ -74,7 +44,7 @@ def test_pdf_download_is_queued_then_converted_by_a_worker_then_served(queued_cl
     assert (status["status"], status["done"]) == ("todo", False)
     assert counts() == (pdfs_before, renders_before + 1)  # the DOCX is recorded, no PDF yet
 
-    run_worker()
+    run_worker("convert")
 
     status = queued_client.get(body["status_url"], headers=headers).json()
     assert (status["status"], status["done"], status["download_path"]) == (
@@ -90,20 +60,20 @@ def test_pdf_download_is_queued_then_converted_by_a_worker_then_served(queued_cl
 
 
 def test_browser_gets_a_progress_page_that_polls_the_job(queued_client):
-    headers = {**login(queued_client, "prod-hz"), "Accept": "text/html"}
+    headers = {**bearer(queued_client, "prod-hz"), "Accept": "text/html"}
     r = queued_client.get(url(), headers=headers)
     assert r.status_code == 202
     job_id = r.headers["location"].rsplit("/", 1)[1]
     assert f'hx-get="/jobs/{job_id}/status"' in r.text and "已排队" in r.text
     fragment = queued_client.get(f"/jobs/{job_id}/status", headers=headers)
     assert fragment.status_code == 200 and 'hx-trigger="every 2s"' in fragment.text
-    run_worker()
+    run_worker("convert")
     done = queued_client.get(f"/jobs/{job_id}/status", headers=headers)
     assert "hx-get" not in done.text and f'href="{url()}"' in done.text
 
 
 def test_another_users_job_is_404(queued_client):
-    r = queued_client.get(url(), headers=login(queued_client, "prod-hz"))
+    r = queued_client.get(url(), headers=bearer(queued_client, "prod-hz"))
     status_url = r.json()["status_url"]
-    other = queued_client.get(status_url, headers=login(queued_client, "prod-cd"))
+    other = queued_client.get(status_url, headers=bearer(queued_client, "prod-cd"))
     assert other.status_code == 404 and other.json()["code"] == "job_not_found"

@@ -16,37 +16,9 @@ from backend.core.db import get_engine
 from backend.funding.models import MilestoneGateOpening
 from tests.agreements.conftest import fresh_work, sign
 from tests.conftest import client_login
+from tests.ops.conftest import bearer, run_worker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-
-@pytest.fixture
-def queued_client(env: dict[str, Any], monkeypatch: pytest.MonkeyPatch, app_pool: Any) -> Any:
-    from fastapi.testclient import TestClient
-
-    from backend.app import create_app
-    from backend.core.config import get_settings
-
-    monkeypatch.setenv("JINGPIN_QUEUE", "postgres")
-    get_settings.cache_clear()
-    with TestClient(create_app()) as c:
-        yield c
-
-
-def token(client: Any, username: str) -> dict[str, str]:
-    r = client.post("/api/v1/auth/token", data={"username": username, "password": "jingpin-demo"})
-    assert r.status_code == 200
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-
-def run_worker() -> None:
-    from backend.core import jobs
-
-    app = jobs.get_app()
-    with app.open():
-        app.run_worker(
-            queues=["sign-finalise"], wait=False, install_signal_handlers=False, listen_notify=False
-        )
 
 
 def finalise_jobs(s: Session) -> list[tuple[Any, ...]]:
@@ -79,11 +51,11 @@ def gates_open(s: Session, aid: int) -> int:
 def signed_by_two(client: Any) -> int:
     with Session(get_engine()) as s:
         wid = fresh_work(s)
-    r = client.post("/api/v1/agreements", json={"work_id": wid}, headers=token(client, "ministry"))
+    r = client.post("/api/v1/agreements", json={"work_id": wid}, headers=bearer(client, "ministry"))
     assert r.status_code == 201, r.text
     aid = r.json()["id"]
     for user in ("prod-hz", "unit-zj"):
-        assert sign(client, token(client, user), aid).status_code == 200
+        assert sign(client, bearer(client, user), aid).status_code == 200
     return int(aid)
 
 
@@ -94,7 +66,7 @@ def test_last_signature_leaves_the_agreement_finalising_until_a_worker_finalises
     from backend.pki.service import verify_bytes
 
     aid = signed_by_two(queued_client)
-    r = sign(queued_client, token(queued_client, "ministry"), aid)
+    r = sign(queued_client, bearer(queued_client, "ministry"), aid)
     assert r.status_code == 200, r.text
     body = r.json()
     assert (body["status"], body["next_party"], body["fully_signed_at"]) == (
@@ -115,10 +87,10 @@ def test_last_signature_leaves_the_agreement_finalising_until_a_worker_finalises
     assert client_login(queued_client, "ministry").status_code == 303
     page = queued_client.get(f"/agreements/{aid}")
     assert f'hx-get="/agreements/{aid}/finalising"' in page.text and "已排队" in page.text
-    again = sign(queued_client, token(queued_client, "ministry"), aid)
+    again = sign(queued_client, bearer(queued_client, "ministry"), aid)
     assert again.status_code == 409 and again.json()["code"] == "agreement_finalising"
 
-    run_worker()
+    run_worker("sign-finalise")
 
     with Session(get_engine()) as s:
         ag = s.get(Agreement, aid)
@@ -139,7 +111,7 @@ def test_last_signature_leaves_the_agreement_finalising_until_a_worker_finalises
         ).one()
         archived_sha = ag.current_pdf_sha256
     pdf = queued_client.get(
-        f"/api/v1/agreements/{aid}/document.pdf", headers=token(queued_client, "auditor")
+        f"/api/v1/agreements/{aid}/document.pdf", headers=bearer(queued_client, "auditor")
     )
     report = verify_bytes(pdf.content)
     assert report.indication == "TOTAL_PASSED"
@@ -184,7 +156,7 @@ def test_a_signed_file_that_fails_the_final_verification_is_not_fully_signed(
     from backend.documents.store import get_store
 
     aid = signed_by_two(queued_client)
-    assert sign(queued_client, token(queued_client, "ministry"), aid).json()["status"] == (
+    assert sign(queued_client, bearer(queued_client, "ministry"), aid).json()["status"] == (
         "finalising"
     )
     with Session(get_engine()) as s:
@@ -210,7 +182,7 @@ def test_a_signed_file_that_fails_the_final_verification_is_not_fully_signed(
         s.add(ag)
         s.commit()
 
-    run_worker()
+    run_worker("sign-finalise")
 
     with Session(get_engine()) as s:
         ag = s.get(Agreement, aid)

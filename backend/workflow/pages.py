@@ -403,6 +403,14 @@ async def assign_page(
     return _ministry_back(work_id, session, f"已分配{round_.label}专家")
 
 
+def _outcome_reason(form: Any) -> str:
+    """The reason of a 复评结论 / 终评决定: required, at most 5,000 characters (never cut)."""
+    reason = required_text(str(form.get("reason", "")), "reason", "理由")
+    if len(reason) > 5000:
+        raise ValidationFailed("理由最多 5000 字", fields={"reason": "理由最多 5000 字"})
+    return reason
+
+
 def _round_outcome_confirmation(
     request: Request,
     session: Session,
@@ -416,8 +424,7 @@ def _round_outcome_confirmation(
     """复评结论 / 终评决定 are recorded for good: first show what will be recorded."""
     experts.require_officer(user)
     work = get_work(session, user, work_id)
-    reason = str(form.get("reason", ""))
-    required_text(reason, "reason", "理由")
+    reason = _outcome_reason(form)
     return confirmation(
         request,
         title=title,
@@ -440,8 +447,7 @@ async def conclude_page(
         return _round_outcome_confirmation(
             request, session, user, work_id, title="记录复评结论", outcome=outcome, form=form
         )
-    reason = str(form.get("reason", ""))[:5000]
-    selection.conclude_second_round(session, user, work_id, advance, reason)
+    selection.conclude_second_round(session, user, work_id, advance, _outcome_reason(form))
     return _ministry_back(work_id, session, "已记录复评结论")
 
 
@@ -456,8 +462,7 @@ async def decide_page(
         return _round_outcome_confirmation(
             request, session, user, work_id, title="记录终评决定", outcome=outcome, form=form
         )
-    reason = str(form.get("reason", ""))[:5000]
-    selection.decide(session, user, work_id, chosen, reason)
+    selection.decide(session, user, work_id, chosen, _outcome_reason(form))
     return _ministry_back(work_id, session, "已记录终评决定")
 
 

@@ -164,6 +164,8 @@ def test_second_round_conclusion_and_final_decision_confirm_before_recording(
         form = {"csrf_token": token, **form, "reason": "均分靠前"}
         empty = client.post(url, data={**form, "reason": ""})
         assert empty.status_code == 422 and _status(flow, wid, "ministry") == before
+        long = client.post(url, data={**form, "reason": "长" * 5001, "confirmed": "1"})
+        assert long.status_code == 422 and _status(flow, wid, "ministry") == before
         shown = client.post(url, data=form)
         assert shown.status_code == 200 and outcome in shown.text and "均分靠前" in shown.text
         assert 'name="confirmed" value="1"' in shown.text
